@@ -1,0 +1,1 @@
+"""The runbook's section notebooks, installed with the package."""

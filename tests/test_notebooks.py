@@ -1,0 +1,80 @@
+"""The section notebooks: thin (one parameters cell, no logic), and run unattended by papermill."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+FORBIDDEN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.AsyncFor, ast.Lambda,
+             ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.If, ast.Try)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_thin(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and code[0] is tagged[0], "exactly one parameters cell, first"
+    for line in tagged[0].source.splitlines():
+        assert line.count("=") == 1, f"papermill skips parameter lines with a second '=': {line}"
+        ast.parse(line)
+    for cell in code:
+        for node in ast.walk(ast.parse(cell.source)):
+            assert not isinstance(node, FORBIDDEN), f"logic in a notebook cell: {ast.dump(node)[:60]}"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
+                assert not any(n.split(".")[0] in ("subprocess", "os", "shutil") for n in names)
+    assert code[-1].source.strip() == "report.raise_for_failures()"
+    assert not any(c.get("outputs") for c in code), "commit notebooks without outputs"
+
+
+def run_boot(tmp_path, target, **params):
+    out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}.ipynb"
+    report = tmp_path / "report.json"
+    papermill.execute_notebook(str(NOTEBOOKS[0].parent / "20-boot.ipynb"), str(out), kernel_name="python3",
+                               parameters={"target": target, "report_path": str(report), **params},
+                               progress_bar=False)
+    return json.loads(report.read_text()), out
+
+
+@pytest.mark.slow
+def test_boot_notebook_plans_applies_and_converges(tmp_path):
+    target = f"sample:{tmp_path / 'host'}"
+    plan, out = run_boot(tmp_path, target)
+    assert plan["dry_run"] and plan["simulated"]
+    assert "would-change" in {s["status"] for s in plan["steps"]}
+    assert not (tmp_path / "host/var/lib/xenbook").exists(), "a dry run wrote to the host"
+    applied, _ = run_boot(tmp_path, target, dry_run=False, dom0_mem="3G", console="com1,vga", com1="115200,8n1")
+    assert "changed" in {s["status"] for s in applied["steps"]}
+    again, _ = run_boot(tmp_path, target, dry_run=False, dom0_mem="3G", console="com1,vga", com1="115200,8n1")
+    assert {s["status"] for s in again["steps"]} == {"ok"}
+    cfg = (tmp_path / "host/boot/grub/grub.cfg").read_text()
+    assert "dom0_mem=3G,max:3G dom0_max_vcpus=2 console=com1,vga com1=115200,8n1" in cfg
+    run_cell = next(c for c in nbformat.read(out, as_version=4).cells if c.source.startswith("report = "))
+    html = json.dumps(run_cell.outputs)
+    assert "SIMULATED host" in html
+
+
+@pytest.mark.slow
+def test_boot_notebook_fails_on_bad_input_before_touching_the_host(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError, match="dom0_mem"):
+        run_boot(tmp_path, f"sample:{tmp_path / 'host'}", dom0_mem="lots")
+    assert not (tmp_path / "host").exists()
+
+
+@pytest.mark.slow
+def test_xenbook_run_leaves_notebooks_and_report(tmp_path):
+    out = tmp_path / "runs"
+    proc = subprocess.run([sys.executable, "-m", "xenbook.cli", "run", "--target", f"sample:{tmp_path / 'h'}",
+                           "--apply", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "20-boot.ipynb").exists() and (out / "report.html").exists()
+    report = json.loads((out / "report.json").read_text())
+    assert report["simulated"] and "changed" in {s["status"] for s in report["steps"]}
+    assert "SIMULATED host" in (out / "report.html").read_text()

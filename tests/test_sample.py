@@ -1,0 +1,395 @@
+"""The sample host: a SIMULATED Arch Linux machine in a directory, with simulated programs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from xenbook.commands import Command
+from xenbook.edits.blocks import ensure_block
+from xenbook.errors import ParameterError, TargetError
+from xenbook.facts import boot
+from xenbook.sample import PROFILES, SampleHost, init_sample
+from xenbook.sample.programs import PROGRAMS
+
+ROOT_UUID = "56c87129-9ea7-46fb-a724-039e34e14b29"
+BOOT_UUID = "0f87edb0-6e3e-4dae-8609-5376e17d0957"
+GRUB_SCRIPT_CHECK = shutil.which("grub-script-check")
+
+
+@pytest.fixture
+def host(tmp_path):
+    return init_sample(str(tmp_path / "sample"))
+
+
+def run(host, *argv, stdin=None):
+    return host.run(Command.of(*argv, stdin=stdin))
+
+
+def snapshot(root):
+    """Every entry under root: kind, mode, mtime and content (or link target)."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                body = os.readlink(path)
+            elif stat.S_ISDIR(st.st_mode):
+                body = None
+            else:
+                with open(path, "rb") as f:
+                    body = f.read()
+            out[os.path.relpath(path, root)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_mtime, body)
+    return out
+
+
+def grub_cfg(host):
+    return host.read_text("/boot/grub/grub.cfg")
+
+
+def mkconfig(host):
+    result = run(host, "grub-mkconfig", "-o", "/boot/grub/grub.cfg")
+    assert result.ok, result.stderr
+    return grub_cfg(host)
+
+
+def check_script(host, path="/boot/grub/grub.cfg"):
+    if GRUB_SCRIPT_CHECK is None:
+        return
+    result = host.exec_validator((GRUB_SCRIPT_CHECK, "{path}"), path)
+    assert result.ok, result.stderr + result.stdout
+
+
+# creating and opening
+
+def test_init_is_deterministic(tmp_path):
+    a, b = init_sample(str(tmp_path / "a")), init_sample(str(tmp_path / "b"))
+    first, second = snapshot(a.root), snapshot(b.root)
+    assert first == second
+    assert "boot/grub/grub.cfg" in first and "proc/config.gz" in first
+
+
+def test_open_creates_a_missing_or_empty_directory_and_reopens(tmp_path):
+    new = SampleHost.open(str(tmp_path / "new"))
+    assert new.simulated and new.target == "sample:" + str(tmp_path / "new")
+    assert "SIMULATED" in new.label
+    (tmp_path / "empty").mkdir()
+    assert SampleHost.open(str(tmp_path / "empty")).exists("/etc/default/grub")
+    new.write_atomic("/etc/hostname", b"changed\n")
+    assert SampleHost.open(str(tmp_path / "new")).read_text("/etc/hostname") == "changed\n"
+
+
+def test_open_and_init_refuse_a_directory_that_is_not_a_sample(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    (tmp_path / "file").write_text("x")
+    for path in (tmp_path / "mine", tmp_path / "file"):
+        with pytest.raises(TargetError):
+            SampleHost.open(str(path))
+        with pytest.raises(TargetError):
+            init_sample(str(path), force=True)
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_init_replaces_a_sample_only_with_force(tmp_path):
+    host = init_sample(str(tmp_path / "s"))
+    host.write_atomic("/etc/hostname", b"changed\n")
+    with pytest.raises(TargetError):
+        init_sample(host.root)
+    init_sample(host.root, force=True)
+    assert host.read_text("/etc/hostname") == "sample-arch\n"
+    with pytest.raises(ParameterError):
+        init_sample(str(tmp_path / "other"), profile="no-such-profile")
+
+
+def test_readme_and_state_say_simulated(host):
+    readme = host.read_text("/.xenbook-sample/README.txt")
+    assert "SIMULATED Arch Linux host made by xenbook" in readme and "Nothing in it is a real machine" in readme
+    raw = host.read_text("/.xenbook-sample/state.json")
+    state = json.loads(raw)
+    assert state["simulated"] is True and "SIMULATED" in state["notice"]
+    assert raw == json.dumps(state, indent=2, sort_keys=True) + "\n"
+    assert state["profile"] == "bios-grub2" and "bios-grub2" in PROFILES
+
+
+def test_tree_holds_a_fresh_arch_install(host):
+    assert "ID=arch" in host.read_text("/etc/os-release")
+    assert host.read_bytes("/etc/arch-release") == b""
+    assert f"UUID={ROOT_UUID}\t/ " in host.read_text("/etc/fstab")
+    grub_default = host.read_text("/etc/default/grub")
+    assert 'GRUB_CMDLINE_LINUX_DEFAULT="loglevel=3 quiet"' in grub_default and "GRUB_DEFAULT=0\n" in grub_default
+    assert "\n#[multilib]\n#Include = /etc/pacman.d/mirrorlist\n" in host.read_text("/etc/pacman.conf")
+    assert "\nHOOKS=(base udev autodetect microcode" in host.read_text("/etc/mkinitcpio.conf")
+    assert host.read_text("/etc/grub.d/40_custom").startswith("#!/bin/sh\nexec tail -n +3 $0\n")
+    for name in ("00_header", "10_linux", "20_linux_xen", "30_os-prober", "40_custom", "41_custom"):
+        assert host.stat(f"/etc/grub.d/{name}").mode == 0o755
+    env = host.read_bytes("/boot/grub/grubenv")
+    assert len(env) == 1024 and env == b"# GRUB Environment Block\n".ljust(1024, b"#")
+    for name in ("vmlinuz-linux", "initramfs-linux.img", "initramfs-linux-fallback.img", "intel-ucode.img", "xen.gz"):
+        assert host.read_text(f"/boot/{name}").startswith("SIMULATED")
+    assert not host.exists("/sys/firmware/efi")
+    assert host.read_text("/usr/lib/modules/6.17.9-arch1-1/pkgbase") == "linux\n"
+    desc = host.read_text("/var/lib/pacman/local/linux-6.17.9.arch1-1/desc")
+    assert desc.startswith("%NAME%\nlinux\n\n%VERSION%\n6.17.9.arch1-1\n") and "%ARCH%\nx86_64\n" in desc
+    assert not [n for n in host.listdir("/var/lib/pacman/local") if n.startswith("xen")]
+
+
+def test_proc_files_read_like_a_real_kernel(host):
+    cpuinfo = host.read_text("/proc/cpuinfo")
+    assert cpuinfo.count("processor\t: ") == 8 and "model name\t: Intel(R) Xeon(R) E-2288G" in cpuinfo
+    flags = next(line for line in cpuinfo.splitlines() if line.startswith("flags\t\t: ")).split()
+    assert "vmx" in flags and "ept" in flags
+    mem = dict(line.split(":", 1) for line in host.read_text("/proc/meminfo").splitlines())
+    assert 15 * 1024 ** 2 < int(mem["MemTotal"].split()[0]) <= 16 * 1024 ** 2
+    assert f"root=UUID={ROOT_UUID} rw" in host.read_text("/proc/cmdline")
+    assert gzip.decompress(host.read_bytes("/proc/config.gz")) == gzip.decompress(host.read_bytes("/proc/config.gz"))
+    config = boot.kernel_config(host)
+    for key, value in (("CONFIG_XEN", "y"), ("CONFIG_XEN_DOM0", "y"), ("CONFIG_XEN_PVH", "y"),
+                       ("CONFIG_XEN_BLKDEV_BACKEND", "m"), ("CONFIG_XEN_NETDEV_BACKEND", "m"),
+                       ("CONFIG_KERNEL_ZSTD", "y"), ("CONFIG_IKCONFIG_PROC", "y")):
+        assert config[key] == value
+    assert boot.dom0_capable(config) is True
+
+
+# simulated programs
+
+def test_uname(host):
+    assert run(host, "uname", "-r").stdout == "6.17.9-arch1-1\n"
+    assert run(host, "/usr/bin/uname", "-m").stdout == "x86_64\n"
+    assert run(host, "uname", "-n").stdout == "sample-arch\n"
+    assert run(host, "uname").stdout == "Linux\n"
+    everything = run(host, "uname", "-a").stdout.split()
+    assert everything[:3] == ["Linux", "sample-arch", "6.17.9-arch1-1"] and everything[-2:] == ["x86_64", "GNU/Linux"]
+    assert run(host, "uname", "-rm").stdout == "6.17.9-arch1-1 x86_64\n"
+    bad = run(host, "uname", "-Z")
+    assert bad.returncode == 1 and "invalid option -- 'Z'" in bad.stderr
+
+
+def test_findmnt_json_list(host):
+    result = run(host, "findmnt", "-J", "-l", "-o", "TARGET,SOURCE,FSTYPE,UUID,OPTIONS")
+    rows = {r["target"]: r for r in json.loads(result.stdout)["filesystems"]}
+    assert rows["/"] == {"target": "/", "source": "/dev/sda3", "fstype": "ext4", "uuid": ROOT_UUID,
+                         "options": "rw,relatime"}
+    assert rows["/boot"]["source"] == "/dev/sda2" and rows["/boot"]["uuid"] == BOOT_UUID
+    assert rows["/proc"]["uuid"] is None
+    subset = json.loads(run(host, "findmnt", "-J", "-l", "-o", "UUID,TARGET").stdout)["filesystems"]
+    assert list(subset[0]) == ["uuid", "target"]
+    tree = json.loads(run(host, "findmnt", "-J").stdout)["filesystems"]
+    assert tree[0]["target"] == "/" and "/boot" in [c["target"] for c in tree[0]["children"]]
+
+
+def test_findmnt_columns_and_targets(host):
+    assert run(host, "findmnt", "-n", "-o", "SOURCE", "/").stdout == "/dev/sda3\n"
+    assert run(host, "findmnt", "-n", "-o", "SOURCE,FSTYPE", "/boot").stdout.split() == ["/dev/sda2", "ext4"]
+    assert run(host, "findmnt", "-no", "UUID", "--target", "/boot/grub").stdout == BOOT_UUID + "\n"
+    missing = run(host, "findmnt", "-n", "-o", "SOURCE", "/usr")
+    assert (missing.returncode, missing.stdout) == (1, "")
+    table = run(host, "findmnt", "-o", "TARGET,SOURCE", "/boot").stdout.splitlines()
+    assert table[0].split() == ["TARGET", "SOURCE"] and table[1].split() == ["/boot", "/dev/sda2"]
+    assert run(host, "findmnt", "-o", "NOPE").returncode == 1
+
+
+def test_facts_read_the_sample_like_a_real_host(host):
+    layout = boot.boot_layout(host)
+    assert layout.boot.uuid == BOOT_UUID and layout.prefix == ""
+    assert layout.root_arg == f"root=UUID={ROOT_UUID}"
+    assert boot.microcode_images(host) == ["intel-ucode.img"]
+
+
+def test_lsblk_json_tree_and_list(host):
+    result = run(host, "lsblk", "-J", "-b", "-o", "NAME,PATH,TYPE,SIZE,FSTYPE,UUID,PTTYPE,MOUNTPOINTS,PKNAME")
+    disk = json.loads(result.stdout)["blockdevices"][0]
+    assert (disk["name"], disk["type"], disk["size"], disk["pttype"]) == ("sda", "disk", 256 * 1024 ** 3, "gpt")
+    assert disk["mountpoints"] == [None] and disk["pkname"] is None
+    parts = {p["name"]: p for p in disk["children"]}
+    assert parts["sda1"]["size"] == 1024 ** 2 and parts["sda1"]["fstype"] is None
+    assert parts["sda2"]["size"] == 1024 ** 3 and parts["sda2"]["mountpoints"] == ["/boot"]
+    assert parts["sda3"]["uuid"] == ROOT_UUID and parts["sda3"]["pkname"] == "sda"
+    assert sum(p["size"] for p in parts.values()) < disk["size"]
+    flat = json.loads(run(host, "lsblk", "-J", "-l", "-b", "-o", "SIZE,NAME").stdout)["blockdevices"]
+    assert [d["name"] for d in flat] == ["sda", "sda1", "sda2", "sda3"] and "children" not in flat[0]
+    assert list(flat[0]) == ["size", "name"] and isinstance(flat[0]["size"], int)
+    human = json.loads(run(host, "lsblk", "-J", "-o", "NAME,SIZE", "/dev/sda2").stdout)["blockdevices"]
+    assert human == [{"name": "sda2", "size": "1G"}]
+    table = run(host, "lsblk").stdout.splitlines()
+    assert table[0].split() == ["NAME", "MAJ:MIN", "RM", "SIZE", "RO", "TYPE", "MOUNTPOINTS"]
+    assert table[3].split()[-1] == "/boot" and table[3].startswith("├─sda2")
+    assert run(host, "lsblk", "/dev/sdz").returncode == 32
+
+
+def test_blkid(host):
+    export = run(host, "blkid", "-o", "export", "/dev/sda2")
+    assert export.stdout.splitlines() == ["DEVNAME=/dev/sda2", f"UUID={BOOT_UUID}", "BLOCK_SIZE=4096", "TYPE=ext4",
+                                          "PARTUUID=fde82298-71c7-4fd4-9255-2f4d7692f58d"]
+    assert run(host, "blkid", "-s", "UUID", "-o", "value", "/dev/sda3").stdout == ROOT_UUID + "\n"
+    assert run(host, "blkid", "-s", "UUID", "-o", "value", "/dev/sda1").returncode == 2
+    unknown = run(host, "blkid", "-o", "export", "/dev/sdz")
+    assert (unknown.returncode, unknown.stdout) == (2, "")
+    assert run(host, "blkid", "/dev/sda3").stdout.startswith(f'/dev/sda3: UUID="{ROOT_UUID}" BLOCK_SIZE="4096"')
+    assert run(host, "blkid", "-U", BOOT_UUID).stdout == "/dev/sda2\n"
+
+
+def test_grub_probe(host):
+    assert run(host, "grub-probe", "--target=fs_uuid", "/boot").stdout == BOOT_UUID + "\n"
+    assert run(host, "grub-probe", "-t", "fs", "/").stdout == "ext2\n"
+    assert run(host, "grub-probe", "--target=drive", "/boot/grub").stdout == "(hd0,gpt2)\n"
+    assert run(host, "grub-probe", "--target=device", "/etc").stdout == "/dev/sda3\n"
+    assert run(host, "grub-probe", "-t", "fs_uuid", "/no/such/path").returncode == 1
+
+
+def test_grubenv_block_semantics(host):
+    env = "/boot/grub/grubenv"
+    assert run(host, "grub-editenv", env, "list").stdout == ""
+    assert run(host, "grub-editenv", env, "set", "saved_entry=xenbook-xen", "foo=a b").ok
+    assert run(host, "grub-editenv", "-", "list").stdout == "saved_entry=xenbook-xen\nfoo=a b\n"
+    data = host.read_bytes(env)
+    assert len(data) == 1024 and data.startswith(b"# GRUB Environment Block\nsaved_entry=xenbook-xen\nfoo=a b\n#")
+    assert data.endswith(b"#" * 900)
+    assert run(host, "grub-editenv", env, "unset", "foo").ok
+    assert run(host, "grub-editenv", env, "list").stdout == "saved_entry=xenbook-xen\n"
+    assert run(host, "grub-reboot", "Arch Linux").ok
+    assert run(host, "grub-set-default", "gnulinux-simple-x").ok
+    assert run(host, "grub-editenv", env, "list").stdout == "saved_entry=gnulinux-simple-x\n"
+    too_big = run(host, "grub-editenv", env, "set", "x=" + "y" * 1100)
+    assert too_big.returncode == 1 and "environment block too small" in too_big.stderr
+    assert run(host, "grub-editenv", env, "frob").returncode == 1
+    assert len(host.read_bytes(env)) == 1024
+
+
+def test_unknown_program_is_not_simulated(host):
+    result = run(host, "xl", "info")
+    assert result.returncode == 127
+    assert result.stderr.startswith("xl: command not found (SIMULATED host: xenbook's sample host does not "
+                                    "simulate this program)")
+    assert "uname" in PROGRAMS and "grub-mkconfig" in PROGRAMS
+
+
+def test_on_line_receives_output_lines(host):
+    lines = []
+    result = host.run(Command.of("grub-mkconfig", "-o", "/boot/grub/grub.cfg"), on_line=lines.append)
+    assert result.ok and lines[0] == "[simulated] Generating grub configuration file ..."
+    assert "Found linux image: /boot/vmlinuz-linux" in lines and lines[-1] == "[simulated] done"
+
+
+# the simulated grub-mkconfig
+
+def test_grub_cfg_is_what_arch_grub_mkconfig_writes(host):
+    cfg = grub_cfg(host)
+    assert cfg.startswith("#\n# DO NOT EDIT THIS FILE\n#\n") and "SIMULATED" in cfg.split("###")[0]
+    assert 'set default="0"' in cfg and "  set timeout=5\n" in cfg
+    assert f"menuentry 'Arch Linux' --class arch --class gnu-linux --class gnu --class os $menuentry_id_option " \
+           f"'gnulinux-simple-{ROOT_UUID}' {{" in cfg
+    assert f"\tsearch --no-floppy --fs-uuid --set=root {BOOT_UUID}\n" in cfg.replace("\t  search", "\tsearch")
+    assert f"\tlinux\t/vmlinuz-linux root=UUID={ROOT_UUID} rw  loglevel=3 quiet\n" in cfg
+    assert "\tinitrd\t/intel-ucode.img /initramfs-linux.img\n" in cfg
+    assert "submenu 'Advanced options for Arch Linux'" in cfg
+    assert "(fallback initramfs)" in cfg and "\t\tinitrd\t/intel-ucode.img /initramfs-linux-fallback.img\n" in cfg
+    sections = [line for line in cfg.splitlines() if line.startswith("### BEGIN")]
+    assert sections == [f"### BEGIN /etc/grub.d/{n} ###" for n in
+                        ("00_header", "10_linux", "20_linux_xen", "30_os-prober", "40_custom", "41_custom")]
+    assert "### BEGIN /etc/grub.d/20_linux_xen ###\n### END /etc/grub.d/20_linux_xen ###" in cfg
+    assert host.stat("/boot/grub/grub.cfg").mode == 0o600
+    check_script(host)
+
+
+@pytest.mark.skipif(GRUB_SCRIPT_CHECK is None, reason="grub-script-check is not installed")
+def test_grub_mkconfig_output_passes_grub_script_check(host):
+    host.write_atomic("/boot/config-linux", gzip.decompress(host.read_bytes("/proc/config.gz")))
+    cfg = mkconfig(host)
+    assert "multiboot2" in cfg
+    check_script(host)
+
+
+def test_grub_mkconfig_messages_and_output(host):
+    host.write_atomic("/boot/grub/grub.cfg", b"old\n")
+    os.chmod(host.real("/boot/grub/grub.cfg"), 0o640)
+    result = run(host, "grub-mkconfig", "-o", "/boot/grub/grub.cfg")
+    assert result.ok and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "[simulated] Generating grub configuration file ...",
+        "Found linux image: /boot/vmlinuz-linux",
+        "Found initrd image: /boot/intel-ucode.img /boot/initramfs-linux.img",
+        "Found fallback initrd image(s) in /boot:  intel-ucode.img initramfs-linux-fallback.img",
+        "Warning: os-prober will not be executed to detect other bootable partitions.",
+        "Systems on them will not be added to the GRUB boot configuration.",
+        "Check GRUB_DISABLE_OS_PROBER documentation entry.",
+        "[simulated] done"]
+    assert host.stat("/boot/grub/grub.cfg").mode == 0o640
+    assert [n for n in host.listdir("/boot/grub") if n not in ("grub.cfg", "grubenv")] == []
+    to_stdout = run(host, "grub-mkconfig")
+    assert to_stdout.stdout == grub_cfg(host)
+
+
+def test_grub_mkconfig_fails_without_etc_default_grub(host):
+    before = grub_cfg(host)
+    host.remove("/etc/default/grub")
+    result = run(host, "grub-mkconfig", "-o", "/boot/grub/grub.cfg")
+    assert result.returncode == 1 and "/etc/default/grub" in result.stderr
+    assert grub_cfg(host) == before
+
+
+def test_managed_block_in_etc_default_grub_wins(host):
+    text = ensure_block(host.read_text("/etc/default/grub"), "xen", 'GRUB_DEFAULT="xenbook-xen"\n')
+    host.write_atomic("/etc/default/grub", text.encode())
+    cfg = mkconfig(host)
+    assert 'set default="xenbook-xen"' in cfg and 'set default="0"' not in cfg
+    host.write_atomic("/etc/default/grub", ensure_block(text, "xen", "GRUB_DEFAULT=saved\n").encode())
+    assert 'set default="${saved_entry}"' in mkconfig(host)
+
+
+def test_40_custom_entries_appear_only_while_executable(host):
+    entry = ("menuentry 'Xen (xenbook)' $menuentry_id_option 'xenbook-xen' {\n"
+             "\tmultiboot2 /xen.gz dom0_mem=2048M\n\tmodule2 /vmlinuz-linux root=UUID=x rw\n}\n")
+    host.write_atomic("/etc/grub.d/40_custom", (host.read_text("/etc/grub.d/40_custom") + entry).encode())
+    assert host.stat("/etc/grub.d/40_custom").mode == 0o755
+    cfg = mkconfig(host)
+    assert "the 'exec tail' line above.\n" + entry + "### END /etc/grub.d/40_custom ###" in cfg
+    check_script(host)
+    os.chmod(host.real("/etc/grub.d/40_custom"), 0o644)
+    cfg = mkconfig(host)
+    assert "xenbook-xen" not in cfg and "### BEGIN /etc/grub.d/40_custom ###" not in cfg
+
+
+@pytest.mark.skipif(GRUB_SCRIPT_CHECK is None, reason="grub-script-check is not installed")
+def test_a_syntax_error_keeps_the_old_grub_cfg(host):
+    before = grub_cfg(host)
+    host.write_atomic("/etc/grub.d/40_custom",
+                      (host.read_text("/etc/grub.d/40_custom") + "menuentry 'broken' {\n").encode())
+    result = run(host, "grub-mkconfig", "-o", "/boot/grub/grub.cfg")
+    assert result.returncode == 1 and "Syntax errors are detected" in result.stderr
+    assert grub_cfg(host) == before and host.exists("/boot/grub/grub.cfg.new")
+
+
+def test_20_linux_xen_needs_a_dom0_kernel_config(host):
+    assert "with Xen hypervisor" not in mkconfig(host)
+    host.write_atomic("/boot/config-linux", b"CONFIG_XEN=y\n# CONFIG_XEN_DOM0 is not set\n")
+    assert "with Xen hypervisor" not in mkconfig(host)
+    host.write_atomic("/boot/config-linux", b"CONFIG_XEN=y\nCONFIG_XEN_DOM0=y\n")
+    cfg = mkconfig(host)
+    xen = cfg.split("### BEGIN /etc/grub.d/20_linux_xen ###\n")[1].split("### END")[0]
+    assert f"$menuentry_id_option 'xen-gnulinux-simple-{ROOT_UUID}' {{" in xen
+    assert "\tmultiboot2\t/xen.gz placeholder   ${xen_rm_opts}\n" in xen
+    assert f"\tmodule2\t/vmlinuz-linux placeholder root=UUID={ROOT_UUID} ro  loglevel=3 quiet\n" in xen
+    assert "\tmodule2\t--nounzip   /initramfs-linux.img\n" in xen
+    assert "submenu 'Advanced options for Arch GNU/Linux (with Xen hypervisor)'" in xen
+    check_script(host)
+    host.remove("/boot/xen.gz")
+    assert "with Xen hypervisor" not in mkconfig(host)
+
+
+def test_grub_cmdline_and_recovery_settings_are_honoured(host):
+    text = host.read_text("/etc/default/grub") + ('GRUB_CMDLINE_LINUX="console=ttyS0"\nGRUB_DISABLE_RECOVERY=false\n'
+                                                  "GRUB_TIMEOUT=1\nGRUB_SAVEDEFAULT=true\n")
+    host.write_atomic("/etc/default/grub", text.encode())
+    cfg = mkconfig(host)
+    assert f"root=UUID={ROOT_UUID} rw console=ttyS0 loglevel=3 quiet\n" in cfg
+    assert "(recovery mode)" in cfg and f"root=UUID={ROOT_UUID} rw single console=ttyS0\n" in cfg
+    assert "  set timeout=1\n" in cfg and "\tsavedefault\n" in cfg
+    check_script(host)

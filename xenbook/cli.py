@@ -1,0 +1,179 @@
+"""The xenbook command: plan, apply, run, lab and sample."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+import yaml
+
+from .errors import ParameterError, TargetError, XenbookError
+from .params import RunbookParams, build, load_file, merge
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REBOOT = 0, 1, 2, 3
+
+
+def _set_pairs(pairs: tuple[str, ...]) -> dict:
+    """--set boot.dom0_mem=4G pairs as a nested mapping (values read as YAML scalars)."""
+    out: dict = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise ParameterError([("--set", pair, "must be NAME=VALUE, e.g. boot.dom0_mem=4096M")])
+        node = out
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        try:
+            node[last] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            node[last] = value
+    return out
+
+
+def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None) -> RunbookParams:
+    """Parameters from the YAML file, then the command line; ParameterError on any bad value."""
+    data = load_file(params_file) if params_file else {}
+    cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config,
+           "sections": [s.strip() for s in sections.split(",") if s.strip()] if sections else None}
+    return build(RunbookParams, merge(merge(data, cli), _set_pairs(sets)))
+
+
+def target_options(f):
+    @click.option("--target", "-t", help="local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR] (default sample)")
+    @click.option("--params", "params_file", type=click.Path(dir_okay=False),
+                  help="YAML parameters file for the host")
+    @click.option("--sections", "-s", help="comma list of sections, e.g. boot (default: all)")
+    @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="override one parameter")
+    @click.option("--sudo/--no-sudo", default=None, help="run commands through sudo")
+    @click.option("--ssh-config", type=click.Path(dir_okay=False), help="ssh_config file for ssh targets")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def guarded(f):
+    """Turn xenbook errors into messages and the documented exit codes."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except ParameterError as e:
+            click.echo(f"xenbook: {e}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except TargetError as e:
+            click.echo(f"xenbook: cannot use the target: {e}", err=True)
+            sys.exit(EXIT_FAILED)
+        except XenbookError as e:
+            click.echo(f"xenbook: {e}", err=True)
+            sys.exit(EXIT_FAILED)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xenbook")
+def main():
+    """Install, run and document Xen on Arch Linux, step by step."""
+
+
+def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, **opts):
+    from rich.console import Console
+
+    from .console import print_report, print_step
+    from .sections import run_sections
+    from .targets import open_host
+
+    params = load_params(**opts)
+    console = Console(stderr=as_json)
+    with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
+        progress = None if as_json else (lambda s: print_step(console, s))
+        report = run_sections(host, params, dry_run=dry_run, progress=progress)
+    if report_file:
+        report.save(report_file)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(report.summary(), highlight=False)
+    if report.failed:
+        sys.exit(EXIT_FAILED)
+    if report.reboot_required:
+        sys.exit(EXIT_REBOOT)
+
+
+@main.command()
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
+@guarded
+def plan(as_json, report_file, **opts):
+    """Show what would change (a dry run: reads everything, writes nothing)."""
+    _plan_or_apply(True, as_json, report_file, **opts)
+
+
+@main.command()
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
+@guarded
+def apply(as_json, report_file, **opts):
+    """Make the changes the plan shows, with backups and validation."""
+    _plan_or_apply(False, as_json, report_file, **opts)
+
+
+@main.command()
+@target_options
+@click.option("--apply", "do_apply", is_flag=True, help="apply the changes (default: dry run)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="folder for executed notebooks")
+@guarded
+def run(do_apply, out_dir, **opts):
+    """Run the section notebooks unattended with papermill; keep the executed notebooks and a report."""
+    from .execute import run_notebooks
+
+    params = load_params(**opts)
+    params.dry_run = not do_apply
+    outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"))
+    click.echo(outcome.summary())
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.option("--port", default=8888, show_default=True)
+@click.option("--ip", default="127.0.0.1", show_default=True)
+@click.option("--no-browser", is_flag=True)
+@guarded
+def lab(port, ip, no_browser):
+    """Open JupyterLab on the runbook's notebooks."""
+    import os
+
+    from .execute import notebooks_dir
+
+    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", f"--port={port}",
+            f"--ServerApp.ip={ip}"] + (["--no-browser"] if no_browser else [])
+    os.execv(sys.executable, argv)
+
+
+@main.group()
+def sample():
+    """The bundled sample host: a SIMULATED fresh Arch Linux machine in a directory."""
+
+
+@sample.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--profile", default="bios-grub2", show_default=True, help="machine profile")
+@click.option("--force", is_flag=True, help="recreate an existing sample host in DIRECTORY")
+@guarded
+def sample_init(directory, profile, force):
+    """Create a sample host in DIRECTORY."""
+    from .sample import PROFILES, init_sample
+
+    if profile not in PROFILES:
+        raise ParameterError([("--profile", profile, f"choose one of {', '.join(PROFILES)}")])
+    host = init_sample(directory, profile=profile, force=force)
+    click.echo(f"created {host.label} with profile {profile}")
+
+
+if __name__ == "__main__":
+    main()

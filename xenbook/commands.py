@@ -1,0 +1,50 @@
+"""Commands as argv data, and their results."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Command:
+    """One program invocation: an argv tuple, optional stdin, and which arguments are secret."""
+
+    argv: tuple[str, ...]
+    stdin: bytes | None = None
+    secret: frozenset[int] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        if not self.argv or not all(isinstance(a, str) for a in self.argv):
+            raise TypeError(f"Command argv must be a non-empty tuple of str, got {self.argv!r}")
+        if any("\x00" in a for a in self.argv):
+            raise ValueError("Command arguments cannot hold NUL bytes")
+
+    @classmethod
+    def of(cls, *argv: str, stdin: bytes | str | None = None) -> "Command":
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        return cls(tuple(argv), data)
+
+    @property
+    def program(self) -> str:
+        return self.argv[0]
+
+    def display(self) -> str:
+        """The command for people to read, secrets masked; never executed."""
+        shown = ["******" if i in self.secret else a for i, a in enumerate(self.argv)]
+        return shlex.join(shown)
+
+    __str__ = display
+
+
+@dataclass
+class Result:
+    """What a command did: exit code and captured output."""
+
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0

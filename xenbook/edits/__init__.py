@@ -1,0 +1,1 @@
+"""Pure text edits: text in, text out, no I/O; one module per file format."""

@@ -1,0 +1,1 @@
+"""Read-only questions about a host, each returning plain data."""

@@ -1,0 +1,193 @@
+"""File operations for hosts whose files are a local directory tree (local '/', a chroot, the sample host)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat as statmod
+import subprocess
+import tempfile
+from typing import Callable, Sequence
+
+from ..commands import Command, Result
+from ..errors import HostError
+from .base import FileInfo, Host, Validate, check_path
+
+_KINDS = {statmod.S_IFREG: "file", statmod.S_IFDIR: "dir", statmod.S_IFLNK: "link"}
+
+
+def run_local(argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None,
+              on_line: Callable[[str], None] | None = None, env: dict | None = None) -> Result:
+    """Run argv on this machine without a shell; stream lines to on_line when given."""
+    try:
+        if on_line is None:
+            proc = subprocess.run(list(argv), input=stdin, capture_output=True, timeout=timeout, env=env)
+            return Result(proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
+        with subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
+            if stdin:
+                proc.stdin.write(stdin)
+                proc.stdin.close()
+            lines = []
+            for raw in proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                lines.append(line)
+                on_line(line)
+            proc.wait(timeout=timeout)
+            return Result(proc.returncode, "\n".join(lines) + ("\n" if lines else ""), "")
+    except FileNotFoundError:
+        return Result(127, "", f"{argv[0]}: command not found")
+    except subprocess.TimeoutExpired:
+        return Result(124, "", f"{argv[0]}: timed out after {timeout} s")
+
+
+class RootedHost(Host):
+    """A host whose filesystem is the directory tree at root on this machine."""
+
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+
+    def real(self, path: str) -> str:
+        """The local path of a host path, following links inside the tree."""
+        path = check_path(path)
+        if self.root == "/":
+            return path
+        parts = [p for p in path.split("/") if p]
+        resolved: list[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            candidate = os.path.join(self.root, *resolved, part)
+            if os.path.islink(candidate) and parts is not None:
+                hops += 1
+                if hops > 40:
+                    raise HostError(f"too many symbolic links under {path}")
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    resolved = []
+                parts = [p for p in target.split("/") if p] + parts
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+            elif part != ".":
+                resolved.append(part)
+        return os.path.join(self.root, *resolved)
+
+    def host_path(self, real: str) -> str:
+        if self.root == "/":
+            return real
+        return "/" + os.path.relpath(real, self.root)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        try:
+            with open(self.real(path), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            raise HostError(f"{path} is a directory, not a file")
+        except PermissionError as e:
+            raise HostError(f"cannot read {path}: {e.strerror}; run as root or with sudo") from e
+
+    def stat(self, path: str) -> FileInfo | None:
+        try:
+            st = os.stat(self.real(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return FileInfo(_KINDS.get(statmod.S_IFMT(st.st_mode), "other"), statmod.S_IMODE(st.st_mode),
+                        st.st_uid, st.st_gid, st.st_size)
+
+    def listdir(self, path: str) -> list[str] | None:
+        try:
+            return sorted(os.listdir(self.real(path)))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def write_atomic(self, path: str, data: bytes, *, mode: int | None = None,
+                     validate: Validate | None = None) -> None:
+        real = self.real(path)
+        folder, name = os.path.split(real)
+        if not os.path.isdir(folder):
+            raise HostError(f"cannot write {path}: its directory does not exist")
+        try:
+            old = os.stat(real)
+        except FileNotFoundError:
+            old = None
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".xenbook-new", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+                keep = statmod.S_IMODE(old.st_mode) if old else 0o644
+                os.fchmod(f.fileno(), keep if mode is None else mode)
+                if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                    os.fchown(f.fileno(), old.st_uid, old.st_gid)
+            if validate is not None:
+                validate(self.host_path(tmp))
+            os.replace(tmp, real)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        os.makedirs(self.real(path), mode=mode, exist_ok=True)
+
+    def remove(self, path: str) -> None:
+        try:
+            os.unlink(self.real(path))
+        except FileNotFoundError:
+            pass
+
+    def copy_file(self, src: str, dst: str) -> None:
+        s, d = self.real(src), self.real(dst)
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        shutil.copy2(s, d)
+        st = os.stat(s)
+        try:
+            os.chown(d, st.st_uid, st.st_gid)
+        except PermissionError:
+            pass
+
+    def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
+        if shutil.which(argv[0]) is None:
+            return None
+        real = self.real(path)
+        return run_local([real if a == "{path}" else a for a in argv])
+
+
+class LocalHost(RootedHost):
+    """This machine: commands through subprocess (with sudo when asked), files under '/'."""
+
+    def __init__(self, sudo: bool = False):
+        super().__init__("/")
+        self.target = "local"
+        self.sudo = sudo and os.geteuid() != 0
+
+    def run(self, command: Command, *, timeout=None, on_line=None) -> Result:
+        argv = (("sudo", "-n", "--") if self.sudo else ()) + command.argv
+        return run_local(argv, stdin=command.stdin, timeout=timeout, on_line=on_line)
+
+
+class ChrootHost(RootedHost):
+    """An installed system below DIR: commands through arch-chroot, files read and written under DIR."""
+
+    def __init__(self, root: str, sudo: bool = False):
+        super().__init__(root)
+        if not os.path.isdir(self.root):
+            raise HostError(f"chroot directory {root} does not exist")
+        self.target = f"chroot:{self.root}"
+        self.sudo = sudo and os.geteuid() != 0
+
+    def run(self, command: Command, *, timeout=None, on_line=None) -> Result:
+        argv = (("sudo", "-n", "--") if self.sudo else ()) + ("arch-chroot", self.root) + command.argv
+        return run_local(argv, stdin=command.stdin, timeout=timeout, on_line=on_line)

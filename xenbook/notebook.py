@@ -1,0 +1,79 @@
+"""What a section notebook calls: parameters in, a plan or an applied change out, shown as HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .params import RunbookParams, build
+from .report import Report, StepResult
+from .sections import SECTIONS, Section, run_sections
+from .targets import open_host
+
+HOST_FIELDS = ("target", "dry_run", "sudo", "ssh_config")
+
+
+def section_params(section: Section, values: dict[str, Any]) -> RunbookParams:
+    """RunbookParams for one section from flat notebook values; ParameterError names any bad one."""
+    values = dict(values)
+    data: dict[str, Any] = {k: values.pop(k) for k in HOST_FIELDS if k in values}
+    data["sections"] = [section.name]
+    if section.params_field:
+        data[section.params_field] = values
+    elif values:
+        from .errors import ParameterError
+        raise ParameterError([(k, v, "is not a parameter of this section") for k, v in values.items()])
+    return build(RunbookParams, data)
+
+
+def flat_params(section: Section, params: RunbookParams) -> dict[str, Any]:
+    """The notebook parameters that reproduce params for section (the inverse of section_params)."""
+    out: dict[str, Any] = {k: getattr(params, k) for k in HOST_FIELDS}
+    if section.params_field:
+        out.update(getattr(params, section.params_field).model_dump())
+    return out
+
+
+class SectionView:
+    """One section bound to its parameters: plan, apply, or run as dry_run says; form() for people."""
+
+    def __init__(self, section: Section, params: RunbookParams, report_path: str | None = None):
+        self.section = section
+        self.params = params
+        self.report_path = report_path
+
+    def _go(self, dry_run: bool, progress=None, quiet: bool = False) -> Report:
+        def shown(result: StepResult) -> None:
+            if not quiet:
+                print(f"{result.status:>12}  {result.name}: {result.reason}", flush=True)
+            if progress:
+                progress(result)
+
+        with open_host(self.params.target, sudo=self.params.sudo, ssh_config=self.params.ssh_config) as host:
+            report = run_sections(host, self.params, [self.section.name], dry_run=dry_run, progress=shown)
+        if self.report_path:
+            report.save(self.report_path)
+        return report
+
+    def plan(self, **kw) -> Report:
+        return self._go(True, **kw)
+
+    def apply(self, **kw) -> Report:
+        return self._go(False, **kw)
+
+    def run(self) -> Report:
+        """Plan when dry_run is true, else apply; the report displays as HTML."""
+        return self._go(self.params.dry_run)
+
+    def steps(self) -> list[str]:
+        return [s.name for s in self.section.steps(self.params)]
+
+    def form(self):
+        """An ipywidgets form over the same parameters, with Plan and Apply buttons."""
+        from .widgets import SectionForm
+        return SectionForm(self).widget
+
+
+def section(name: str, *, report_path: str | None = None, **values: Any) -> SectionView:
+    """The named section with the notebook's parameter values; ParameterError before any host is touched."""
+    sec = SECTIONS[name]
+    return SectionView(sec, section_params(sec, values), report_path)

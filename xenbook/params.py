@@ -1,0 +1,201 @@
+"""Typed, validated parameters shared by notebooks, the CLI and one YAML file per host."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ParameterError
+from .targets import parse_target
+
+_SIZE = re.compile(r"^([1-9][0-9]{0,9})([KMGT])$", re.IGNORECASE)
+_UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+CONSOLES = ("vga", "com1", "com2", "pv", "dbgp", "ehci", "xhci", "none")
+_CONSOLE = re.compile(r"^(vga|com[12][HL]?|pv|dbgp|ehci|xhci|none)$")
+_COM = re.compile(r"^(auto|[1-9][0-9]{1,6})(,[5-8][noems][12])?(,[0-9a-fx]+)?$")
+_XEN_OPTION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(=[A-Za-z0-9_.,:+%/@-]+)?$")
+_KERNEL_ARG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,:+=/@%-]*$")
+_KERNEL_PKG = re.compile(r"^linux(-[a-z0-9]+)*$")
+LOGLEVELS = ("none", "error", "warning", "info", "debug", "all")
+_OWN_KEYS = {"dom0_mem": "dom0_mem", "dom0_max_vcpus": "dom0_max_vcpus", "dom0_vcpus_pin": "dom0_vcpus_pin",
+             "console": "console", "com1": "com1", "loglvl": "loglvl", "guest_loglvl": "guest_loglvl"}
+
+
+def size_mib(text: str) -> int:
+    """Megabytes in a Xen size such as 2048M or 4G."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError("must be a whole number with a unit K, M, G or T, e.g. 2048M or 4G")
+    return int(int(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class BootParams(Model):
+    """The Xen boot entry: hypervisor command line for dom0, which kernel, how the entry is made."""
+
+    loader: Literal["auto", "grub2", "grub-legacy", "uefi"] = Field(
+        "auto", description="boot path: auto detects it; grub2, grub-legacy or uefi force one")
+    dom0_mem: str = Field("2048M", description="fixed dom0 memory, e.g. 2048M or 4G (Xen: dom0_mem=N,max:N)")
+    dom0_max_vcpus: int | None = Field(2, ge=1, le=1024, description="vCPUs for dom0; empty for all")
+    dom0_vcpus_pin: bool = Field(False, description="pin dom0 vCPUs to the matching physical CPUs")
+    console: str = Field("vga", description="Xen console list: vga, com1, com2, pv, dbgp, ehci, xhci, none")
+    com1: str | None = Field(None, description="serial settings when console has com1, e.g. 115200,8n1")
+    loglvl: Literal["none", "error", "warning", "info", "debug", "all"] | None = Field(
+        None, description="Xen log level; empty keeps Xen's default")
+    guest_loglvl: Literal["none", "error", "warning", "info", "debug", "all"] | None = Field(
+        None, description="Xen log level for guest messages")
+    xen_options: list[str] = Field(default_factory=list, description="more Xen options, NAME or NAME=VALUE")
+    kernel: str = Field("linux", description="dom0 kernel package: linux, linux-lts, linux-zen, ...")
+    dom0_kernel_options: str | None = Field(
+        None, description="dom0 kernel options; empty takes GRUB_CMDLINE_LINUX[_DEFAULT] from /etc/default/grub")
+    make_default: bool = Field(True, description="make the Xen entry the default boot entry")
+
+    @field_validator("dom0_mem")
+    @classmethod
+    def _mem(cls, v: str) -> str:
+        mib = size_mib(v)
+        if mib < 256:
+            raise ValueError("must be at least 256M: dom0 does not boot with less")
+        if mib > 16 * 1024 * 1024:
+            raise ValueError("must be at most 16T")
+        return v.upper()
+
+    @field_validator("console")
+    @classmethod
+    def _console(cls, v: str) -> str:
+        items = v.split(",")
+        for item in items:
+            if not _CONSOLE.match(item):
+                raise ValueError(f"unknown console {item!r}; use a comma list of {', '.join(CONSOLES)} "
+                                 "(com1 and com2 may end in H or L)")
+        if len(set(items)) != len(items):
+            raise ValueError("lists a console twice")
+        return v
+
+    @field_validator("com1")
+    @classmethod
+    def _com1(cls, v: str | None) -> str | None:
+        if v is not None and not _COM.match(v):
+            raise ValueError("must be BAUD[,DPS[,IO]], e.g. 115200,8n1 or auto")
+        return v
+
+    @field_validator("xen_options")
+    @classmethod
+    def _xen_options(cls, v: list[str]) -> list[str]:
+        for item in v:
+            if not _XEN_OPTION.match(item):
+                raise ValueError(f"{item!r} is not NAME or NAME=VALUE made of letters, digits and _.,:+%/@-")
+            key = item.split("=", 1)[0]
+            if key in _OWN_KEYS:
+                raise ValueError(f"{key} has its own parameter ({_OWN_KEYS[key]}); set it there")
+        return v
+
+    @field_validator("kernel")
+    @classmethod
+    def _kernel(cls, v: str) -> str:
+        if not _KERNEL_PKG.match(v):
+            raise ValueError("must be an Arch kernel package name such as linux or linux-lts")
+        return v
+
+    @field_validator("dom0_kernel_options")
+    @classmethod
+    def _kernel_options(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        for word in v.split():
+            if not _KERNEL_ARG.match(word):
+                raise ValueError(f"{word!r} holds a character that is not allowed in a boot entry")
+            if word.startswith("root="):
+                raise ValueError("root= is found from the host's mounts; leave it out")
+        return " ".join(v.split())
+
+    @model_validator(mode="after")
+    def _com1_needs_console(self):
+        if self.com1 and "com1" not in self.console:
+            raise ValueError("com1 is set but console does not list com1")
+        return self
+
+
+SECTION_NAMES = ("preflight", "install", "boot", "dom0", "domu", "pv-guest", "manage")
+
+
+class RunbookParams(Model):
+    """Everything one host's runbook needs: the target, how to reach it, and each section's parameters."""
+
+    target: str = Field("sample", description="local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR]")
+    sudo: bool = Field(False, description="run commands through sudo (local and ssh targets)")
+    ssh_config: str | None = Field(None, description="an ssh_config file for ssh targets")
+    dry_run: bool = Field(True, description="plan only: read everything, write nothing")
+    sections: list[str] | None = Field(None, description="sections to run, in runbook order; empty for all")
+    boot: BootParams = Field(default_factory=BootParams)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, v: str) -> str:
+        parse_target(v)
+        return v
+
+    @field_validator("sections")
+    @classmethod
+    def _sections(cls, v: list[str] | None) -> list[str] | None:
+        for name in v or []:
+            if name not in SECTION_NAMES:
+                raise ValueError(f"unknown section {name!r}; choose from {', '.join(SECTION_NAMES)}")
+        return v
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _problems(error: ValidationError, prefix: str = "") -> list[tuple[str, Any, str]]:
+    out = []
+    for e in error.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "is not a known parameter"
+        out.append((prefix + loc if loc else prefix.rstrip(".") or "parameters", e.get("input"), msg))
+    return out
+
+
+def build(model: type[M], data: dict[str, Any] | None = None, prefix: str = "") -> M:
+    """model(**data), or ParameterError naming each bad parameter, its value and the rule."""
+    try:
+        return model.model_validate(data or {})
+    except ParameterError:
+        raise
+    except ValidationError as e:
+        raise ParameterError(_problems(e, prefix)) from None
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """The mapping in a YAML parameters file."""
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as e:
+        raise ParameterError([("params", path, f"cannot be read: {e.strerror}")]) from None
+    except yaml.YAMLError as e:
+        raise ParameterError([("params", path, f"is not valid YAML: {e}")]) from None
+    if not isinstance(data, dict):
+        raise ParameterError([("params", path, "must hold a mapping of parameter names to values")])
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """base updated by override, nested mappings merged; None in override keeps base's value."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,121 @@
+"""The record of a run: one result per step, as data, JSON and HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+from .errors import StepsFailed
+
+STATUSES = ("ok", "would-change", "changed", "failed", "skipped")
+
+
+@dataclass
+class StepResult:
+    """What happened to one step."""
+
+    section: str
+    name: str
+    status: str
+    reason: str = ""
+    diffs: list[dict] = field(default_factory=list)  # [{"path": ..., "diff": ...}]
+    commands: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    remedy: str = ""
+    validated: list[str] = field(default_factory=list)
+    output: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """All step results of one plan or apply against one target."""
+
+    target: str
+    simulated: bool
+    dry_run: bool
+    steps: list[StepResult] = field(default_factory=list)
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    reboot_required: str = ""
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.steps if s.status == status)
+
+    def summary(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in STATUSES if self.count(s)]
+        sim = " [SIMULATED host]" if self.simulated else ""
+        mode = "dry run" if self.dry_run else "apply"
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps")
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
+                "started": self.started, "reboot_required": self.reboot_required,
+                "steps": [s.to_dict() for s in self.steps]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: str) -> str:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(self.to_json() + "\n")
+        return path
+
+    def raise_for_failures(self) -> None:
+        if self.failed:
+            lines = [f"{s.section}/{s.name}: {s.reason}" + (f" (what to do: {s.remedy})" if s.remedy else "")
+                     for s in self.failed]
+            raise StepsFailed(f"{len(self.failed)} step(s) failed on {self.target}:\n  " + "\n  ".join(lines))
+
+    def extend(self, other: "Report") -> None:
+        self.steps.extend(other.steps)
+        self.reboot_required = self.reboot_required or other.reboot_required
+
+    def _repr_html_(self) -> str:
+        return to_html(self)
+
+
+_COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c0", "failed": "#c62828",
+            "skipped": "#616161"}
+
+
+def diff_html(diff: str) -> str:
+    out = []
+    for line in diff.splitlines():
+        colour = ("#1b5e20", "#e8f5e9") if line.startswith("+") and not line.startswith("+++") else \
+                 ("#b71c1c", "#ffebee") if line.startswith("-") and not line.startswith("---") else \
+                 ("#0d47a1", "#e3f2fd") if line.startswith("@@") else ("inherit", "transparent")
+        out.append(f'<span style="color:{colour[0]};background:{colour[1]}">{html.escape(line)}</span>')
+    return '<pre style="font-size:12px;line-height:1.3;margin:4px 0">' + "\n".join(out) + "</pre>"
+
+
+def to_html(report: Report) -> str:
+    banner = ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
+              "<b>SIMULATED host</b>: nothing here touched a real machine.</div>") if report.simulated else ""
+    rows = []
+    for s in report.steps:
+        colour = _COLOURS.get(s.status, "inherit")
+        detail = html.escape(s.reason)
+        if s.remedy:
+            detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
+        if s.validated:
+            detail += f"<br><small>validated: {html.escape('; '.join(s.validated))}</small>"
+        for c in s.commands:
+            detail += f"<br><code>{html.escape(c)}</code>"
+        for d in s.diffs:
+            detail += diff_html(d["diff"])
+        rows.append(f"<tr><td>{html.escape(s.section)}</td><td>{html.escape(s.name)}</td>"
+                    f'<td style="color:{colour};font-weight:bold">{s.status}</td>'
+                    f"<td style='text-align:left'>{detail}</td><td>{s.duration:.3f}s</td></tr>")
+    head = "<tr><th>section</th><th>step</th><th>status</th><th>details</th><th>time</th></tr>"
+    return (f"{banner}<p><b>{html.escape(report.summary())}</b></p>"
+            f'<table style="border-collapse:collapse">{head}{"".join(rows)}</table>')

@@ -1,0 +1,144 @@
+"""The only code that changes a host: plan every step, then apply what differs (unless dry run)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable
+
+from .actions import Plan, RunCommand, WriteFile
+from .errors import HostError, XenbookError
+from .hosts.base import Host
+from .report import Report, StepResult
+from .steps.base import BACKUP_DIR, PENDING_DIR, Regeneration, Step
+from .validators import validate_bytes, validate_candidate
+
+Progress = Callable[[StepResult], None]
+
+
+def run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+class Runner:
+    """Applies steps to one host; dry_run reads everything and writes nothing."""
+
+    def __init__(self, host: Host, *, dry_run: bool = True, progress: Progress | None = None,
+                 on_line: Callable[[str], None] | None = None):
+        self.host = host
+        self.dry_run = dry_run
+        self.progress = progress
+        self.on_line = on_line
+        self.run_id = run_id()
+
+    def run(self, steps: Iterable[Step]) -> Report:
+        report = Report(self.host.target, self.host.simulated, self.dry_run)
+        triggered: dict[str, list[str]] = {}
+        blocked: dict[str, str] = {}
+        for step in steps:
+            started = time.monotonic()
+            result = self._one(step, triggered, blocked)
+            result.duration = round(time.monotonic() - started, 4)
+            report.steps.append(result)
+            if result.status == "failed":
+                blocked.setdefault(step.section, step.name)
+            if self.progress:
+                self.progress(result)
+        return report
+
+    def _one(self, step: Step, triggered: dict[str, list[str]], blocked: dict[str, str]) -> StepResult:
+        result = StepResult(step.section, step.name, "ok")
+        if step.section in blocked:
+            result.status, result.reason = "skipped", f"not run: step {blocked[step.section]} failed before it"
+            return result
+        try:
+            if isinstance(step, Regeneration):
+                plan = step.plan(self.host, triggered.get(step.name))
+            else:
+                plan = step.plan(self.host)
+        except (XenbookError, ValueError) as e:
+            result.status, result.reason = "failed", f"could not plan: {e}"
+            return result
+        result.reason, result.remedy = plan.reason, plan.remedy
+        result.diffs = [{"path": a.path, "diff": a.diff()} for a in plan.actions
+                        if isinstance(a, WriteFile) and a.old != a.new]
+        result.commands = [a.describe() for a in plan.actions
+                           if isinstance(a, RunCommand) or (isinstance(a, WriteFile) and a.old == a.new)]
+        if plan.failed:
+            result.status = "failed"
+            return result
+        if not plan.actions:
+            return result
+        for name in step.triggers:
+            triggered.setdefault(name, []).append(step.name)
+        if self.dry_run:
+            result.status = "would-change"
+            try:
+                for action in plan.actions:
+                    if isinstance(action, WriteFile):
+                        result.validated += validate_bytes(action.validator, action.new, action.path)
+            except XenbookError as e:
+                result.status, result.reason = "failed", str(e)
+            return result
+        try:
+            self._apply(step, plan, result)
+            result.status = "changed"
+            problem = step.verify(self.host) if isinstance(step, Regeneration) else None
+            if problem:
+                result.status, result.reason = "failed", f"ran, but the result is wrong: {problem}"
+        except XenbookError as e:
+            result.status, result.reason = "failed", str(e)
+            result.remedy = result.remedy or getattr(e, "hint", "")
+        return result
+
+    def _apply(self, step: Step, plan: Plan, result: StepResult) -> None:
+        host = self.host
+        host.forget()
+        try:
+            self._apply_actions(step, plan, result)
+        finally:
+            host.forget()
+
+    def _apply_actions(self, step: Step, plan: Plan, result: StepResult) -> None:
+        host = self.host
+        for name in step.triggers:
+            self._mark_pending(name)
+        for action in plan.actions:
+            if isinstance(action, WriteFile):
+                self._write(action, result)
+            else:
+                if isinstance(step, Regeneration) and step.output and host.exists(step.output):
+                    self._backup(step.output)
+                out = host.run(action.command, on_line=self.on_line)
+                result.output = out.stdout[-4000:] + out.stderr[-4000:]
+                if out.returncode not in action.ok_codes:
+                    tail = "\n    ".join((out.stderr or out.stdout).strip().splitlines()[-8:])
+                    raise HostError(f"{action.command} exited {out.returncode}" + (f":\n    {tail}" if tail else "")
+                                    + (f"\n  what to do: {action.remedy}" if action.remedy else ""))
+        if isinstance(step, Regeneration):
+            host.remove(step.marker)
+
+    def _mark_pending(self, name: str) -> None:
+        self.host.makedirs(PENDING_DIR, 0o700)
+        self.host.write_atomic(f"{PENDING_DIR}/{name}", f"{self.run_id}\n".encode(), mode=0o600)
+
+    def _backup(self, path: str) -> None:
+        dest = f"{BACKUP_DIR}/{self.run_id}{path}"
+        if not self.host.exists(dest):
+            self.host.makedirs(dest.rsplit("/", 1)[0], 0o700)
+            self.host.copy_file(path, dest)
+
+    def _write(self, action: WriteFile, result: StepResult) -> None:
+        host = self.host
+        folder = action.path.rsplit("/", 1)[0] or "/"
+        if not host.exists(folder):
+            host.makedirs(folder)
+        if host.read_bytes(action.path) != action.old:
+            raise HostError(f"{action.path} changed after it was planned; nothing was written, plan again")
+        if action.old is not None:
+            self._backup(action.path)
+
+        def validate(candidate: str) -> None:
+            result.validated += validate_candidate(host, action.validator, action.new, candidate, action.path)
+
+        host.write_atomic(action.path, action.new, mode=action.mode if action.old is None or action.set_mode else None,
+                          validate=validate)

@@ -1,0 +1,284 @@
+"""The sample host: a SIMULATED Arch Linux machine whose "/" is a plain directory on this machine."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import posixpath
+import re
+import shutil
+from typing import Callable
+
+from ..commands import Command, Result
+from ..errors import HostError, ParameterError, TargetError
+from ..hosts.rooted import RootedHost
+from . import tree
+
+STATE_PATH = f"/{tree.STATE_DIR}/state.json"
+FS_MODULES = {"ext2": "ext2", "ext3": "ext2", "ext4": "ext2", "vfat": "fat", "btrfs": "btrfs", "xfs": "xfs"}
+
+
+def is_sample(root: str) -> bool:
+    """True when root holds a sample host (a state.json that says it is simulated)."""
+    try:
+        with open(os.path.join(root, tree.STATE_DIR, "state.json"), encoding="utf-8") as f:
+            return json.load(f).get("simulated") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def init_sample(path: str, profile: str = tree.DEFAULT_PROFILE, force: bool = False) -> "SampleHost":
+    """Create a sample host in path: missing or empty, or (with force) an existing sample host to replace."""
+    if profile not in tree.PROFILES:
+        raise ParameterError([("profile", profile, f"must be one of {', '.join(sorted(tree.PROFILES))}")])
+    root = os.path.abspath(os.path.expanduser(path))
+    if os.path.lexists(root) and not os.path.isdir(root):
+        raise TargetError(f"{root} exists and is not a directory; choose another directory for the sample host")
+    if os.path.isdir(root) and os.listdir(root):
+        if not is_sample(root):
+            raise TargetError(f"{root} is not empty and not a sample host made by xenbook; nothing was written "
+                              "there. Choose a new or empty directory for the sample host.")
+        if not force:
+            raise TargetError(f"{root} already holds a sample host; open it, or pass force=True to recreate it")
+        for name in os.listdir(root):
+            child = os.path.join(root, name)
+            if os.path.isdir(child) and not os.path.islink(child):
+                shutil.rmtree(child)
+            else:
+                os.unlink(child)
+    tree.write_tree(root, tree.PROFILES[profile])
+    host = SampleHost(root)
+    if tree.PROFILES[profile].loader == "grub2":  # as after grub-install and grub-mkconfig -o /boot/grub/grub.cfg
+        from .grub import generate
+        host.write_atomic("/boot/grub/grub.cfg", generate(host).encode(), mode=0o600)
+    tree.settle(root)
+    return host
+
+
+class SampleHost(RootedHost):
+    """A SIMULATED Arch Linux host: files under a directory, programs simulated in Python."""
+
+    simulated = True
+
+    def __init__(self, root: str):
+        super().__init__(root)
+        self.target = "sample:" + self.root
+
+    @classmethod
+    def open(cls, path: str) -> "SampleHost":
+        """Open the sample host in path, creating it there when path is missing or empty."""
+        root = os.path.abspath(os.path.expanduser(path))
+        if not os.path.lexists(root) or (os.path.isdir(root) and not os.listdir(root)):
+            return init_sample(root)
+        if os.path.isdir(root) and is_sample(root):
+            return cls(root)
+        raise TargetError(f"sample:{root}: {root} exists and is not a sample host made by xenbook; nothing was "
+                          "written there. Name a new or empty directory, or one made by xenbook's sample host.")
+
+    def run(self, command: Command, *, timeout: float | None = None,
+            on_line: Callable[[str], None] | None = None) -> Result:
+        from .programs import run_program
+        result = run_program(self, command)
+        if on_line is None:
+            return result
+        # like LocalHost with on_line: one merged stream, returned as stdout
+        merged = result.stdout + result.stderr
+        for line in merged.splitlines():
+            on_line(line)
+        return Result(result.returncode, merged, "")
+
+    # simulator state: what a real host keeps outside its files
+    def load_state(self) -> dict:
+        data = self.read_bytes(STATE_PATH)
+        if data is None:
+            raise HostError(f"{self.root} lost its {STATE_PATH}; recreate the sample host")
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            raise HostError(f"{self.root}{STATE_PATH} is not JSON ({e}); recreate the sample host") from e
+
+    def save_state(self, state: dict) -> None:
+        self.write_atomic(STATE_PATH, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode())
+
+
+# The simulated machine's block devices and mounts, derived from its state
+
+def block_devices(state: dict) -> list[dict]:
+    """Disks with their partitions under "children", with what lsblk and blkid report."""
+    mounted: dict[str, list[str]] = {}
+    for m in state["mounts"]:
+        mounted.setdefault(m["source"], []).append(m["target"])
+    disks = []
+    for d in state["machine"]["disks"]:
+        path = f"/dev/{d['name']}"
+        disk = {"name": d["name"], "path": path, "type": "disk", "size": d["size"], "major": d["major"],
+                "minor": 0, "fstype": None, "uuid": None, "label": None, "pttype": d["pttype"],
+                "ptuuid": d["ptuuid"], "partuuid": None, "parttype": None, "partn": None, "pkname": None,
+                "model": d["model"], "mountpoints": sorted(mounted.get(path, [])), "children": []}
+        sep = "p" if d["name"][-1].isdigit() else ""
+        for p in d["partitions"]:
+            name = f"{d['name']}{sep}{p['number']}"
+            disk["children"].append({
+                "name": name, "path": f"/dev/{name}", "type": "part", "size": p["sectors"] * tree.SECTOR,
+                "major": d["major"], "minor": p["number"], "fstype": p["fstype"], "uuid": p["uuid"],
+                "label": p["label"], "pttype": d["pttype"], "ptuuid": d["ptuuid"], "partuuid": p["partuuid"],
+                "parttype": p["parttype"], "partn": p["number"], "pkname": d["name"], "model": None,
+                "mountpoints": sorted(mounted.get(f"/dev/{name}", [])), "children": [],
+                "grub": grub_drive_name(state, d, p)})
+        disks.append(disk)
+    return disks
+
+
+def all_devices(state: dict) -> list[dict]:
+    return [dev for disk in block_devices(state) for dev in [disk] + disk["children"]]
+
+
+def find_device(state: dict, spec: str) -> dict | None:
+    """The device a path, a /dev/disk/by-* link, UUID=, PARTUUID= or LABEL= names."""
+    links = {"/dev/disk/by-uuid/": "uuid", "/dev/disk/by-partuuid/": "partuuid", "/dev/disk/by-label/": "label",
+             "UUID=": "uuid", "PARTUUID=": "partuuid", "LABEL=": "label"}
+    for prefix, key in links.items():
+        if spec.startswith(prefix):
+            value = spec[len(prefix):].strip('"')
+            return next((d for d in all_devices(state) if d[key] and d[key].lower() == value.lower()), None)
+    return next((d for d in all_devices(state) if d["path"] == spec), None)
+
+
+def mount_for(state: dict, path: str) -> dict:
+    """The mount holding path (the longest mount target above it)."""
+    path = posixpath.normpath("/" + path.lstrip("/"))
+    best = None
+    for m in state["mounts"]:
+        t = m["target"]
+        if path == t or path.startswith(t.rstrip("/") + "/"):
+            if best is None or len(t) >= len(best["target"]):
+                best = m
+    if best is None:
+        raise HostError(f"the simulated mount table has no filesystem holding {path}")
+    return best
+
+
+def relative_to_root(state: dict, path: str) -> str:
+    """What grub-mkrelpath prints: path as GRUB sees it on the filesystem holding it."""
+    path = posixpath.normpath(path)
+    m = mount_for(state, path)
+    rel = "" if path == m["target"] else path if m["target"] == "/" else path[len(m["target"]):]
+    fsroot = m.get("fsroot") or "/"
+    return (fsroot.rstrip("/") + rel) if fsroot != "/" else rel
+
+
+def grub_drive_name(state: dict, disk: dict, part: dict) -> dict:
+    """GRUB's names for a partition: drive (hd0,gpt2), hints and the partition-map module."""
+    index = [d["name"] for d in state["machine"]["disks"]].index(disk["name"])
+    kind = "gpt" if disk["pttype"] == "gpt" else "msdos"
+    name = f"hd{index},{kind}{part['number']}"
+    hints = f"--hint-bios={name} --hint-efi={name} "
+    if disk["name"].startswith("sd"):
+        hints += f"--hint-baremetal=ahci{index},{kind}{part['number']} "
+    return {"drive": f"({name})", "compat": name, "hints": hints, "partmap": kind,
+            "fs": FS_MODULES.get(part["fstype"] or "")}
+
+
+# Boot files as GRUB's scripts see them
+
+def verrevcmp(a: str, b: str) -> int:
+    """GNU sort -V's comparison of two strings."""
+    def order(s: str, i: int) -> int:
+        c = s[i] if i < len(s) else ""
+        return 0 if not c or c.isdigit() else ord(c) if c.isalpha() else -1 if c == "~" else ord(c) + 256
+    i = j = 0
+    while i < len(a) or j < len(b):
+        while (i < len(a) and not a[i].isdigit()) or (j < len(b) and not b[j].isdigit()):
+            if order(a, i) != order(b, j):
+                return order(a, i) - order(b, j)
+            i, j = i + 1, j + 1
+        while i < len(a) and a[i] == "0":
+            i += 1
+        while j < len(b) and b[j] == "0":
+            j += 1
+        first = 0
+        while i < len(a) and j < len(b) and a[i].isdigit() and b[j].isdigit():
+            first, i, j = first or ord(a[i]) - ord(b[j]), i + 1, j + 1
+        if i < len(a) and a[i].isdigit():
+            return 1
+        if j < len(b) and b[j].isdigit():
+            return -1
+        if first:
+            return first
+    return 0
+
+
+def reverse_sorted(paths: list[str], top: str = "") -> list[str]:
+    """The scripts' reverse version sort ('.old' files after their counterpart), with top moved first."""
+    keyed = sorted((p[:-4] + " 1" if p.endswith(".old") else p + " 2" for p in paths),
+                   key=functools.cmp_to_key(verrevcmp), reverse=True)
+    out = [k[:-2] + (".old" if k.endswith(" 1") else "") for k in keyed]
+    return ([top] if top in out else []) + [p for p in out if p != top]
+
+
+def is_garbage(name: str) -> bool:
+    """grub_file_is_not_garbage's rejects, plus editor backups grub-mkconfig skips."""
+    return (name.endswith(("~", ".rpmsave", ".rpmnew", ".sig")) or ".dpkg-" in name
+            or name.startswith("README") or (len(name) > 1 and name[0] == name[-1] == "#"))
+
+
+def boot_files(host, folder: str, prefixes: tuple[str, ...]) -> list[str]:
+    """Regular files in folder whose names start with one of prefixes, as the scripts' globs find them."""
+    out = []
+    for name in host.listdir(folder) or []:
+        info = host.stat(posixpath.join(folder, name))
+        if name.startswith(prefixes) and not is_garbage(name) and info is not None and info.kind == "file":
+            out.append(posixpath.join(folder, name))
+    return out
+
+
+def initrd_for(host, folder: str, version: str) -> str:
+    """The first initrd name 10_linux and 20_linux_xen look for beside a kernel, or ""."""
+    alt = version[:-4] if version.endswith(".old") else version
+    for name in (f"initrd.img-{version}", f"initrd-{version}.img", f"initrd-{alt}.img.old",
+                 f"initrd-{version}.gz", f"initrd-{alt}.gz.old", f"initrd-{version}", f"initramfs-{version}.img",
+                 f"initramfs-{alt}.img.old", f"initrd.img-{alt}", f"initrd-{alt}.img", f"initrd-{alt}",
+                 f"initramfs-{alt}.img", f"initramfs-genkernel-{version}", f"initramfs-genkernel-{alt}",
+                 f"initramfs-genkernel-x86_64-{version}", f"initramfs-genkernel-x86_64-{alt}"):
+        if host.exists(posixpath.join(folder, name)):
+            return name
+    return ""
+
+
+def kernel_config(host, folder: str, version: str, alt: str) -> list[str]:
+    """Lines of the kernel's build config beside it (config-VERSION), as the scripts grep it."""
+    for path in (f"{folder}/config-{version}", f"{folder}/config-{alt}", f"/etc/kernels/kernel-config-{version}"):
+        if host.stat(path) is not None and host.stat(path).kind == "file":
+            return (host.read_text(path) or "").splitlines()
+    return []
+
+
+# GRUB's environment block (/boot/grub/grubenv): "# GRUB Environment Block", name=value lines, '#' padding
+
+ENV_HEADER = b"# GRUB Environment Block\n"
+
+
+def read_grubenv(data: bytes) -> list[tuple[str, str]] | None:
+    """The block's (name, value) pairs, or None when data is not an environment block."""
+    if not data.startswith(ENV_HEADER):
+        return None
+    pairs, text, i = [], data[len(ENV_HEADER):].decode("utf-8", "surrogateescape"), 0
+    while i < len(text):
+        end = i
+        while end < len(text) and text[end] != "\n":
+            end += 2 if text[end] == "\\" else 1
+        line = text[i:end]
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            pairs.append((name, re.sub(r"\\(.)", r"\1", value, flags=re.S)))
+        i = end + 1
+    return pairs
+
+
+def write_grubenv(pairs: list[tuple[str, str]], size: int = 1024) -> bytes | None:
+    """The block holding pairs, padded to size bytes; None when they do not fit."""
+    def escape(value: str) -> str:
+        return value.replace("\\", "\\\\").replace("\n", "\\\n")
+    data = ENV_HEADER + "".join(f"{n}={escape(v)}\n" for n, v in pairs).encode("utf-8", "surrogateescape")
+    return None if len(data) > size else data.ljust(size, b"#")

@@ -1,0 +1,328 @@
+"""Profiles of simulated Arch Linux machines, and the initial file tree each one gets."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+STATE_DIR = ".xenbook-sample"
+INSTALL_TIME = 1764000000  # every file of a new sample gets this mtime: same tree, same bytes, same times
+SECTOR = 512
+GPT_BIOS_BOOT = "21686148-6449-6e6f-744e-656564454649"
+GPT_LINUX_FS = "0fc63daf-8483-4772-8e79-3d69d8477de4"
+
+
+@dataclass(frozen=True)
+class Partition:
+    number: int
+    start: int  # first sector
+    sectors: int
+    parttype: str  # GPT type GUID (or MBR type byte as "0x83")
+    partuuid: str
+    fstype: str | None = None  # None: no filesystem (the BIOS boot partition)
+    uuid: str | None = None
+    label: str | None = None
+    mount: str | None = None  # where the running system has it mounted
+    options: str = "rw,relatime"
+
+
+@dataclass(frozen=True)
+class Disk:
+    name: str  # kernel name: sda, vda, nvme0n1
+    size: int  # bytes
+    pttype: str  # gpt or dos
+    ptuuid: str
+    model: str
+    partitions: tuple[Partition, ...]
+    major: int = 8
+
+
+@dataclass(frozen=True)
+class Cpu:
+    count: int
+    vendor: str
+    model_name: str
+    family: int
+    model: int
+    stepping: int
+    microcode: str
+    mhz: float
+    cache_kb: int
+    cpuid_level: int
+    flags: tuple[str, ...]
+    vmx_flags: tuple[str, ...]
+    bugs: tuple[str, ...]
+    address_sizes: str = "39 bits physical, 48 bits virtual"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A simulated machine; later profiles are dataclasses.replace() variations of BIOS_GRUB2."""
+
+    name: str
+    summary: str
+    boot_mode: str  # "bios" or "uefi" (uefi adds /sys/firmware/efi)
+    loader: str  # "grub2", "grub-legacy" or "systemd-boot"
+    hostname: str
+    kernel_release: str
+    kernel_version: str  # what uname -v prints
+    kernel_pkgbase: str
+    cpu: Cpu
+    mem_kib: int
+    disks: tuple[Disk, ...]
+    xen_installed: bool  # /boot/xen.gz present
+    virt: str = "none"  # "none" on bare metal; a hypervisor name for guest profiles
+    packages: tuple[tuple[str, str, str, str], ...] = ()  # name, version, arch, description
+
+
+XEON_E2288G = Cpu(
+    count=8, vendor="GenuineIntel", model_name="Intel(R) Xeon(R) E-2288G CPU @ 3.70GHz",
+    family=6, model=158, stepping=13, microcode="0xfa", mhz=3700.0, cache_kb=16384, cpuid_level=22,
+    flags=tuple("fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx "
+                "fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc art arch_perfmon pebs bts "
+                "rep_good nopl xtopology nonstop_tsc cpuid aperfmperf pni pclmulqdq dtes64 monitor ds_cpl vmx smx "
+                "est tm2 ssse3 sdbg fma cx16 xtpr pdcm pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer "
+                "aes xsave avx f16c rdrand lahf_lm abm 3dnowprefetch cpuid_fault epb ssbd ibrs ibpb stibp "
+                "ibrs_enhanced tpr_shadow flexpriority ept vpid ept_ad fsgsbase tsc_adjust sgx bmi1 avx2 smep "
+                "bmi2 erms invpcid mpx rdseed adx smap clflushopt intel_pt xsaveopt xsavec xgetbv1 xsaves dtherm "
+                "ida arat pln pts hwp hwp_notify hwp_act_window hwp_epp vnmi md_clear flush_l1d "
+                "arch_capabilities".split()),
+    vmx_flags=tuple("vnmi preemption_timer invvpid ept_x_only ept_ad ept_1gb flexpriority tsc_offset vtpr mtf "
+                    "vapic ept vpid unrestricted_guest ple pml ept_mode_based_exec".split()),
+    bugs=tuple("spectre_v1 spectre_v2 spec_store_bypass swapgs itlb_multihit srbds mmio_stale_data retbleed "
+               "eibrs_pbrsb gds bhi its".split()),
+)
+
+_DISK_SECTORS = 256 * 1024 ** 3 // SECTOR
+SDA_GPT_BIOS = Disk(
+    name="sda", size=256 * 1024 ** 3, pttype="gpt", ptuuid="d7151cf6-899f-45e5-b700-e4064a880a8d",
+    model="SIMULATED SSD 256GB", partitions=(
+        Partition(1, 2048, 2048, GPT_BIOS_BOOT, "97fc628d-071e-478b-a6c1-4ebe6876c2c7"),
+        Partition(2, 4096, 2 * 1024 ** 2, GPT_LINUX_FS, "fde82298-71c7-4fd4-9255-2f4d7692f58d",
+                  "ext4", "0f87edb0-6e3e-4dae-8609-5376e17d0957", mount="/boot"),
+        Partition(3, 2101248, _DISK_SECTORS - 34 - 2101248 + 1, GPT_LINUX_FS,
+                  "1866f82e-a5d2-44e0-9477-aeacee079a73", "ext4", "56c87129-9ea7-46fb-a724-039e34e14b29",
+                  mount="/"),
+    ))
+
+PACKAGES = (  # the pacman local database of a fresh install; no xen
+    ("base", "3-2", "any", "Minimal package set to define a basic Arch Linux installation"),
+    ("grub", "2:2.12-3", "x86_64", "GNU GRand Unified Bootloader (2)"),
+    ("intel-ucode", "20251111-1", "any", "Microcode update files for Intel CPUs"),
+    ("linux", "6.17.9.arch1-1", "x86_64", "The Linux kernel and modules"),
+    ("linux-firmware", "20251111-1", "any", "Firmware files for Linux - Default set"),
+    ("mkinitcpio", "39.2-3", "any", "Modular initramfs image creation utility"),
+    ("openssh", "10.2p1-2", "x86_64", "SSH protocol implementation for remote login, command execution and "
+     "file transfer"),
+    ("pacman", "7.1.0-1", "x86_64", "A library-based package manager with dependency support"),
+    ("python", "3.13.7-1", "x86_64", "The Python programming language"),
+    ("systemd", "258.2-1", "x86_64", "system and service manager"),
+)
+_DEPENDENCIES = {"mkinitcpio", "pacman", "systemd"}  # installed as dependencies, not explicitly
+
+BIOS_GRUB2 = Profile(
+    name="bios-grub2", summary="BIOS boot, GRUB 2 on a GPT disk, separate ext4 /boot, Xen-capable Intel CPU",
+    boot_mode="bios", loader="grub2", hostname="sample-arch", kernel_release="6.17.9-arch1-1",
+    kernel_version="#1 SMP PREEMPT_DYNAMIC Thu, 20 Nov 2025 17:15:02 +0000", kernel_pkgbase="linux",
+    cpu=XEON_E2288G, mem_kib=16337476, disks=(SDA_GPT_BIOS,), xen_installed=True, packages=PACKAGES)
+
+# bios-grub-legacy, uefi-systemd-boot, no-virt and arch-guest are meant to be replace()-variations:
+# boot_mode/loader, a disk with an ESP, cpu flags without vmx/ept, virt="xen" with a hypervisor flag.
+PROFILES: dict[str, Profile] = {p.name: p for p in (BIOS_GRUB2,)}
+DEFAULT_PROFILE = BIOS_GRUB2.name
+
+
+def profile_data(profile: Profile) -> dict:
+    return dataclasses.asdict(profile)
+
+
+def _mounts(profile: Profile) -> list[dict]:
+    """The running system's mount table in /proc/self/mountinfo order."""
+    half = profile.mem_kib // 2
+    parts = {p.mount: (f"/dev/{d.name}{p.number}", p) for d in profile.disks for p in d.partitions if p.mount}
+    out = [{"target": "/", "source": parts["/"][0], "fstype": parts["/"][1].fstype,
+            "options": parts["/"][1].options, "fsroot": "/"}]
+    pseudo = [("/proc", "proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
+              ("/sys", "sysfs", "sysfs", "rw,nosuid,nodev,noexec,relatime"),
+              ("/dev", "devtmpfs", "devtmpfs", f"rw,nosuid,size={half}k,nr_inodes={half // 4},mode=755,inode64"),
+              ("/run", "run", "tmpfs", f"rw,nosuid,nodev,size={half}k,nr_inodes=819200,mode=755,inode64"),
+              ("/tmp", "tmpfs", "tmpfs", f"rw,nosuid,nodev,size={half}k,nr_inodes=1048576,inode64")]
+    out += [{"target": t, "source": s, "fstype": f, "options": o, "fsroot": "/"} for t, s, f, o in pseudo]
+    for target in sorted(t for t in parts if t != "/"):
+        dev, p = parts[target]
+        out.append({"target": target, "source": dev, "fstype": p.fstype, "options": p.options, "fsroot": "/"})
+    return out
+
+
+def initial_state(profile: Profile) -> dict:
+    return {
+        "format": 1,
+        "simulated": True,
+        "notice": "SIMULATED Arch Linux host made by xenbook; nothing in this directory is a real machine.",
+        "profile": profile.name,
+        "machine": profile_data(profile),
+        "running": {"hostname": profile.hostname, "kernel_release": profile.kernel_release,
+                    "kernel_version": profile.kernel_version, "machine": "x86_64"},
+        "mounts": _mounts(profile),
+    }
+
+
+README = """\
+This directory is a SIMULATED Arch Linux host made by xenbook (its "sample host").
+
+Nothing in it is a real machine: the directory stands for the simulated machine's
+root filesystem "/", its programs (uname, findmnt, lsblk, blkid, grub-mkconfig,
+...) are simulated by xenbook in Python, and the kernel, initramfs and Xen images
+under boot/ are small text files.  state.json next to this file holds what a real
+host keeps outside its files (disks, mounts, the running kernel).  Changing the
+simulated host changes nothing else.  Delete the directory to throw it away.
+"""
+
+
+def _data(name: str) -> bytes:
+    return resources.files(__package__).joinpath("files", *name.split("/")).read_bytes()
+
+
+def _stand_in(name: str, what: str) -> bytes:
+    return (f"#! /bin/sh\nset -e\n\n# Stand-in for GRUB's /etc/grub.d/{name} ({what}), written by xenbook's\n"
+            "# SIMULATED sample host.  Its grub-mkconfig is simulated by xenbook and generates this\n"
+            "# section itself; this script is never run.  Clear its executable bit to leave the\n"
+            "# section out, as with the real grub-mkconfig.\nexit 0\n").encode()
+
+
+def _cpuinfo(cpu: Cpu) -> str:
+    blocks = []
+    for n in range(cpu.count):
+        rows = [("processor", n), ("vendor_id", cpu.vendor), ("cpu family", cpu.family), ("model", cpu.model),
+                ("model name", cpu.model_name), ("stepping", cpu.stepping), ("microcode", cpu.microcode),
+                ("cpu MHz", f"{cpu.mhz:.3f}"), ("cache size", f"{cpu.cache_kb} KB"), ("physical id", 0),
+                ("siblings", cpu.count), ("core id", n), ("cpu cores", cpu.count), ("apicid", 2 * n),
+                ("initial apicid", 2 * n), ("fpu", "yes"), ("fpu_exception", "yes"),
+                ("cpuid level", cpu.cpuid_level), ("wp", "yes"), ("flags", " ".join(cpu.flags))]
+        if cpu.vmx_flags:
+            rows.append(("vmx flags", " ".join(cpu.vmx_flags)))
+        rows += [("bugs", " ".join(cpu.bugs)), ("bogomips", f"{cpu.mhz * 2:.2f}"), ("clflush size", 64),
+                 ("cache_alignment", 64), ("address sizes", cpu.address_sizes), ("power management", "")]
+        lines = [f"{k}{chr(9) * (1 if len(k) >= 8 else 2)}: {v}" for k, v in rows[:-1]]
+        blocks.append("\n".join(lines) + "\npower management:\n\n")
+    return "".join(blocks)
+
+
+def _meminfo(total: int) -> str:
+    free, avail = total * 86 // 100, total * 94 // 100
+    rows = [("MemTotal", total), ("MemFree", free), ("MemAvailable", avail), ("Buffers", 2316),
+            ("Cached", total * 7 // 100), ("SwapCached", 0), ("Active", total * 3 // 100),
+            ("Inactive", total * 5 // 100), ("Unevictable", 0), ("Mlocked", 0), ("SwapTotal", 0),
+            ("SwapFree", 0), ("Dirty", 12), ("Writeback", 0), ("AnonPages", 98632), ("Mapped", 101244),
+            ("Shmem", 1836), ("KReclaimable", 41520), ("Slab", 90764), ("SReclaimable", 41520),
+            ("SUnreclaim", 49244), ("KernelStack", 4672), ("PageTables", 2244), ("CommitLimit", total // 2),
+            ("Committed_AS", 291956), ("VmallocTotal", 34359738367), ("VmallocUsed", 31128),
+            ("VmallocChunk", 0), ("Percpu", 5696), ("HardwareCorrupted", 0), ("AnonHugePages", 0)]
+    text = "".join(f"{k + ':':<16}{v:>{24 - max(16, len(k) + 1)}} kB\n" for k, v in rows)
+    text += "".join(f"{k + ':':<16}{v:>8}\n" for k in ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd",
+                                                       "HugePages_Surp") for v in (0,))
+    return text + f"{'Hugepagesize:':<16}{2048:>8} kB\n{'Hugetlb:':<16}{0:>8} kB\n"
+
+
+def _desc(name: str, version: str, arch: str, summary: str) -> str:
+    fields = [("NAME", name), ("VERSION", version), ("BASE", name), ("DESC", summary), ("ARCH", arch),
+              ("BUILDDATE", str(INSTALL_TIME - 400000)), ("INSTALLDATE", str(INSTALL_TIME)),
+              ("PACKAGER", "xenbook sample host (SIMULATED) <sample@xenbook.invalid>")]
+    if name in _DEPENDENCIES:
+        fields.append(("REASON", "1"))
+    fields.append(("VALIDATION", "pgp"))
+    return "".join(f"%{k}%\n{v}\n\n" for k, v in fields)
+
+
+def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
+    """(path, data, mode, link target) for every entry of the tree; data None for a directory or link."""
+    root = next(p for d in profile.disks for p in d.partitions if p.mount == "/")
+    kver = profile.kernel_release
+    fstab = "# Static information about the filesystems.\n# See fstab(5) for details.\n\n" \
+            "# <file system> <dir> <type> <options> <dump> <pass>\n"
+    for d in profile.disks:
+        for p in sorted((p for p in d.partitions if p.mount), key=lambda p: len(p.mount)):
+            fstab += (f"# /dev/{d.name}{p.number}\nUUID={p.uuid}\t{p.mount:<10}\t{p.fstype:<10}\t{p.options}"
+                      f"\t0 {1 if p.mount == '/' else 2}\n\n")
+    simulated = "SIMULATED {}, written by xenbook's sample host; not a real one.\n"
+    out: list[tuple[str, bytes | None, int, str | None]] = [
+        ("/usr/lib/os-release", _data("os-release"), 0o644, None),
+        ("/etc/os-release", None, 0o777, "../usr/lib/os-release"),
+        ("/etc/arch-release", b"", 0o644, None),
+        ("/etc/hostname", f"{profile.hostname}\n".encode(), 0o644, None),
+        ("/etc/locale.conf", b"LANG=en_US.UTF-8\n", 0o644, None),
+        ("/etc/fstab", fstab.encode(), 0o644, None),
+        ("/etc/mkinitcpio.conf", _data("mkinitcpio.conf"), 0o644, None),
+        ("/etc/pacman.conf", _data("pacman.conf"), 0o644, None),
+        ("/proc/cpuinfo", _cpuinfo(profile.cpu).encode(), 0o444, None),
+        ("/proc/meminfo", _meminfo(profile.mem_kib).encode(), 0o444, None),
+        ("/proc/cmdline", f"BOOT_IMAGE=/vmlinuz-{profile.kernel_pkgbase} root=UUID={root.uuid} rw "
+                          f"loglevel=3 quiet\n".encode(), 0o444, None),
+        ("/proc/config.gz", gzip.compress(_data("kernel-config"), mtime=0), 0o444, None),
+        (f"/usr/lib/modules/{kver}/pkgbase", f"{profile.kernel_pkgbase}\n".encode(), 0o644, None),
+        (f"/usr/lib/modules/{kver}/vmlinuz", simulated.format(f"Linux {kver} kernel image").encode(),
+         0o644, None),
+        ("/var/lib/pacman/local/ALPM_DB_VERSION", b"9\n", 0o644, None),
+        ("/tmp", None, 0o1777, None),
+    ]
+    if profile.loader == "grub2":
+        out += [("/etc/default/grub", _data("grub.default"), 0o644, None),
+                ("/etc/grub.d/README", _data("grub.d/README"), 0o644, None),
+                ("/etc/grub.d/40_custom", _data("grub.d/40_custom"), 0o755, None),
+                ("/etc/grub.d/41_custom", _data("grub.d/41_custom"), 0o755, None),
+                ("/boot/grub/grubenv", b"# GRUB Environment Block\n".ljust(1024, b"#"), 0o644, None)]
+        out += [(f"/etc/grub.d/{n}", _stand_in(n, w), 0o755, None) for n, w in (
+            ("00_header", "the menu's header"), ("10_linux", "Linux entries"),
+            ("20_linux_xen", "Xen entries"), ("30_os-prober", "other systems' entries"))]
+    pkg = profile.kernel_pkgbase
+    boot = {f"vmlinuz-{pkg}": f"Linux {kver} kernel image", f"initramfs-{pkg}.img": "initramfs image",
+            f"initramfs-{pkg}-fallback.img": "fallback initramfs image"}
+    if "intel-ucode" in {p[0] for p in profile.packages}:
+        boot["intel-ucode.img"] = "Intel microcode image"
+    if profile.xen_installed:
+        boot["xen.gz"] = "Xen hypervisor image (multiboot2)"
+    out += [(f"/boot/{n}", simulated.format(w).encode(), 0o644, None) for n, w in boot.items()]
+    for name, version, arch, summary in profile.packages:
+        out.append((f"/var/lib/pacman/local/{name}-{version}/desc",
+                    _desc(name, version, arch, summary).encode(), 0o644, None))
+    if profile.boot_mode == "uefi":
+        out.append(("/sys/firmware/efi/fw_platform_size", b"64\n", 0o444, None))
+    state = json.dumps(initial_state(profile), indent=2, sort_keys=True) + "\n"
+    out += [(f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
+            (f"/{STATE_DIR}/state.json", state.encode(), 0o644, None)]
+    return out
+
+
+def write_tree(root: str, profile: Profile) -> None:
+    """Create profile's files under root (an empty or missing directory)."""
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o755)
+    for path, data, mode, link in files(profile):
+        real = os.path.join(root, path.lstrip("/"))
+        parent = os.path.dirname(real)
+        if not os.path.isdir(parent):
+            os.makedirs(parent)
+        if link is not None:
+            os.symlink(link, real)
+        elif data is None:
+            os.makedirs(real, exist_ok=True)
+            os.chmod(real, mode)
+        else:
+            with open(real, "wb") as f:
+                f.write(data)
+            os.chmod(real, mode)
+
+
+def settle(root: str) -> None:
+    """Give every directory mode 0755 unless set, and every entry the fixed install mtime."""
+    for folder, dirs, names in os.walk(root, topdown=False):
+        for name in dirs + names:
+            path = os.path.join(folder, name)
+            if name in dirs and not os.path.islink(path) and os.stat(path).st_mode & 0o7777 != 0o1777:
+                os.chmod(path, 0o755)
+            os.utime(path, (INSTALL_TIME, INSTALL_TIME), follow_symlinks=False)
+    os.utime(root, (INSTALL_TIME, INSTALL_TIME))

@@ -1,0 +1,53 @@
+"""The runbook's sections in order: each one's notebook, parameters and steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .hosts.base import Host
+from .params import SECTION_NAMES, RunbookParams
+from .report import Report
+from .runner import Progress, Runner
+from .steps.base import Step
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    notebook: str
+    title: str
+    params_field: str | None  # the RunbookParams field holding this section's parameters
+    steps: Callable[[RunbookParams], list[Step]]
+
+
+def _boot_steps(p: RunbookParams) -> list[Step]:
+    from .steps.boot import grub2_steps
+    return grub2_steps(p.boot)
+
+
+SECTIONS: dict[str, Section] = {s.name: s for s in (
+    Section("boot", "20-boot.ipynb", "Boot Xen: a multiboot2 entry for the hypervisor and dom0", "boot",
+            _boot_steps),
+)}
+
+
+def available(names: list[str] | None) -> list[Section]:
+    """The sections named (all built ones when None), in runbook order."""
+    wanted = names or list(SECTIONS)
+    unbuilt = [n for n in wanted if n in SECTION_NAMES and n not in SECTIONS]
+    if unbuilt:
+        from .errors import ParameterError
+        raise ParameterError([("sections", ",".join(wanted),
+                               f"not built yet in this version: {', '.join(unbuilt)}")])
+    return [SECTIONS[n] for n in SECTION_NAMES if n in wanted]
+
+
+def run_sections(host: Host, params: RunbookParams, names: list[str] | None = None, *,
+                 dry_run: bool | None = None, progress: Progress | None = None,
+                 on_line: Callable[[str], None] | None = None) -> Report:
+    """Plan (dry run) or apply the named sections' steps on host."""
+    steps = [step for section in available(names or params.sections) for step in section.steps(params)]
+    runner = Runner(host, dry_run=params.dry_run if dry_run is None else dry_run, progress=progress,
+                    on_line=on_line)
+    return runner.run(steps)

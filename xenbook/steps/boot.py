@@ -1,0 +1,149 @@
+"""The boot section for GRUB 2: a multiboot2 Xen entry, made the default, in a regenerated grub.cfg."""
+
+from __future__ import annotations
+
+from ..actions import Plan
+from ..cmdline import xen_command_line
+from ..commands import Command
+from ..errors import PreconditionFailed
+from ..edits import blocks, grubentry, shellvars
+from ..facts import boot as bootfacts
+from ..hosts.base import Host
+from ..params import BootParams
+from .base import FileStep, Regeneration, Step
+
+SECTION = "boot"
+GRUB_DEFAULTS = "/etc/default/grub"
+GRUB_CUSTOM = "/etc/grub.d/40_custom"
+GRUB_CFG = "/boot/grub/grub.cfg"
+XEN_IMAGE = "/boot/xen.gz"
+
+
+class BootFacts:
+    """What the GRUB 2 steps read, computed once per plan."""
+
+    def __init__(self, params: BootParams):
+        self.params = params
+
+    def layout(self, host: Host) -> bootfacts.BootLayout:
+        return host.fact("boot.layout", lambda: bootfacts.boot_layout(host))
+
+    def microcode(self, host: Host) -> list[str]:
+        return host.fact("boot.microcode", lambda: bootfacts.microcode_images(host))
+
+    def xen_args(self, host: Host) -> str:
+        return xen_command_line(self.params, microcode=bool(self.microcode(host)))
+
+    def kernel_args(self, host: Host) -> str:
+        if self.params.dom0_kernel_options is not None:
+            extra = self.params.dom0_kernel_options
+        else:
+            values = shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or "")
+            extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
+                                         values.get("GRUB_CMDLINE_LINUX_DEFAULT", "")) if v)
+        return f"{self.layout(host).root_arg} rw {extra}".strip()
+
+    def entry(self, host: Host) -> str:
+        layout, k = self.layout(host), self.params.kernel
+        initrds = (layout.grub_path(f"initramfs-{k}.img"),) + tuple(layout.grub_path(m) for m in self.microcode(host))
+        return grubentry.render_entry(grubentry.XenEntry(
+            title=f"Arch Linux ({k}), with Xen hypervisor", boot_uuid=layout.boot.uuid,
+            boot_fstype=layout.boot.fstype, xen=layout.grub_path("xen.gz"), xen_args=self.xen_args(host),
+            kernel=layout.grub_path(f"vmlinuz-{k}"), kernel_args=self.kernel_args(host), initrds=initrds))
+
+
+class XenImagePresent(Step):
+    section, name = SECTION, "XenImagePresent"
+
+    def plan(self, host: Host) -> Plan:
+        if host.exists(XEN_IMAGE):
+            return Plan.ok(f"{XEN_IMAGE} is installed")
+        return Plan.fail(f"{XEN_IMAGE} is missing: Xen is not installed",
+                         "run the install section (AUR package xen) first")
+
+
+class Dom0KernelReady(Step):
+    section, name = SECTION, "Dom0KernelReady"
+
+    def __init__(self, params: BootParams):
+        self.kernel = params.kernel
+
+    def plan(self, host: Host) -> Plan:
+        k = self.kernel
+        missing = [p for p in (f"/boot/vmlinuz-{k}", f"/boot/initramfs-{k}.img") if not host.exists(p)]
+        if missing:
+            return Plan.fail(f"{', '.join(missing)} missing", f"install the kernel: pacman -S {k}")
+        capable = bootfacts.dom0_capable(bootfacts.kernel_config(host))
+        if capable is False:
+            return Plan.fail("the running kernel was built without CONFIG_XEN_DOM0",
+                             "boot Arch's stock linux or linux-lts kernel, which can be dom0")
+        note = "" if capable else " (dom0 support not checked: /proc/config.gz is missing)"
+        return Plan.ok(f"{k} kernel and initramfs present, kernel can be dom0{note}")
+
+
+class GrubDefaults(FileStep):
+    """/etc/default/grub ends with a xenbook block holding the Xen command line and the default entry."""
+
+    section, name, path, validator = SECTION, "GrubDefaults", GRUB_DEFAULTS, "shell"
+    triggers = ("GrubConfig",)
+
+    def __init__(self, facts: BootFacts):
+        self.facts = facts
+
+    def render(self, host: Host, old: str | None) -> str:
+        if old is None:
+            raise PreconditionFailed(f"{GRUB_DEFAULTS} is missing: GRUB 2 is not installed",
+                                     "install GRUB (pacman -S grub, then grub-install) or choose another loader")
+        pairs = [("GRUB_CMDLINE_XEN_DEFAULT", self.facts.xen_args(host))]
+        if self.facts.params.make_default:
+            pairs.append(("GRUB_DEFAULT", grubentry.ENTRY_ID))
+        body = "# Managed by xenbook: change the runbook's boot parameters, not these lines.\n"
+        return blocks.ensure_block(old, "boot", body + shellvars.render_assignments(pairs))
+
+
+class GrubXenEntry(FileStep):
+    """/etc/grub.d/40_custom holds the Xen menu entry in a xenbook block and is executable."""
+
+    section, name, path, validator = SECTION, "GrubXenEntry", GRUB_CUSTOM, "grub-custom"
+    mode, enforce_mode = 0o755, True
+    triggers = ("GrubConfig",)
+
+    def __init__(self, facts: BootFacts):
+        self.facts = facts
+
+    def render(self, host: Host, old: str | None) -> str:
+        return blocks.ensure_block(grubentry.ensure_custom_header(old), "xen-entry", self.facts.entry(host))
+
+
+class GrubConfig(Regeneration):
+    """grub.cfg is generated from the inputs above, holds the Xen entry, and starts it by default."""
+
+    section, name, output = SECTION, "GrubConfig", GRUB_CFG
+    command = Command.of("grub-mkconfig", "-o", GRUB_CFG)
+
+    def __init__(self, facts: BootFacts):
+        self.facts = facts
+
+    def stale(self, host: Host) -> str | None:
+        text = host.read_text(GRUB_CFG)
+        if text is None:
+            return f"{GRUB_CFG} does not exist"
+        if self.facts.entry(host) not in text:
+            return f"{GRUB_CFG} lacks the current Xen entry"
+        if self.facts.params.make_default and grubentry.default_setting(text) != grubentry.ENTRY_ID:
+            return f"{GRUB_CFG} does not start the Xen entry by default"
+        return None
+
+    def verify(self, host: Host) -> str | None:
+        problem = self.stale(host)
+        if problem:
+            return problem + " (is /etc/grub.d/40_custom executable, and GRUB_DEFAULT not overridden later?)"
+        checked = host.exec_validator(("grub-script-check", "{path}"), GRUB_CFG)
+        if checked is not None and not checked.ok:
+            return f"grub-script-check rejects {GRUB_CFG}: {checked.stderr.strip() or checked.stdout.strip()}"
+        return None
+
+
+def grub2_steps(params: BootParams) -> list[Step]:
+    facts = BootFacts(params)
+    return [XenImagePresent(), Dom0KernelReady(params), GrubDefaults(facts), GrubXenEntry(facts), GrubConfig(facts)]

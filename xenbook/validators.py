@@ -1,0 +1,88 @@
+"""How each kind of file is checked before it replaces anything: argv templates run with real tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import ValidationFailed
+from .hosts.base import Host
+from .hosts.rooted import run_local
+
+
+def _after_line_2(data: bytes) -> bytes:
+    """The menu entries of an /etc/grub.d/40_custom script: what grub-mkconfig copies verbatim."""
+    return b"".join(data.splitlines(keepends=True)[2:])
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validator run: argv with '{path}', optionally on a transformed copy checked on this machine."""
+
+    argv: tuple[str, ...]
+    transform: Callable[[bytes], bytes] | None = None
+
+    @property
+    def tool(self) -> str:
+        return self.argv[0]
+
+    def label(self) -> str:
+        return " ".join(a for a in self.argv if a != "{path}")
+
+
+VALIDATORS: dict[str, tuple[Check, ...]] = {
+    "grub-script": (Check(("grub-script-check", "{path}")),),
+    # bash cannot parse what follows `exec tail` (menu entries); the header itself is checked by the edit
+    "grub-custom": (Check(("grub-script-check", "{path}"), _after_line_2),),
+    "shell": (Check(("bash", "-n", "{path}")),),
+    "fstab": (Check(("findmnt", "--verify", "--tab-file", "{path}")),),
+}
+
+
+def _fail(check: Check, where: str, result) -> ValidationFailed:
+    tail = "\n    ".join((result.stderr + result.stdout).strip().splitlines()[-8:])
+    return ValidationFailed(f"{check.label()} rejected the new {where} (exit {result.returncode}); "
+                            f"the file was left as it was:\n    {tail}")
+
+
+def check_locally(check: Check, data: bytes, where: str) -> bool:
+    """Run check on data in a private temporary file here; False when the tool is not installed."""
+    if shutil.which(check.tool) is None:
+        return False
+    if check.transform:
+        data = check.transform(data)
+    with tempfile.TemporaryDirectory(prefix="xenbook-check-") as tmp:
+        path = os.path.join(tmp, "candidate")
+        with open(path, "wb") as f:
+            f.write(data)
+        result = run_local([path if a == "{path}" else a for a in check.argv])
+    if not result.ok:
+        raise _fail(check, where, result)
+    return True
+
+
+def validate_bytes(name: str | None, data: bytes, where: str) -> list[str]:
+    """Validate data here (no host involved); returns what was run and what could not be."""
+    notes = []
+    for check in VALIDATORS.get(name, ()) if name else ():
+        ran = check_locally(check, data, where)
+        notes.append(check.label() if ran else f"{check.tool} not installed: not checked")
+    return notes
+
+
+def validate_candidate(host: Host, name: str | None, data: bytes, candidate: str, where: str) -> list[str]:
+    """Validate the candidate file at host path candidate; raises ValidationFailed, returns notes."""
+    notes = []
+    for check in VALIDATORS.get(name, ()) if name else ():
+        if check.transform is not None:
+            ran = check_locally(check, data, where)
+        else:
+            result = host.exec_validator(check.argv, candidate)
+            ran = result is not None
+            if ran and not result.ok:
+                raise _fail(check, where, result)
+        notes.append(check.label() if ran else f"{check.tool} not installed: not checked")
+    return notes
