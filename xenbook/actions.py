@@ -57,6 +57,9 @@ class Plan:
     reason: str = ""
     failed: bool = False
     remedy: str = ""
+    verdict: str = ""  # for checks: ok, warning or blocking
+    value: str = ""  # for checks: what was found
+    facts: dict = field(default_factory=dict)  # plain data for the host report
 
     @classmethod
     def ok(cls, reason: str) -> "Plan":
@@ -65,6 +68,12 @@ class Plan:
     @classmethod
     def fail(cls, reason: str, remedy: str = "") -> "Plan":
         return cls([], reason, failed=True, remedy=remedy)
+
+    @classmethod
+    def check(cls, verdict: str, value: str, reason: str, remedy: str = "", *, fail: bool = False,
+              facts: dict | None = None) -> "Plan":
+        """A read-only check's verdict; fail makes it a failed step (for blocking verdicts when asked)."""
+        return cls([], reason, failed=fail, remedy=remedy, verdict=verdict, value=value, facts=facts or {})
 
     @classmethod
     def change(cls, reason: str, *actions: Action) -> "Plan":

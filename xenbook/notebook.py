@@ -65,7 +65,8 @@ class SectionView:
         return self._go(self.params.dry_run)
 
     def steps(self) -> list[str]:
-        return [s.name for s in self.section.steps(self.params)]
+        with open_host(self.params.target, sudo=self.params.sudo, ssh_config=self.params.ssh_config) as host:
+            return [s.name for s in self.section.steps(self.params, host)]
 
     def form(self):
         """An ipywidgets form over the same parameters, with Plan and Apply buttons."""

@@ -122,6 +122,51 @@ class BootParams(Model):
         return self
 
 
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_ABS_PATH = re.compile(r"^/[A-Za-z0-9_.+/-]*$")
+
+
+class PreflightParams(Model):
+    """What the readiness checks expect of the host."""
+
+    require_ready: bool = Field(False, description="fail the run when a check's verdict is blocking")
+    hvm_guests: bool = Field(True, description="HVM or PVH guests are wanted: missing VT-x/AMD-V is blocking")
+    min_boot_free_mib: int = Field(64, ge=1, le=1_000_000, description="free space /boot needs for Xen (MiB)")
+
+
+class InstallParams(Model):
+    """Which Xen packages to build and install, and how."""
+
+    xen_qemu: bool = Field(True, description="build xen-qemu (device model for HVM guests, qdisk backend)")
+    xen_edk2: bool = Field(False, description="build xen-edk2 (OVMF UEFI firmware for HVM guests)")
+    xen_grub_pvh: bool = Field(False, description="build xen-grub-pvh (GRUB image that boots PVH guests)")
+    hvm_guests: bool = Field(True, description="install seabios (BIOS firmware for HVM guests)")
+    build_user: str = Field("xenbook-build", description="unprivileged user that runs makepkg")
+    create_build_user: bool = Field(True, description="create the build user when it does not exist")
+    aur_helper: Literal["auto", "paru", "yay", "none"] = Field(
+        "auto", description="AUR helper: auto uses paru or yay when installed, none uses git and makepkg")
+    build_dir: str = Field("/var/lib/xenbook/build", description="where AUR sources are cloned and built")
+    jobs: int | None = Field(None, ge=1, le=1024, description="parallel make jobs; empty for the CPU count")
+    min_build_free_gib: int = Field(8, ge=1, le=100_000, description="free space the build needs (GiB)")
+
+    @field_validator("build_user")
+    @classmethod
+    def _build_user(cls, v: str) -> str:
+        if not _USER_NAME.match(v):
+            raise ValueError("must be a user name: lower-case letters, digits, '_' or '-', at most 32")
+        if v == "root":
+            raise ValueError("makepkg refuses to run as root; name an unprivileged user")
+        return v
+
+    @field_validator("build_dir")
+    @classmethod
+    def _build_dir(cls, v: str) -> str:
+        if not _ABS_PATH.match(v) or ".." in v.split("/") or v.rstrip("/") in ("", "/usr", "/etc", "/boot"):
+            raise ValueError("must be an absolute path of letters, digits and _.+-/ without '..', "
+                             "and not /, /usr, /etc or /boot")
+        return v.rstrip("/")
+
+
 SECTION_NAMES = ("preflight", "install", "boot", "dom0", "domu", "pv-guest", "manage")
 
 
@@ -133,6 +178,8 @@ class RunbookParams(Model):
     ssh_config: str | None = Field(None, description="an ssh_config file for ssh targets")
     dry_run: bool = Field(True, description="plan only: read everything, write nothing")
     sections: list[str] | None = Field(None, description="sections to run, in runbook order; empty for all")
+    preflight: PreflightParams = Field(default_factory=PreflightParams)
+    install: InstallParams = Field(default_factory=InstallParams)
     boot: BootParams = Field(default_factory=BootParams)
 
     @field_validator("target")

@@ -27,6 +27,8 @@ class StepResult:
     remedy: str = ""
     validated: list[str] = field(default_factory=list)
     output: str = ""
+    verdict: str = ""
+    value: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,6 +44,7 @@ class Report:
     steps: list[StepResult] = field(default_factory=list)
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     reboot_required: str = ""
+    facts: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> list[StepResult]:
@@ -58,7 +61,7 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
-                "started": self.started, "reboot_required": self.reboot_required,
+                "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
@@ -78,6 +81,7 @@ class Report:
 
     def extend(self, other: "Report") -> None:
         self.steps.extend(other.steps)
+        self.facts.update(other.facts)
         self.reboot_required = self.reboot_required or other.reboot_required
 
     def _repr_html_(self) -> str:

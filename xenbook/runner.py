@@ -32,6 +32,7 @@ class Runner:
 
     def run(self, steps: Iterable[Step]) -> Report:
         report = Report(self.host.target, self.host.simulated, self.dry_run)
+        self.facts = report.facts
         triggered: dict[str, list[str]] = {}
         blocked: dict[str, str] = {}
         for step in steps:
@@ -59,6 +60,9 @@ class Runner:
             result.status, result.reason = "failed", f"could not plan: {e}"
             return result
         result.reason, result.remedy = plan.reason, plan.remedy
+        result.verdict, result.value = plan.verdict, plan.value
+        if plan.facts:
+            self.facts.update(plan.facts)
         result.diffs = [{"path": a.path, "diff": a.diff()} for a in plan.actions
                         if isinstance(a, WriteFile) and a.old != a.new]
         result.commands = [a.describe() for a in plan.actions

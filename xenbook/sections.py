@@ -18,12 +18,12 @@ class Section:
     notebook: str
     title: str
     params_field: str | None  # the RunbookParams field holding this section's parameters
-    steps: Callable[[RunbookParams], list[Step]]
+    steps: Callable[[RunbookParams, Host], list[Step]]
 
 
-def _boot_steps(p: RunbookParams) -> list[Step]:
-    from .steps.boot import grub2_steps
-    return grub2_steps(p.boot)
+def _boot_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.boot import boot_steps
+    return boot_steps(p.boot, host)
 
 
 SECTIONS: dict[str, Section] = {s.name: s for s in (
@@ -43,11 +43,15 @@ def available(names: list[str] | None) -> list[Section]:
     return [SECTIONS[n] for n in SECTION_NAMES if n in wanted]
 
 
+def section_steps(host: Host, params: RunbookParams, names: list[str] | None = None) -> list[Step]:
+    """The steps of the named sections for this host, in order."""
+    return [step for section in available(names or params.sections) for step in section.steps(params, host)]
+
+
 def run_sections(host: Host, params: RunbookParams, names: list[str] | None = None, *,
                  dry_run: bool | None = None, progress: Progress | None = None,
                  on_line: Callable[[str], None] | None = None) -> Report:
     """Plan (dry run) or apply the named sections' steps on host."""
-    steps = [step for section in available(names or params.sections) for step in section.steps(params)]
     runner = Runner(host, dry_run=params.dry_run if dry_run is None else dry_run, progress=progress,
                     on_line=on_line)
-    return runner.run(steps)
+    return runner.run(section_steps(host, params, names))

@@ -1,6 +1,6 @@
 """xenbook's sample host: a SIMULATED fresh Arch Linux machine in a directory, for trying runbooks safely."""
 
 from .host import SampleHost, init_sample
-from .tree import PROFILES
+from .profiles import PROFILES
 
 __all__ = ["SampleHost", "init_sample", "PROFILES"]

@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import posixpath
-import re
 import shutil
 from typing import Callable
 
@@ -14,6 +13,7 @@ from ..commands import Command, Result
 from ..errors import HostError, ParameterError, TargetError
 from ..hosts.rooted import RootedHost
 from . import tree
+from .profiles import DEFAULT_PROFILE, PROFILES, SECTOR
 
 STATE_PATH = f"/{tree.STATE_DIR}/state.json"
 FS_MODULES = {"ext2": "ext2", "ext3": "ext2", "ext4": "ext2", "vfat": "fat", "btrfs": "btrfs", "xfs": "xfs"}
@@ -28,10 +28,10 @@ def is_sample(root: str) -> bool:
         return False
 
 
-def init_sample(path: str, profile: str = tree.DEFAULT_PROFILE, force: bool = False) -> "SampleHost":
+def init_sample(path: str, profile: str = DEFAULT_PROFILE, force: bool = False) -> "SampleHost":
     """Create a sample host in path: missing or empty, or (with force) an existing sample host to replace."""
-    if profile not in tree.PROFILES:
-        raise ParameterError([("profile", profile, f"must be one of {', '.join(sorted(tree.PROFILES))}")])
+    if profile not in PROFILES:
+        raise ParameterError([("profile", profile, f"must be one of {', '.join(sorted(PROFILES))}")])
     root = os.path.abspath(os.path.expanduser(path))
     if os.path.lexists(root) and not os.path.isdir(root):
         raise TargetError(f"{root} exists and is not a directory; choose another directory for the sample host")
@@ -47,9 +47,9 @@ def init_sample(path: str, profile: str = tree.DEFAULT_PROFILE, force: bool = Fa
                 shutil.rmtree(child)
             else:
                 os.unlink(child)
-    tree.write_tree(root, tree.PROFILES[profile])
+    tree.write_tree(root, PROFILES[profile])
     host = SampleHost(root)
-    if tree.PROFILES[profile].loader == "grub2":  # as after grub-install and grub-mkconfig -o /boot/grub/grub.cfg
+    if PROFILES[profile].loader == "grub2":  # as after grub-install and grub-mkconfig -o /boot/grub/grub.cfg
         from .grub import generate
         host.write_atomic("/boot/grub/grub.cfg", generate(host).encode(), mode=0o600)
     tree.settle(root)
@@ -120,7 +120,7 @@ def block_devices(state: dict) -> list[dict]:
         for p in d["partitions"]:
             name = f"{d['name']}{sep}{p['number']}"
             disk["children"].append({
-                "name": name, "path": f"/dev/{name}", "type": "part", "size": p["sectors"] * tree.SECTOR,
+                "name": name, "path": f"/dev/{name}", "type": "part", "size": p["sectors"] * SECTOR,
                 "major": d["major"], "minor": p["number"], "fstype": p["fstype"], "uuid": p["uuid"],
                 "label": p["label"], "pttype": d["pttype"], "ptuuid": d["ptuuid"], "partuuid": p["partuuid"],
                 "parttype": p["parttype"], "partn": p["number"], "pkname": d["name"], "model": None,
@@ -252,33 +252,3 @@ def kernel_config(host, folder: str, version: str, alt: str) -> list[str]:
         if host.stat(path) is not None and host.stat(path).kind == "file":
             return (host.read_text(path) or "").splitlines()
     return []
-
-
-# GRUB's environment block (/boot/grub/grubenv): "# GRUB Environment Block", name=value lines, '#' padding
-
-ENV_HEADER = b"# GRUB Environment Block\n"
-
-
-def read_grubenv(data: bytes) -> list[tuple[str, str]] | None:
-    """The block's (name, value) pairs, or None when data is not an environment block."""
-    if not data.startswith(ENV_HEADER):
-        return None
-    pairs, text, i = [], data[len(ENV_HEADER):].decode("utf-8", "surrogateescape"), 0
-    while i < len(text):
-        end = i
-        while end < len(text) and text[end] != "\n":
-            end += 2 if text[end] == "\\" else 1
-        line = text[i:end]
-        if line and not line.startswith("#") and "=" in line:
-            name, value = line.split("=", 1)
-            pairs.append((name, re.sub(r"\\(.)", r"\1", value, flags=re.S)))
-        i = end + 1
-    return pairs
-
-
-def write_grubenv(pairs: list[tuple[str, str]], size: int = 1024) -> bytes | None:
-    """The block holding pairs, padded to size bytes; None when they do not fit."""
-    def escape(value: str) -> str:
-        return value.replace("\\", "\\\\").replace("\n", "\\\n")
-    data = ENV_HEADER + "".join(f"{n}={escape(v)}\n" for n, v in pairs).encode("utf-8", "surrogateescape")
-    return None if len(data) > size else data.ljust(size, b"#")

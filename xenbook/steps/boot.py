@@ -147,3 +147,8 @@ class GrubConfig(Regeneration):
 def grub2_steps(params: BootParams) -> list[Step]:
     facts = BootFacts(params)
     return [XenImagePresent(), Dom0KernelReady(params), GrubDefaults(facts), GrubXenEntry(facts), GrubConfig(facts)]
+
+
+def boot_steps(params: BootParams, host: Host) -> list[Step]:
+    """The steps for the boot loader the host uses (or the one params.loader names)."""
+    return grub2_steps(params)
