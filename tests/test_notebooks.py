@@ -34,22 +34,47 @@ def test_notebook_is_thin(path):
     assert not any(c.get("outputs") for c in code), "commit notebooks without outputs"
 
 
-def run_boot(tmp_path, target, **params):
+def run_notebook(name, tmp_path, target, **params):
     out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}.ipynb"
     report = tmp_path / "report.json"
-    papermill.execute_notebook(str(NOTEBOOKS[0].parent / "20-boot.ipynb"), str(out), kernel_name="python3",
+    papermill.execute_notebook(str(NOTEBOOKS[0].parent / name), str(out), kernel_name="python3",
                                parameters={"target": target, "report_path": str(report), **params},
                                progress_bar=False)
     return json.loads(report.read_text()), out
 
 
+def run_boot(tmp_path, target, **params):
+    return run_notebook("20-boot.ipynb", tmp_path, target, **params)
+
+
+def run_install(tmp_path, target, **params):
+    return run_notebook("10-install.ipynb", tmp_path, target, **params)
+
+
+@pytest.mark.slow
+def test_install_notebook_plans_applies_and_converges(tmp_path):
+    target = f"sample:{tmp_path / 'host'}"
+    plan, _ = run_install(tmp_path, target)
+    statuses = {s["name"]: s["status"] for s in plan["steps"]}
+    assert statuses["AurPackageInstalled(xen)"] == "would-change" and statuses["XenInstalled"] == "skipped"
+    assert not (tmp_path / "host/var/lib/xenbook").exists(), "a dry run wrote to the host"
+    applied, out = run_install(tmp_path, target, dry_run=False, xen_edk2=True)
+    assert {s["status"] for s in applied["steps"]} == {"changed", "ok"}
+    assert (tmp_path / "host/usr/lib/xen/boot/ovmf.bin").exists() and (tmp_path / "host/boot/xen.gz").exists()
+    again, _ = run_install(tmp_path, target, dry_run=False, xen_edk2=True)
+    assert {s["status"] for s in again["steps"]} == {"ok"}
+    run_cell = next(c for c in nbformat.read(out, as_version=4).cells if c.source.startswith("report = "))
+    assert "SIMULATED host" in json.dumps(run_cell.outputs)
+
+
 @pytest.mark.slow
 def test_boot_notebook_plans_applies_and_converges(tmp_path):
     target = f"sample:{tmp_path / 'host'}"
+    run_install(tmp_path, target, dry_run=False)  # a new sample host has no Xen to boot
     plan, out = run_boot(tmp_path, target)
     assert plan["dry_run"] and plan["simulated"]
     assert "would-change" in {s["status"] for s in plan["steps"]}
-    assert not (tmp_path / "host/var/lib/xenbook").exists(), "a dry run wrote to the host"
+    assert not (tmp_path / "host/var/lib/xenbook/pending/GrubConfig").exists(), "a dry run wrote to the host"
     applied, _ = run_boot(tmp_path, target, dry_run=False, dom0_mem="3G", console="com1,vga", com1="115200,8n1")
     assert "changed" in {s["status"] for s in applied["steps"]}
     again, _ = run_boot(tmp_path, target, dry_run=False, dom0_mem="3G", console="com1,vga", com1="115200,8n1")
@@ -72,9 +97,11 @@ def test_boot_notebook_fails_on_bad_input_before_touching_the_host(tmp_path):
 def test_xenbook_run_leaves_notebooks_and_report(tmp_path):
     out = tmp_path / "runs"
     proc = subprocess.run([sys.executable, "-m", "xenbook.cli", "run", "--target", f"sample:{tmp_path / 'h'}",
-                           "--apply", "--out", str(out)], capture_output=True, text=True, timeout=300)
+                           "--sections", "install,boot", "--apply", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (out / "20-boot.ipynb").exists() and (out / "report.html").exists()
+    assert (out / "10-install.ipynb").exists() and (out / "20-boot.ipynb").exists()
+    assert (out / "report.html").exists()
     report = json.loads((out / "report.json").read_text())
     assert report["simulated"] and "changed" in {s["status"] for s in report["steps"]}
     assert "SIMULATED host" in (out / "report.html").read_text()

@@ -59,6 +59,15 @@ def mkconfig(host):
     return grub_cfg(host)
 
 
+def install_xen(host):
+    """Xen as the install section leaves it (a new sample host starts without it)."""
+    from xenbook.params import RunbookParams
+    from xenbook.sections import run_sections
+    params = RunbookParams(install={"xen_qemu": False, "hvm_guests": False})
+    report = run_sections(host, params, ["install"], dry_run=False)
+    assert not report.failed, report.summary()
+
+
 def check_script(host, path="/boot/grub/grub.cfg"):
     if GRUB_SCRIPT_CHECK is None:
         return
@@ -132,8 +141,9 @@ def test_tree_holds_a_fresh_arch_install(host):
         assert host.stat(f"/etc/grub.d/{name}").mode == 0o755
     env = host.read_bytes("/boot/grub/grubenv")
     assert len(env) == 1024 and env == b"# GRUB Environment Block\n".ljust(1024, b"#")
-    for name in ("vmlinuz-linux", "initramfs-linux.img", "initramfs-linux-fallback.img", "intel-ucode.img", "xen.gz"):
+    for name in ("vmlinuz-linux", "initramfs-linux.img", "initramfs-linux-fallback.img", "intel-ucode.img"):
         assert host.read_text(f"/boot/{name}").startswith("SIMULATED")
+    assert not host.exists("/boot/xen.gz"), "a new sample host starts without Xen: the install section builds it"
     assert not host.exists("/sys/firmware/efi")
     assert host.read_text("/usr/lib/modules/6.17.9-arch1-1/pkgbase") == "linux\n"
     desc = host.read_text("/var/lib/pacman/local/linux-6.17.9.arch1-1/desc")
@@ -301,6 +311,7 @@ def test_grub_cfg_is_what_arch_grub_mkconfig_writes(host):
 
 @pytest.mark.skipif(GRUB_SCRIPT_CHECK is None, reason="grub-script-check is not installed")
 def test_grub_mkconfig_output_passes_grub_script_check(host):
+    install_xen(host)
     host.write_atomic("/boot/config-linux", gzip.decompress(host.read_bytes("/proc/config.gz")))
     cfg = mkconfig(host)
     assert "multiboot2" in cfg
@@ -368,6 +379,7 @@ def test_a_syntax_error_keeps_the_old_grub_cfg(host):
 
 
 def test_20_linux_xen_needs_a_dom0_kernel_config(host):
+    install_xen(host)
     assert "with Xen hypervisor" not in mkconfig(host)
     host.write_atomic("/boot/config-linux", b"CONFIG_XEN=y\n# CONFIG_XEN_DOM0 is not set\n")
     assert "with Xen hypervisor" not in mkconfig(host)

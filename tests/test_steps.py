@@ -7,16 +7,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xenbook.actions import RunCommand, WriteFile
+from xenbook.actions import Deferred, WriteFile
 from xenbook.commands import Result
 from xenbook.hosts.fake import FakeHost
-from xenbook.params import BootParams, build
+from xenbook.params import BootParams, InstallParams, PreflightParams, build
 from xenbook.steps.base import Regeneration
-from xenbook.steps.boot import grub2_steps
+from xenbook.steps.boot import boot_steps, grub2_steps
+from xenbook.steps.boot_legacy import legacy_steps
+from xenbook.steps.boot_uefi import uefi_steps
+from xenbook.steps.install import install_steps
+from xenbook.steps.preflight import preflight_steps
 
 HERE = Path(__file__).parent / "steps"
 CASES = sorted((HERE / "cases").glob("*/*.yaml"))
-FACTORIES = {"boot": lambda p: grub2_steps(build(BootParams, p))}
+FACTORIES = {"boot": lambda p, host: boot_steps(build(BootParams, p), host),
+             "preflight": lambda p, host: preflight_steps(build(PreflightParams, p), host),
+             "install": lambda p, host: install_steps(build(InstallParams, p), host)}
 
 
 def mode(value) -> int:
@@ -26,7 +32,7 @@ def mode(value) -> int:
 def load_case(path: Path) -> dict:
     case = yaml.safe_load(path.read_text())
     base = yaml.safe_load((HERE / "bases" / f"{case.get('base', 'arch-bios')}.yaml").read_text())
-    for key in ("files", "modes"):
+    for key in ("files", "modes", "commands"):
         merged = dict(base.get(key) or {})
         merged.update(case.get(key) or {})
         case[key] = {k: v for k, v in merged.items() if v is not None}
@@ -46,13 +52,18 @@ def make_host(case: dict) -> FakeHost:
     return FakeHost(files, commands, modes={k: mode(v) for k, v in case["modes"].items()})
 
 
-def find_step(case: dict, path: Path):
-    steps = FACTORIES[case.get("section", "boot")](case.get("params") or {})
-    return next(s for s in steps if s.name == path.parent.name)
+def find_step(case: dict, path: Path, host):
+    steps = FACTORIES[case.get("section", "boot")](case.get("params") or {}, host)
+    return next(s for s in steps if s.name == case.get("step", path.parent.name))  # step: for named instances
 
 
 def plan(step, host):
     return step.plan(host, None) if isinstance(step, Regeneration) else step.plan(host)
+
+
+def expand(actions, host):
+    """The actions with each Deferred replaced by what it expands to (reading the fake host's answers)."""
+    return [b for a in actions for b in (expand(a.expand(host), host) if isinstance(a, Deferred) else [a])]
 
 
 def apply_plan(host: FakeHost, p) -> None:
@@ -68,12 +79,19 @@ def test_step_case(path):
     case = load_case(path)
     expect = case["expect"]
     host = make_host(case)
-    step = find_step(case, path)
+    step = find_step(case, path, host)
     p = plan(step, host)
     status = "fail" if p.failed else ("change" if p.actions else "ok")
     assert status == expect["status"], p.reason
     assert expect.get("reason", "") in p.reason
     assert expect.get("remedy", "") in p.remedy
+    assert expect.get("verdict", p.verdict) == p.verdict, p.reason
+    assert expect.get("value", "") in p.value
+    assert p.verdict in ("", "ok") or p.remedy, "a warning or blocking row says what to do"
+    for key, wanted in (expect.get("facts") or {}).items():
+        got = p.facts.get(key)
+        assert (got == wanted if not isinstance(wanted, dict) else
+                {k: (got or {}).get(k) for k in wanted} == wanted), f"facts[{key!r}] = {got!r}"
     writes = {a.path: a for a in p.actions if isinstance(a, WriteFile)}
     for file, wanted in (expect.get("writes") or {}).items():
         assert file in writes, f"no write of {file}; writes: {list(writes)}"
@@ -84,7 +102,13 @@ def test_step_case(path):
             assert line not in text
         if "mode" in wanted:
             assert writes[file].mode == mode(wanted["mode"])
-    assert [a.command.display() for a in p.actions if isinstance(a, RunCommand)] == expect.get("commands", [])
+    assert [a.describe() for a in p.actions if not isinstance(a, WriteFile)] == expect.get("commands", [])
+    if "expanded" in expect:  # commands once the deferred ones know what the earlier ones produced
+        assert [a.describe() for a in expand(p.actions, host)] == expect["expanded"]
+    for output, remedy in (expect.get("remedies") or {}).items():  # a failed command's output -> its remedy
+        actions = expand(p.actions, host) if "expanded" in expect else p.actions
+        found = [a.remedy_for(output) for a in actions if not isinstance(a, (WriteFile, Deferred))]
+        assert any(remedy in f for f in found), found
     assert not host.writes, "plan() wrote to the host"
     if status == "change" and writes and not expect.get("no_converge"):
         apply_plan(host, p)
@@ -93,5 +117,19 @@ def test_step_case(path):
 
 
 def test_every_boot_step_has_cases():
-    names = {s.name for s in FACTORIES["boot"]({})}
+    every = BootParams(uefi_entry="efibootmgr")
+    names = {s.name for s in grub2_steps(BootParams()) + legacy_steps(BootParams()) + uefi_steps(BootParams())
+             + uefi_steps(every)}
     assert names <= {p.parent.name for p in CASES}
+
+
+def test_every_preflight_step_has_cases():
+    steps = FACTORIES["preflight"]({}, None)
+    assert {s.name for s in steps} <= {p.parent.name for p in CASES}
+    assert all(s.section == "preflight" for s in steps)
+
+
+def test_every_install_step_has_cases():
+    steps = FACTORIES["install"]({"xen_edk2": True, "xen_grub_pvh": True}, None)
+    assert {type(s).__name__ for s in steps} <= {p.parent.name for p in CASES}
+    assert all(s.section == "install" for s in steps)

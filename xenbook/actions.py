@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 from .commands import Command
+
+if TYPE_CHECKING:
+    from .hosts.base import Host
 
 
 @dataclass
@@ -41,12 +46,31 @@ class RunCommand:
     why: str = ""
     ok_codes: tuple[int, ...] = (0,)
     remedy: str = ""
+    remedies: tuple[tuple[str, str], ...] = ()  # (regex over the output, remedy); the first match wins
+    tail: int = 8  # output lines a failure message quotes
 
     def describe(self) -> str:
         return self.command.display()
 
+    def remedy_for(self, output: str) -> str:
+        """The remedy for a failure whose output is output: the first matching known failure, else remedy."""
+        return next((fix for pattern, fix in self.remedies if re.search(pattern, output, re.M)), self.remedy)
 
-Action = WriteFile | RunCommand
+
+@dataclass
+class Deferred:
+    """Actions that depend on what the actions before them produced (a clone's PKGBUILD, a build's files).
+
+    A dry run shows the description; an apply calls expand(host) once the earlier actions ran."""
+
+    description: str
+    expand: Callable[[Host], list["Action"]]
+
+    def describe(self) -> str:
+        return self.description
+
+
+Action = WriteFile | RunCommand | Deferred
 
 
 @dataclass
@@ -60,14 +84,15 @@ class Plan:
     verdict: str = ""  # for checks: ok, warning or blocking
     value: str = ""  # for checks: what was found
     facts: dict = field(default_factory=dict)  # plain data for the host report
+    missing: tuple[str, ...] = ()  # paths whose absence alone failed this plan (an earlier step may provide them)
 
     @classmethod
     def ok(cls, reason: str) -> "Plan":
         return cls([], reason)
 
     @classmethod
-    def fail(cls, reason: str, remedy: str = "") -> "Plan":
-        return cls([], reason, failed=True, remedy=remedy)
+    def fail(cls, reason: str, remedy: str = "", *, missing: tuple[str, ...] = ()) -> "Plan":
+        return cls([], reason, failed=True, remedy=remedy, missing=tuple(missing))
 
     @classmethod
     def check(cls, verdict: str, value: str, reason: str, remedy: str = "", *, fail: bool = False,

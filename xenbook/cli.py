@@ -82,7 +82,7 @@ def main():
 def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, **opts):
     from rich.console import Console
 
-    from .console import print_report, print_step
+    from .console import print_output_line, print_readiness, print_step
     from .sections import run_sections
     from .targets import open_host
 
@@ -90,12 +90,14 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, **opts
     console = Console(stderr=as_json)
     with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
         progress = None if as_json else (lambda s: print_step(console, s))
-        report = run_sections(host, params, dry_run=dry_run, progress=progress)
+        report = run_sections(host, params, dry_run=dry_run, progress=progress,
+                              on_line=lambda line: print_output_line(console, line))
     if report_file:
         report.save(report_file)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
+        print_readiness(console, report)
         console.print(report.summary(), highlight=False)
     if report.failed:
         sys.exit(EXIT_FAILED)

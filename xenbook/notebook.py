@@ -49,7 +49,8 @@ class SectionView:
                 progress(result)
 
         with open_host(self.params.target, sudo=self.params.sudo, ssh_config=self.params.ssh_config) as host:
-            report = run_sections(host, self.params, [self.section.name], dry_run=dry_run, progress=shown)
+            report = run_sections(host, self.params, [self.section.name], dry_run=dry_run, progress=shown,
+                                  on_line=None if quiet else lambda line: print(f"              | {line}", flush=True))
         if self.report_path:
             report.save(self.report_path)
         return report

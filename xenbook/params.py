@@ -55,6 +55,8 @@ class BootParams(Model):
     dom0_kernel_options: str | None = Field(
         None, description="dom0 kernel options; empty takes GRUB_CMDLINE_LINUX[_DEFAULT] from /etc/default/grub")
     make_default: bool = Field(True, description="make the Xen entry the default boot entry")
+    uefi_entry: Literal["systemd-boot", "efibootmgr"] = Field(
+        "systemd-boot", description="UEFI without GRUB: a systemd-boot entry, or a firmware (NVRAM) entry")
 
     @field_validator("dom0_mem")
     @classmethod
@@ -124,6 +126,7 @@ class BootParams(Model):
 
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _ABS_PATH = re.compile(r"^/[A-Za-z0-9_.+/-]*$")
+_PIN = re.compile(r"^[a-z0-9@_+][a-z0-9@._+-]*:([0-9]+:)?[A-Za-z0-9._+~]+(-[0-9][0-9.]*)?$")
 
 
 class PreflightParams(Model):
@@ -132,6 +135,8 @@ class PreflightParams(Model):
     require_ready: bool = Field(False, description="fail the run when a check's verdict is blocking")
     hvm_guests: bool = Field(True, description="HVM or PVH guests are wanted: missing VT-x/AMD-V is blocking")
     min_boot_free_mib: int = Field(64, ge=1, le=1_000_000, description="free space /boot needs for Xen (MiB)")
+    min_memory_mib: int = Field(4096, ge=1024, le=1 << 30,
+                                description="less memory than this is a warning: dom0 and the guests share it (MiB)")
 
 
 class InstallParams(Model):
@@ -148,6 +153,19 @@ class InstallParams(Model):
     build_dir: str = Field("/var/lib/xenbook/build", description="where AUR sources are cloned and built")
     jobs: int | None = Field(None, ge=1, le=1024, description="parallel make jobs; empty for the CPU count")
     min_build_free_gib: int = Field(8, ge=1, le=100_000, description="free space the build needs (GiB)")
+    versions: list[str] = Field(default_factory=list, description="pinned versions as NAME:VERSION, e.g. "
+                                "xen:4.21.2-1 (or xen:4.21.2); unpinned packages take the current one")
+
+    @field_validator("versions")
+    @classmethod
+    def _versions(cls, v: list[str]) -> list[str]:
+        names = [item.partition(":")[0] for item in v]
+        for item in v:
+            if not _PIN.match(item):
+                raise ValueError(f"{item!r} is not NAME:VERSION, e.g. xen:4.21.2-1")
+        if len(set(names)) != len(names):
+            raise ValueError("pins a package twice")
+        return v
 
     @field_validator("build_user")
     @classmethod

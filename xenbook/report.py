@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from .errors import StepsFailed
 
 STATUSES = ("ok", "would-change", "changed", "failed", "skipped")
+VERDICTS = ("ok", "warning", "blocking")  # of read-only checks
 
 
 @dataclass
@@ -57,7 +58,10 @@ class Report:
         parts = [f"{self.count(s)} {s}" for s in STATUSES if self.count(s)]
         sim = " [SIMULATED host]" if self.simulated else ""
         mode = "dry run" if self.dry_run else "apply"
-        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps")
+        verdicts = [s.verdict for s in self.steps if s.verdict]
+        ready = "; readiness: " + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS if v in verdicts) \
+            if verdicts else ""
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready
 
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
@@ -90,6 +94,7 @@ class Report:
 
 _COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c0", "failed": "#c62828",
             "skipped": "#616161"}
+VERDICT_COLOURS = {"ok": "#2e7d32", "warning": "#b26a00", "blocking": "#c62828"}
 
 
 def diff_html(diff: str) -> str:
@@ -109,6 +114,11 @@ def to_html(report: Report) -> str:
     for s in report.steps:
         colour = _COLOURS.get(s.status, "inherit")
         detail = html.escape(s.reason)
+        status = s.status
+        if s.verdict:  # a check row: what it found and its verdict, coloured
+            detail = f"<b>{html.escape(s.value)}</b><br>{detail}"
+            status += (f'<br><span style="color:{VERDICT_COLOURS.get(s.verdict, "inherit")}">'
+                       f"{html.escape(s.verdict)}</span>")
         if s.remedy:
             detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
         if s.validated:
@@ -118,7 +128,7 @@ def to_html(report: Report) -> str:
         for d in s.diffs:
             detail += diff_html(d["diff"])
         rows.append(f"<tr><td>{html.escape(s.section)}</td><td>{html.escape(s.name)}</td>"
-                    f'<td style="color:{colour};font-weight:bold">{s.status}</td>'
+                    f'<td style="color:{colour};font-weight:bold">{status}</td>'
                     f"<td style='text-align:left'>{detail}</td><td>{s.duration:.3f}s</td></tr>")
     head = "<tr><th>section</th><th>step</th><th>status</th><th>details</th><th>time</th></tr>"
     return (f"{banner}<p><b>{html.escape(report.summary())}</b></p>"

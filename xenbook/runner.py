@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterable
 
-from .actions import Plan, RunCommand, WriteFile
+from .actions import Deferred, Plan, WriteFile
 from .errors import HostError, XenbookError
 from .hosts.base import Host
 from .report import Report, StepResult
@@ -33,6 +33,7 @@ class Runner:
     def run(self, steps: Iterable[Step]) -> Report:
         report = Report(self.host.target, self.host.simulated, self.dry_run)
         self.facts = report.facts
+        self.provided: dict[str, str] = {}  # dry runs: path -> the would-change step that installs it
         triggered: dict[str, list[str]] = {}
         blocked: dict[str, str] = {}
         for step in steps:
@@ -66,8 +67,13 @@ class Runner:
         result.diffs = [{"path": a.path, "diff": a.diff()} for a in plan.actions
                         if isinstance(a, WriteFile) and a.old != a.new]
         result.commands = [a.describe() for a in plan.actions
-                           if isinstance(a, RunCommand) or (isinstance(a, WriteFile) and a.old == a.new)]
+                           if not isinstance(a, WriteFile) or a.old == a.new]
         if plan.failed:
+            providers = sorted({self.provided.get(p, "") for p in plan.missing})
+            if self.dry_run and plan.missing and "" not in providers:
+                result.status = "skipped"
+                result.reason = f"would be installed by {', '.join(providers)}: {', '.join(plan.missing)}"
+                return result
             result.status = "failed"
             return result
         if not plan.actions:
@@ -76,6 +82,8 @@ class Runner:
             triggered.setdefault(name, []).append(step.name)
         if self.dry_run:
             result.status = "would-change"
+            for path in step.provides:
+                self.provided.setdefault(path, step.name)
             try:
                 for action in plan.actions:
                     if isinstance(action, WriteFile):
@@ -90,8 +98,8 @@ class Runner:
             if problem:
                 result.status, result.reason = "failed", f"ran, but the result is wrong: {problem}"
         except XenbookError as e:
-            result.status, result.reason = "failed", str(e)
-            result.remedy = result.remedy or getattr(e, "hint", "")
+            result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
+            result.remedy = result.remedy or getattr(e, "hint", "") or getattr(e, "remedy", "")
         return result
 
     def _apply(self, step: Step, plan: Plan, result: StepResult) -> None:
@@ -106,8 +114,12 @@ class Runner:
         host = self.host
         for name in step.triggers:
             self._mark_pending(name)
-        for action in plan.actions:
-            if isinstance(action, WriteFile):
+        queue = list(plan.actions)
+        while queue:
+            action = queue.pop(0)
+            if isinstance(action, Deferred):
+                queue[:0] = action.expand(host)
+            elif isinstance(action, WriteFile):
                 self._write(action, result)
             else:
                 if isinstance(step, Regeneration) and step.output and host.exists(step.output):
@@ -115,9 +127,11 @@ class Runner:
                 out = host.run(action.command, on_line=self.on_line)
                 result.output = out.stdout[-4000:] + out.stderr[-4000:]
                 if out.returncode not in action.ok_codes:
-                    tail = "\n    ".join((out.stderr or out.stdout).strip().splitlines()[-8:])
-                    raise HostError(f"{action.command} exited {out.returncode}" + (f":\n    {tail}" if tail else "")
-                                    + (f"\n  what to do: {action.remedy}" if action.remedy else ""))
+                    remedy = action.remedy_for(out.stdout + out.stderr)
+                    tail = "\n    ".join((out.stdout + out.stderr).strip().splitlines()[-action.tail:])
+                    error = HostError(f"{action.command} exited {out.returncode}" + (f":\n    {tail}" if tail else ""))
+                    error.hint = remedy  # the report shows it as the step's remedy
+                    raise error
         if isinstance(step, Regeneration):
             host.remove(step.marker)
 

@@ -21,12 +21,25 @@ class Section:
     steps: Callable[[RunbookParams, Host], list[Step]]
 
 
+def _preflight_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.preflight import preflight_steps
+    return preflight_steps(p.preflight, host)
+
+
+def _install_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.install import install_steps
+    return install_steps(p.install, host)
+
+
 def _boot_steps(p: RunbookParams, host: Host) -> list[Step]:
     from .steps.boot import boot_steps
     return boot_steps(p.boot, host)
 
 
 SECTIONS: dict[str, Section] = {s.name: s for s in (
+    Section("preflight", "00-preflight.ipynb", "Preflight: can this machine run Xen, and what is missing?",
+            "preflight", _preflight_steps),
+    Section("install", "10-install.ipynb", "Install Xen from the AUR, the Arch way", "install", _install_steps),
     Section("boot", "20-boot.ipynb", "Boot Xen: a multiboot2 entry for the hypervisor and dom0", "boot",
             _boot_steps),
 )}

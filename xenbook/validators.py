@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -33,12 +34,42 @@ class Check:
         return " ".join(a for a in self.argv if a != "{path}")
 
 
-VALIDATORS: dict[str, tuple[Check, ...]] = {
+@dataclass(frozen=True)
+class PythonCheck:
+    """A format check xenbook makes itself where no tool exists: func(data) says what is wrong, or None."""
+
+    name: str
+    func: Callable[[bytes], str | None]
+    tool = "xenbook"
+
+    def label(self) -> str:
+        return self.name
+
+
+def _includes_emptied(data: bytes) -> bytes:
+    """pacman.conf with every Include naming /dev/null: the included mirror lists are the host's files, not ours."""
+    return re.sub(rb"(?m)^([ \t]*Include[ \t]*=).*$", rb"\1 /dev/null", data)
+
+
+def _xen_cfg(data: bytes) -> str | None:
+    from .edits.xencfg import check_ascii
+    return check_ascii(data)
+
+
+def _menu_lst(data: bytes) -> str | None:
+    from .edits.menulst import check_menu
+    return check_menu(data)
+
+
+VALIDATORS: dict[str, tuple[Check | PythonCheck, ...]] = {
     "grub-script": (Check(("grub-script-check", "{path}")),),
     # bash cannot parse what follows `exec tail` (menu entries); the header itself is checked by the edit
     "grub-custom": (Check(("grub-script-check", "{path}"), _after_line_2),),
     "shell": (Check(("bash", "-n", "{path}")),),
     "fstab": (Check(("findmnt", "--verify", "--tab-file", "{path}")),),
+    "pacman-conf": (Check(("pacman-conf", "--config", "{path}"), _includes_emptied),),
+    "xen-cfg": (PythonCheck("ASCII and newline check", _xen_cfg),),
+    "menu-lst": (PythonCheck("GRUB legacy command check", _menu_lst),),
 }
 
 
@@ -48,8 +79,13 @@ def _fail(check: Check, where: str, result) -> ValidationFailed:
                             f"the file was left as it was:\n    {tail}")
 
 
-def check_locally(check: Check, data: bytes, where: str) -> bool:
+def check_locally(check: Check | PythonCheck, data: bytes, where: str) -> bool:
     """Run check on data in a private temporary file here; False when the tool is not installed."""
+    if isinstance(check, PythonCheck):
+        problem = check.func(data)
+        if problem:
+            raise ValidationFailed(f"{check.name} rejected the new {where}; the file was left as it was: {problem}")
+        return True
     if shutil.which(check.tool) is None:
         return False
     if check.transform:
@@ -77,7 +113,7 @@ def validate_candidate(host: Host, name: str | None, data: bytes, candidate: str
     """Validate the candidate file at host path candidate; raises ValidationFailed, returns notes."""
     notes = []
     for check in VALIDATORS.get(name, ()) if name else ():
-        if check.transform is not None:
+        if isinstance(check, PythonCheck) or check.transform is not None:
             ran = check_locally(check, data, where)
         else:
             result = host.exec_validator(check.argv, candidate)

@@ -115,3 +115,74 @@ MICROCODE = ("intel-ucode.img", "amd-ucode.img")
 def microcode_images(host: Host) -> list[str]:
     """Early microcode images in /boot, in the order Arch's GRUB scripts use."""
     return [name for name in MICROCODE if host.exists(f"/boot/{name}")]
+
+
+def boot_mode(host: Host) -> str:
+    """uefi when the kernel was started by UEFI firmware, else bios."""
+    return "uefi" if host.exists("/sys/firmware/efi") else "bios"
+
+
+ESP_CANDIDATES = ("/boot", "/efi", "/boot/efi")
+
+
+def esp_path(host: Host) -> str | None:
+    """Where the EFI system partition is mounted (a vfat mount at /boot, /efi or /boot/efi), or None."""
+    found = host.fact("boot.mounts", lambda: mounts(host))
+    for path in ESP_CANDIDATES:
+        if path in found and found[path].fstype == "vfat":
+            return path
+    return None
+
+
+def boot_loaders(host: Host) -> list[str]:
+    """Every boot loader whose files are on the host: systemd-boot, grub2, grub-legacy, syslinux."""
+    found = []
+    esp = esp_path(host)
+    if esp and (host.exists(f"{esp}/loader/loader.conf") or host.exists(f"{esp}/EFI/systemd/systemd-bootx64.efi")):
+        found.append("systemd-boot")
+    if host.exists("/boot/grub/grub.cfg") or host.exists("/etc/default/grub"):
+        found.append("grub2")
+    if host.exists("/boot/grub/menu.lst") and not host.exists("/boot/grub/grub.cfg"):
+        found.append("grub-legacy")
+    if host.exists("/boot/syslinux/syslinux.cfg"):
+        found.append("syslinux")
+    return found
+
+
+def boot_loader(host: Host) -> str | None:
+    """The loader that most likely boots the host: on UEFI systemd-boot before GRUB 2; on BIOS GRUB 2 first."""
+    found = boot_loaders(host)
+    order = ("systemd-boot", "grub2") if boot_mode(host) == "uefi" else ("grub2", "grub-legacy", "syslinux")
+    return next((name for name in order if name in found), None)
+
+
+_NOT_CARRIED = ("BOOT_IMAGE=", "root=", "initrd=", "rw", "ro")
+
+
+def running_kernel_options(host: Host) -> str:
+    """The running kernel's options from /proc/cmdline, without the ones a boot entry sets itself."""
+    words = (host.read_text("/proc/cmdline") or "").split()
+    return " ".join(w for w in words if not (w in _NOT_CARRIED or w.startswith(_NOT_CARRIED[:3])))
+
+
+def block_devices(host: Host) -> list[dict]:
+    """Disks and partitions as lsblk lists them (name, path, type, pkname, partn)."""
+    def read():
+        result = host.run(Command.of("lsblk", "-J", "-l", "-o", "NAME,PATH,TYPE,PKNAME,PARTN"))
+        if not result.ok:
+            raise HostError(f"lsblk exited {result.returncode}: {result.stderr.strip()}")
+        try:
+            return json.loads(result.stdout)["blockdevices"]
+        except (ValueError, KeyError) as e:
+            raise HostError(f"lsblk printed something that is not its JSON: {e}") from e
+    return host.fact("boot.block_devices", read)
+
+
+def partition_of(host: Host, device: str) -> tuple[str, int, int]:
+    """(disk device, partition number, disk index in name order) of a partition such as /dev/sda2."""
+    devices = block_devices(host)
+    part = next((d for d in devices if d.get("path") == device), None)
+    if part is None or not part.get("pkname") or not part.get("partn"):
+        raise HostError(f"cannot tell which disk and partition {device} is (lsblk does not list it as a partition)")
+    disks = sorted(d["name"] for d in devices if d.get("type") == "disk")
+    return f"/dev/{part['pkname']}", int(part["partn"]), disks.index(part["pkname"])

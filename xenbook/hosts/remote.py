@@ -35,15 +35,18 @@ _ABSENT = ('d=$1; while d=${d%/*}; d=${d:-/}; [ ! -e "$d" ]; do :; done; '
 _READ = f'if [ -e "$1" ]; then exec cat -- "$1"; fi; {_ABSENT}'
 _STAT = f'if [ -e "$1" ]; then exec stat -L -c "%f %u %g %s" -- "$1"; fi; {_ABSENT}'
 _LIST = 'if [ -d "$1" ]; then exec find -H "$1" -mindepth 1 -maxdepth 1 -printf "%f\\0"; fi; exit 44'
-# Writes follow symbolic links, like the local hosts do; prints "TEMP\0REAL-PATH".
+# Writes follow symbolic links, like the local hosts do; prints "TEMP\0REAL-PATH". On filesystems without
+# Unix modes (the vfat EFI partition) a refused chmod or chown is fine: the mount options decide them.
 _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=${d:-/}; b=${p##*/}; '
             '[ -n "$p" ] && [ -d "$d" ] || { echo "directory of $1 does not exist" >&2; exit 1; }; '
             '[ ! -d "$p" ] || { echo "$1 is a directory" >&2; exit 1; }; '
             'set -e; t=$(mktemp -- "${d%/}/.$b.xenbook-XXXXXX"); trap \'rm -f -- "$t"\' EXIT; '
             'cat > "$t"; '
-            'if [ -e "$p" ]; then chown --reference="$p" -- "$t"; fi; '
+            'case $(stat -f -c %T -- "$d") in msdos|vfat|fuseblk|exfat) f=1;; *) f=;; esac; '
+            '{ if [ -e "$p" ]; then chown --reference="$p" -- "$t"; fi; '
             'if [ -n "$2" ]; then chmod -- "$2" "$t"; '
-            'elif [ -e "$p" ]; then chmod --reference="$p" -- "$t"; else chmod 0644 -- "$t"; fi; '
+            'elif [ -e "$p" ]; then chmod --reference="$p" -- "$t"; else chmod 0644 -- "$t"; fi; } '
+            '|| [ -n "$f" ]; '
             'sync -- "$t"; trap - EXIT; printf "%s\\0%s" "$t" "$p"')
 _REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/null; exit 0'
 _COPY = 'd=${2%/*}; mkdir -p -- "${d:-/}" && exec cp -p -- "$1" "$2"'

@@ -41,6 +41,12 @@ def run_local(argv: Sequence[str], *, stdin: bytes | None = None, timeout: float
         return Result(124, "", f"{argv[0]}: timed out after {timeout} s")
 
 
+def _without_unix_modes(folder: str) -> bool:
+    """True on filesystems such as the vfat EFI partition, where mount options decide modes and owners."""
+    result = run_local(["stat", "-f", "-c", "%T", folder])
+    return result.ok and result.stdout.strip() in ("msdos", "vfat", "fuseblk", "exfat")
+
+
 class RootedHost(Host):
     """A host whose filesystem is the directory tree at root on this machine."""
 
@@ -121,9 +127,13 @@ class RootedHost(Host):
                 f.flush()
                 os.fsync(f.fileno())
                 keep = statmod.S_IMODE(old.st_mode) if old else 0o644
-                os.fchmod(f.fileno(), keep if mode is None else mode)
-                if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-                    os.fchown(f.fileno(), old.st_uid, old.st_gid)
+                try:
+                    os.fchmod(f.fileno(), keep if mode is None else mode)
+                    if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                        os.fchown(f.fileno(), old.st_uid, old.st_gid)
+                except PermissionError:
+                    if not _without_unix_modes(folder):
+                        raise
             if validate is not None:
                 validate(self.host_path(tmp))
             os.replace(tmp, real)

@@ -13,7 +13,7 @@ from ..commands import Command, Result
 from ..errors import HostError, ParameterError, TargetError
 from ..hosts.rooted import RootedHost
 from . import tree
-from .profiles import DEFAULT_PROFILE, PROFILES, SECTOR
+from .profiles import DEFAULT_PROFILE, PROFILES, SECTOR, part_name
 
 STATE_PATH = f"/{tree.STATE_DIR}/state.json"
 FS_MODULES = {"ext2": "ext2", "ext3": "ext2", "ext4": "ext2", "vfat": "fat", "btrfs": "btrfs", "xfs": "xfs"}
@@ -116,9 +116,8 @@ def block_devices(state: dict) -> list[dict]:
                 "minor": 0, "fstype": None, "uuid": None, "label": None, "pttype": d["pttype"],
                 "ptuuid": d["ptuuid"], "partuuid": None, "parttype": None, "partn": None, "pkname": None,
                 "model": d["model"], "mountpoints": sorted(mounted.get(path, [])), "children": []}
-        sep = "p" if d["name"][-1].isdigit() else ""
         for p in d["partitions"]:
-            name = f"{d['name']}{sep}{p['number']}"
+            name = part_name(d["name"], p["number"])
             disk["children"].append({
                 "name": name, "path": f"/dev/{name}", "type": "part", "size": p["sectors"] * SECTOR,
                 "major": d["major"], "minor": p["number"], "fstype": p["fstype"], "uuid": p["uuid"],

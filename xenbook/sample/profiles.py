@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 SECTOR = 512
 GPT_BIOS_BOOT = "21686148-6449-6e6f-744e-656564454649"
@@ -32,6 +32,11 @@ class Disk:
     model: str
     partitions: tuple[Partition, ...]
     major: int = 8
+
+
+def part_name(disk_name: str, number: int) -> str:
+    """The kernel's name of a partition: sda2, nvme0n1p2."""
+    return f"{disk_name}{'p' if disk_name[-1].isdigit() else ''}{number}"
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,11 @@ class Profile:
     cpu: Cpu
     mem_kib: int
     disks: tuple[Disk, ...]
-    xen_installed: bool  # /boot/xen.gz present
+    xen_installed: bool  # /boot/xen.gz present (a stand-in only: install Xen with the install section)
     virt: str = "none"  # "none" on bare metal; a hypervisor name for guest profiles
     packages: tuple[tuple[str, str, str, str], ...] = ()  # name, version, arch, description
+    kernel_log: tuple[str, ...] = ()  # dmesg lines ("[seconds] message") beyond the usual boot messages
+    iommu: bool = True  # the firmware has VT-d / AMD-Vi on: an ACPI DMAR or IVRS table, and Linux uses it
 
 
 XEON_E2288G = Cpu(
@@ -121,9 +128,63 @@ BIOS_GRUB2 = Profile(
     name="bios-grub2", summary="BIOS boot, GRUB 2 on a GPT disk, separate ext4 /boot, Xen-capable Intel CPU",
     boot_mode="bios", loader="grub2", hostname="sample-arch", kernel_release="6.17.9-arch1-1",
     kernel_version="#1 SMP PREEMPT_DYNAMIC Thu, 20 Nov 2025 17:15:02 +0000", kernel_pkgbase="linux",
-    cpu=XEON_E2288G, mem_kib=16337476, disks=(SDA_GPT_BIOS,), xen_installed=True, packages=PACKAGES)
+    cpu=XEON_E2288G, mem_kib=16337476, disks=(SDA_GPT_BIOS,), xen_installed=False, packages=PACKAGES)
 
-# bios-grub-legacy, uefi-systemd-boot, no-virt and arch-guest are meant to be replace()-variations:
-# boot_mode/loader, a disk with an ESP, cpu flags without vmx/ept, virt="xen" with a hypervisor flag.
-PROFILES: dict[str, Profile] = {p.name: p for p in (BIOS_GRUB2,)}
+RYZEN_5700G = Cpu(
+    count=16, vendor="AuthenticAMD", model_name="AMD Ryzen 7 5700G with Radeon Graphics",
+    family=25, model=80, stepping=0, microcode="0xa50000d", mhz=3800.0, cache_kb=512, cpuid_level=16,
+    flags=tuple("fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse "
+                "sse2 ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good nopl nonstop_tsc "
+                "cpuid extd_apicid aperfmperf rapl pni pclmulqdq monitor ssse3 fma cx16 sse4_1 sse4_2 x2apic "
+                "movbe popcnt aes xsave avx f16c rdrand lahf_lm cmp_legacy svm extapic cr8_legacy abm sse4a "
+                "misalignsse 3dnowprefetch osvw ibs skinit wdt tce topoext perfctr_core perfctr_nb bpext "
+                "perfctr_llc mwaitx cpb cat_l3 cdp_l3 hw_pstate ssbd mba ibrs ibpb stibp vmmcall fsgsbase bmi1 "
+                "avx2 smep bmi2 erms invpcid cqm rdt_a rdseed adx smap clflushopt clwb sha_ni xsaveopt xsavec "
+                "xgetbv1 xsaves cqm_llc cqm_occup_llc cqm_mbm_total cqm_mbm_local clzero irperf xsaveerptr "
+                "rdpru wbnoinvd cppc arat npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid "
+                "decodeassists pausefilter pfthreshold avic v_vmsave_vmload vgif v_spec_ctrl umip pku ospke "
+                "vaes vpclmulqdq rdpid overflow_recov succor smca fsrm".split()),
+    vmx_flags=(), bugs=tuple("sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass srso ibpb_no_ret".split()),
+    address_sizes="48 bits physical, 48 bits virtual")
+
+# With VT-x switched off in the firmware the kernel clears the vmx flag (and prints why in its log).
+XEON_VMX_OFF = replace(XEON_E2288G, flags=tuple(f for f in XEON_E2288G.flags if f not in {
+    "vmx", "tpr_shadow", "flexpriority", "ept", "vpid", "ept_ad", "vnmi"}), vmx_flags=())
+
+GPT_ESP = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+_NVME_SECTORS = 512 * 1024 ** 3 // SECTOR
+NVME_GPT_ESP = Disk(
+    name="nvme0n1", size=512 * 1024 ** 3, pttype="gpt", ptuuid="5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+    model="SIMULATED NVMe 512GB", major=259, partitions=(
+        Partition(1, 2048, 2 * 1024 ** 2, GPT_ESP, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "vfat", "3A5C-1F2E",
+                  mount="/boot", options="rw,relatime,fmask=0022,dmask=0022,codepage=437,iocharset=ascii,"
+                                         "shortname=mixed,utf8,errors=remount-ro"),
+        Partition(2, 2099200, _NVME_SECTORS - 34 - 2099200 + 1, GPT_LINUX_FS,
+                  "6e7f8a9b-0c1d-4e2f-a3b4-c5d6e7f8a9b0", "ext4", "8d2f6b1a-3c4e-4f5a-9b6c-7d8e9f0a1b2c", mount="/"),
+    ))
+SDA_MBR = Disk(
+    name="sda", size=256 * 1024 ** 3, pttype="dos", ptuuid="7a3e51c2", model="SIMULATED HDD 256GB",
+    partitions=(
+        Partition(1, 2048, 2 * 1024 ** 2, "0x83", "7a3e51c2-01", "ext2", "2c9d1e7a-5b3f-4e8d-a6c2-1f0e9d8c7b6a",
+                  mount="/boot"),
+        Partition(2, 2099200, _DISK_SECTORS - 2099200, "0x83", "7a3e51c2-02", "ext4",
+                  "9e4b2a6c-8d1f-4c3e-b5a7-6f2e1d0c9b8a", mount="/"),
+    ))
+_NO_GRUB = tuple(p for p in PACKAGES if p[0] not in ("grub", "intel-ucode"))
+
+BIOS_GRUB_LEGACY = replace(
+    BIOS_GRUB2, name="bios-grub-legacy", summary="BIOS boot, GRUB legacy (menu.lst) on an MBR disk, ext2 /boot",
+    loader="grub-legacy", disks=(SDA_MBR,), packages=_NO_GRUB + (
+        ("grub-legacy", "0.97-25", "x86_64", "A GNU multiboot boot loader (the old GRUB, from the AUR)"),
+        ("intel-ucode", "20251111-1", "any", "Microcode update files for Intel CPUs")))
+UEFI_SYSTEMD_BOOT = replace(
+    BIOS_GRUB2, name="uefi-systemd-boot", summary="UEFI boot, systemd-boot, the ESP (vfat) mounted at /boot, AMD CPU",
+    boot_mode="uefi", loader="systemd-boot", cpu=RYZEN_5700G, mem_kib=32792316, disks=(NVME_GPT_ESP,),
+    packages=_NO_GRUB + (("amd-ucode", "20251111-1", "any", "Microcode update image for AMD CPUs"),))
+NO_VIRT = replace(
+    BIOS_GRUB2, name="no-virt", summary="like bios-grub2, but VT-x (and VT-d) switched off in the firmware",
+    cpu=XEON_VMX_OFF, iommu=False,
+    kernel_log=("[    0.093120] x86/cpu: VMX (outside TXT) disabled by BIOS",))
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (BIOS_GRUB2, BIOS_GRUB_LEGACY, UEFI_SYSTEMD_BOOT, NO_VIRT)}
 DEFAULT_PROFILE = BIOS_GRUB2.name

@@ -54,3 +54,15 @@ PROGRAMS = {
     "grub-set-default": grub_set_default,
     "grub-reboot": grub_reboot,
 }
+
+from . import efi  # noqa: E402  (registers after PROGRAMS exists)
+
+PROGRAMS.update(efi.PROGRAMS)
+
+from . import system  # noqa: E402  (dmesg, df)
+
+PROGRAMS.update(system.PROGRAMS)
+
+from . import packages  # noqa: E402  (pacman, makepkg, git, runuser, useradd, ...)
+
+PROGRAMS.update(packages.PROGRAMS)

@@ -8,7 +8,9 @@ import json
 import os
 from importlib import resources
 
-from .profiles import DEPENDENCIES, Cpu, Profile
+from . import devices
+from .loaders import LOADER_FILES
+from .profiles import DEPENDENCIES, Cpu, Profile, part_name
 
 STATE_DIR = ".xenbook-sample"
 INSTALL_TIME = 1764000000  # every file of a new sample gets this mtime: same tree, same bytes, same times
@@ -21,7 +23,7 @@ def profile_data(profile: Profile) -> dict:
 def _mounts(profile: Profile) -> list[dict]:
     """The running system's mount table in /proc/self/mountinfo order."""
     half = profile.mem_kib // 2
-    parts = {p.mount: (f"/dev/{d.name}{p.number}", p) for d in profile.disks for p in d.partitions if p.mount}
+    parts = {p.mount: (f"/dev/{part_name(d.name, p.number)}", p) for d in profile.disks for p in d.partitions if p.mount}
     out = [{"target": "/", "source": parts["/"][0], "fstype": parts["/"][1].fstype,
             "options": parts["/"][1].options, "fsroot": "/"}]
     pseudo = [("/proc", "proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
@@ -37,6 +39,14 @@ def _mounts(profile: Profile) -> list[dict]:
 
 
 def initial_state(profile: Profile) -> dict:
+    state = _base_state(profile)
+    if profile.boot_mode == "uefi":
+        from .efi import initial_entries
+        state["efi"] = initial_entries(state)
+    return state
+
+
+def _base_state(profile: Profile) -> dict:
     return {
         "format": 1,
         "simulated": True,
@@ -124,7 +134,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
             "# <file system> <dir> <type> <options> <dump> <pass>\n"
     for d in profile.disks:
         for p in sorted((p for p in d.partitions if p.mount), key=lambda p: len(p.mount)):
-            fstab += (f"# /dev/{d.name}{p.number}\nUUID={p.uuid}\t{p.mount:<10}\t{p.fstype:<10}\t{p.options}"
+            fstab += (f"# /dev/{part_name(d.name, p.number)}\nUUID={p.uuid}\t{p.mount:<10}\t{p.fstype:<10}\t{p.options}"
                       f"\t0 {1 if p.mount == '/' else 2}\n\n")
     simulated = "SIMULATED {}, written by xenbook's sample host; not a real one.\n"
     out: list[tuple[str, bytes | None, int, str | None]] = [
@@ -159,16 +169,20 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     pkg = profile.kernel_pkgbase
     boot = {f"vmlinuz-{pkg}": f"Linux {kver} kernel image", f"initramfs-{pkg}.img": "initramfs image",
             f"initramfs-{pkg}-fallback.img": "fallback initramfs image"}
-    if "intel-ucode" in {p[0] for p in profile.packages}:
-        boot["intel-ucode.img"] = "Intel microcode image"
+    for vendor, label in (("intel", "Intel"), ("amd", "AMD")):
+        if f"{vendor}-ucode" in {p[0] for p in profile.packages}:
+            boot[f"{vendor}-ucode.img"] = f"{label} microcode image"
     if profile.xen_installed:
         boot["xen.gz"] = "Xen hypervisor image (multiboot2)"
     out += [(f"/boot/{n}", simulated.format(w).encode(), 0o644, None) for n, w in boot.items()]
     for name, version, arch, summary in profile.packages:
         out.append((f"/var/lib/pacman/local/{name}-{version}/desc",
                     _desc(name, version, arch, summary).encode(), 0o644, None))
+    if profile.loader in LOADER_FILES:
+        out += [(path, data, mode, None) for path, data, mode in LOADER_FILES[profile.loader](profile)]
     if profile.boot_mode == "uefi":
         out.append(("/sys/firmware/efi/fw_platform_size", b"64\n", 0o444, None))
+    out += devices.files(profile)
     state = json.dumps(initial_state(profile), indent=2, sort_keys=True) + "\n"
     out += [(f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
             (f"/{STATE_DIR}/state.json", state.encode(), 0o644, None)]

@@ -18,6 +18,7 @@ class Step:
     section: str = ""
     name: str = ""
     triggers: tuple[str, ...] = ()  # Regeneration names to run after this step changed something
+    provides: tuple[str, ...] = ()  # paths this step installs; a dry run skips later checks that miss only them
 
     def plan(self, host: Host) -> Plan:
         raise NotImplementedError

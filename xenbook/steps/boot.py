@@ -22,8 +22,9 @@ XEN_IMAGE = "/boot/xen.gz"
 class BootFacts:
     """What the GRUB 2 steps read, computed once per plan."""
 
-    def __init__(self, params: BootParams):
+    def __init__(self, params: BootParams, options_from: str = "grub-defaults"):
         self.params = params
+        self.options_from = options_from  # where dom0's kernel options come from: grub-defaults or cmdline
 
     def layout(self, host: Host) -> bootfacts.BootLayout:
         return host.fact("boot.layout", lambda: bootfacts.boot_layout(host))
@@ -32,11 +33,18 @@ class BootFacts:
         return host.fact("boot.microcode", lambda: bootfacts.microcode_images(host))
 
     def xen_args(self, host: Host) -> str:
+        """Xen's options when a loader passes the initramfs and microcode as modules (ucode=scan finds it)."""
         return xen_command_line(self.params, microcode=bool(self.microcode(host)))
+
+    def xen_args_efi(self, host: Host) -> str:
+        """Xen's options for xen.cfg, where the microcode has its own ucode= key."""
+        return xen_command_line(self.params, microcode=False)
 
     def kernel_args(self, host: Host) -> str:
         if self.params.dom0_kernel_options is not None:
             extra = self.params.dom0_kernel_options
+        elif self.options_from == "cmdline":
+            extra = bootfacts.running_kernel_options(host)
         else:
             values = shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or "")
             extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
@@ -59,7 +67,7 @@ class XenImagePresent(Step):
         if host.exists(XEN_IMAGE):
             return Plan.ok(f"{XEN_IMAGE} is installed")
         return Plan.fail(f"{XEN_IMAGE} is missing: Xen is not installed",
-                         "run the install section (AUR package xen) first")
+                         "run the install section (AUR package xen) first", missing=(XEN_IMAGE,))
 
 
 class Dom0KernelReady(Step):
@@ -149,6 +157,38 @@ def grub2_steps(params: BootParams) -> list[Step]:
     return [XenImagePresent(), Dom0KernelReady(params), GrubDefaults(facts), GrubXenEntry(facts), GrubConfig(facts)]
 
 
+class BootLoaderKnown(Step):
+    """The host boots with a loader xenbook can give a Xen entry."""
+
+    section, name = SECTION, "BootLoaderKnown"
+
+    def __init__(self, found: str | None, mode: str):
+        self.found, self.mode = found, mode
+
+    def plan(self, host: Host) -> Plan:
+        if self.found is None:
+            return Plan.fail(f"no boot loader found ({self.mode} boot): no GRUB, systemd-boot or syslinux files",
+                             "set the parameter loader to grub2, grub-legacy or uefi")
+        return Plan.fail(f"the host boots with {self.found}, which xenbook does not write entries for yet",
+                         "add an mboot.c32 entry by hand (see the reference), or switch to GRUB 2")
+
+
+def chosen_loader(params: BootParams, host: Host) -> tuple[str | None, str | None]:
+    """(xenbook's boot path, the detected loader): grub2, grub-legacy or uefi, or None when unsupported."""
+    if params.loader != "auto":
+        return params.loader, params.loader
+    found = host.fact("boot.loader", lambda: bootfacts.boot_loader(host))
+    path = {"grub2": "grub2", "grub-legacy": "grub-legacy", "systemd-boot": "uefi"}.get(found or "")
+    if found is None and bootfacts.boot_mode(host) == "uefi" and bootfacts.esp_path(host) == "/boot":
+        path = "uefi"  # the firmware can start xen.efi itself
+    return path, found
+
+
 def boot_steps(params: BootParams, host: Host) -> list[Step]:
     """The steps for the boot loader the host uses (or the one params.loader names)."""
-    return grub2_steps(params)
+    from .boot_legacy import legacy_steps
+    from .boot_uefi import uefi_steps
+    path, found = chosen_loader(params, host)
+    if path is None:
+        return [BootLoaderKnown(found, bootfacts.boot_mode(host))]
+    return {"grub2": grub2_steps, "grub-legacy": legacy_steps, "uefi": uefi_steps}[path](params)

@@ -1,0 +1,147 @@
+"""The sample host's SIMULATED pacman, makepkg, git, runuser and useradd print what the real tools print."""
+
+import json
+import time
+
+import pytest
+
+from xenbook.commands import Command
+from xenbook.facts import packages as pkgfacts
+from xenbook.sample import init_sample
+
+BUILD = "/var/lib/xenbook/build"
+
+
+@pytest.fixture
+def host(tmp_path):
+    return init_sample(str(tmp_path / "sample"))
+
+
+def run(host, *argv):
+    return host.run(Command.of(*argv))
+
+
+def enable_multilib(host):
+    conf = host.read_text("/etc/pacman.conf") + "\n[multilib]\nInclude = /etc/pacman.d/mirrorlist\n"
+    host.write_atomic("/etc/pacman.conf", conf.encode())
+
+
+def test_query_prints_versions_and_the_real_not_found_error(host):
+    result = run(host, "pacman", "-Q", "linux", "xen")
+    assert result.returncode == 1 and result.stdout == "linux 6.17.9.arch1-1\n"
+    assert result.stderr == "error: package 'xen' was not found\n"
+    assert pkgfacts.installed_versions(host, ["linux", "xen"]) == {"linux": "6.17.9.arch1-1", "xen": None}
+    info = run(host, "pacman", "-Qi", "systemd").stdout
+    assert "Name            : systemd\n" in info and "Install Reason  : Installed as a dependency" in info
+
+
+def test_sync_install_and_needed(host):
+    assert "warning: database file for 'core' does not exist" in run(host, "pacman", "-S", "git").stderr
+    synced = run(host, "pacman", "-Syu", "--noconfirm")
+    assert synced.ok and " core downloading...\n extra downloading...\n" in synced.stdout
+    assert "there is nothing to do" in synced.stdout and host.exists("/var/lib/pacman/sync/extra.db")
+    first = run(host, "pacman", "-S", "--needed", "--noconfirm", "git", "seabios")
+    assert first.ok and "Packages (2) git-2.51.2-1  seabios-1.17.0-1" in first.stdout
+    assert host.read_text("/usr/share/qemu/bios-256k.bin").startswith("SIMULATED")
+    again = run(host, "pacman", "-S", "--needed", "--noconfirm", "git")
+    assert again.stdout == " there is nothing to do\n"
+    assert again.stderr == "warning: git-2.51.2-1 is up to date -- skipping\n"
+
+
+def test_multilib_packages_need_the_repository_enabled_and_synced(host):
+    run(host, "pacman", "-Sy")
+    missing = run(host, "pacman", "-S", "--noconfirm", "--asdeps", "lib32-glibc", "nosuch")
+    assert missing.returncode == 1
+    assert missing.stderr == "error: target not found: lib32-glibc\nerror: target not found: nosuch\n"
+    enable_multilib(host)
+    assert "target not found: lib32-glibc" in run(host, "pacman", "-S", "--noconfirm", "lib32-glibc").stderr
+    run(host, "pacman", "-Sy")
+    assert run(host, "pacman", "-S", "--noconfirm", "--asdeps", "lib32-glibc").ok
+    desc = host.read_text("/var/lib/pacman/local/lib32-glibc-2.42+r17+gd7274d718e6f-1/desc")
+    assert "%REASON%\n1\n" in desc
+
+
+def test_deptest_honours_provides_and_versions(host):
+    run(host, "pacman", "-Sy")
+    run(host, "pacman", "-S", "--noconfirm", "util-linux-libs")
+    result = run(host, "pacman", "-T", "libuuid.so", "python>=3.12", "python<3", "nosuch")
+    assert result.returncode == 127 and result.stdout == "python<3\nnosuch\n"
+    assert run(host, "pacman", "-T", "systemd").returncode == 0
+
+
+def test_lock_and_root_checks_use_the_real_messages(host):
+    host.write_atomic("/var/lib/pacman/db.lck", b"")
+    locked = run(host, "pacman", "-S", "git")
+    assert locked.returncode == 1 and "could not lock database: File exists" in locked.stderr
+    assert "you can remove /var/lib/pacman/db.lck" in locked.stderr
+    host.remove("/var/lib/pacman/db.lck")
+    run(host, "useradd", "--system", "--create-home", "--home-dir", BUILD, "--shell", "/usr/bin/nologin", "b")
+    as_user = run(host, "runuser", "-u", "b", "--", "pacman", "-S", "git")
+    assert as_user.stderr == "error: you cannot perform this operation unless you are root.\n"
+
+
+def test_users_and_runuser(host):
+    assert run(host, "getent", "passwd", "xenbook-build").returncode == 2
+    made = run(host, "useradd", "--system", "--create-home", "--home-dir", BUILD, "--shell", "/usr/bin/nologin",
+               "xenbook-build")
+    assert made.ok and run(host, "useradd", "--system", "xenbook-build").stderr == \
+        "useradd: user 'xenbook-build' already exists\n"
+    entry = pkgfacts.account(host, "xenbook-build")
+    assert (entry.uid, entry.home, entry.shell) == (999, BUILD, "/usr/bin/nologin")
+    assert run(host, "runuser", "-u", "xenbook-build", "--", "test", "-w", BUILD).ok
+    assert not run(host, "runuser", "-u", "xenbook-build", "--", "test", "-w", "/etc").ok
+    gone = run(host, "runuser", "-u", "nosuch", "--", "true")
+    assert gone.stderr.startswith("runuser: user nosuch does not exist")
+    assert run(host, "nproc").stdout == "8\n"
+
+
+def built(host):
+    """base-devel and git installed, a build user, and the xen-edk2 AUR repository cloned; runuser argv."""
+    run(host, "pacman", "-Sy")
+    run(host, "pacman", "-S", "--noconfirm", "base-devel", "git")
+    run(host, "useradd", "--system", "--create-home", "--home-dir", BUILD, "xenbook-build")
+    user = ("runuser", "-u", "xenbook-build", "--")
+    assert run(host, *user, "env", "-C", BUILD, "git", "clone", "https://aur.archlinux.org/xen-edk2.git",
+               "xen-edk2").ok
+    return user
+
+
+def test_git_clone_writes_a_real_format_srcinfo(host):
+    user = built(host)
+    info = pkgfacts.parse_srcinfo(host.read_text(f"{BUILD}/xen-edk2/.SRCINFO"))
+    assert info.pkgbase == "xen-edk2" and info.full_version == "202608-1"
+    assert info.build_deps("xen-edk2") == ["git", "nasm", "python", "acpica"]
+    assert host.read_text(f"{BUILD}/xen-edk2/PKGBUILD").startswith("# SIMULATED")
+    printed = run(host, *user, "env", "-C", f"{BUILD}/xen-edk2", "makepkg", "--printsrcinfo")
+    assert printed.stdout == host.read_text(f"{BUILD}/xen-edk2/.SRCINFO")
+    empty = run(host, *user, "env", "-C", BUILD, "git", "clone", "https://aur.archlinux.org/nosuch.git", "nosuch")
+    assert empty.ok and "You appear to have cloned an empty repository" in empty.stderr
+    assert run(host, *user, "git", "-C", f"{BUILD}/xen-edk2", "pull", "--ff-only").stdout == "Already up to date.\n"
+
+
+def test_makepkg_refuses_root_and_missing_dependencies_then_builds(host, monkeypatch):
+    user = built(host)
+    where = ("env", "-C", f"{BUILD}/xen-edk2")
+    root = run(host, *where, "makepkg", "--noconfirm", "--log")
+    assert root.returncode == 10 and "Running makepkg as root is not allowed" in root.stderr
+    missing = run(host, *user, *where, "makepkg", "--noconfirm", "--log")
+    assert missing.returncode == 8 and "[simulated] ==> Missing dependencies:" in missing.stdout
+    assert "[simulated]   -> nasm" in missing.stdout and "Could not resolve all dependencies" in missing.stderr
+    run(host, "pacman", "-S", "--noconfirm", "--asdeps", "nasm", "acpica")
+    monkeypatch.setenv("XENBOOK_SAMPLE_BUILD_SECONDS", "0.3")
+    started = time.monotonic()
+    made = run(host, *user, *where, "MAKEFLAGS=-j4", "makepkg", "--noconfirm", "--log")
+    assert made.ok and time.monotonic() - started >= 0.3
+    assert all(line.startswith("[simulated] ") for line in made.stdout.splitlines())
+    assert "[simulated] make -j4" in made.stdout
+    package = f"{BUILD}/xen-edk2/xen-edk2-202608-1-x86_64.pkg.tar.zst"
+    assert run(host, *user, *where, "makepkg", "--packagelist").stdout == package + "\n"
+    assert json.loads(host.read_text(package))["simulated"] is True
+    assert host.exists(f"{BUILD}/xen-edk2/xen-edk2-202608-1-x86_64-build.log")
+    again = run(host, *user, *where, "makepkg", "--noconfirm", "--log")
+    assert again.returncode == 13 and "A package has already been built" in again.stderr
+    installed = run(host, "pacman", "-U", "--noconfirm", "--needed", package)
+    assert installed.ok and host.exists("/usr/lib/xen/boot/ovmf.bin")
+    assert "is up to date -- skipping" in run(host, "pacman", "-U", "--noconfirm", "--needed", package).stderr
+    assert run(host, "pacman", "-U", "--noconfirm", "/etc/hostname").stderr == \
+        "error: '/etc/hostname': invalid or corrupted package\n"
