@@ -9,12 +9,14 @@ os.environ["XENBOOK_SAMPLE_BUILD_SECONDS"] = "0"  # the sample host's simulated 
 
 def pytest_collection_finish(session):
     """nbval runs each notebook with its defaults, against the default sample host: give that host Xen as the
-    install section leaves it, since a new sample host starts without Xen and 20-boot plans a boot entry for it."""
+    install, boot and dom0 sections leave it, rebooted into Xen, so every section's dry run has its prerequisites."""
     if not any(str(item.fspath).endswith(".ipynb") for item in session.items):
         return
     from xenbook.params import RunbookParams
     from xenbook.sections import run_sections
     from xenbook.targets import open_host
+    from xenbook.sample.boot import reboot
     with open_host("sample") as host:
-        report = run_sections(host, RunbookParams(), ["install"], dry_run=False)
-    assert not report.failed, report.summary()
+        report = run_sections(host, RunbookParams(), ["install", "boot", "dom0"], dry_run=False)
+        assert not report.failed, report.summary()
+        reboot(host)  # into Xen, so 30-dom0 verifies and 40-domu plans a guest as on a real dom0

@@ -10,7 +10,9 @@ import yaml
 from xenbook.actions import Deferred, WriteFile
 from xenbook.commands import Result
 from xenbook.hosts.fake import FakeHost
-from xenbook.params import BootParams, InstallParams, PreflightParams, build
+from xenbook.params import BootParams, InstallParams, PreflightParams, RunbookParams, build
+from xenbook.steps.dom0 import dom0_steps
+from xenbook.steps.domu import domu_steps
 from xenbook.steps.base import Regeneration
 from xenbook.steps.boot import boot_steps, grub2_steps
 from xenbook.steps.boot_legacy import legacy_steps
@@ -22,7 +24,9 @@ HERE = Path(__file__).parent / "steps"
 CASES = sorted((HERE / "cases").glob("*/*.yaml"))
 FACTORIES = {"boot": lambda p, host: boot_steps(build(BootParams, p), host),
              "preflight": lambda p, host: preflight_steps(build(PreflightParams, p), host),
-             "install": lambda p, host: install_steps(build(InstallParams, p), host)}
+             "install": lambda p, host: install_steps(build(InstallParams, p), host),
+             "dom0": lambda p, host: dom0_steps(build(RunbookParams, p), host),
+             "domu": lambda p, host: domu_steps(build(RunbookParams, {"guests": [p]}), host)}
 
 
 def mode(value) -> int:

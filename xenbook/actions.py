@@ -85,6 +85,8 @@ class Plan:
     value: str = ""  # for checks: what was found
     facts: dict = field(default_factory=dict)  # plain data for the host report
     missing: tuple[str, ...] = ()  # paths whose absence alone failed this plan (an earlier step may provide them)
+    reboot: str = ""  # a reboot is needed before the next section, and why
+    cleanup: list[RunCommand] = field(default_factory=list)  # run after the actions, even when one failed
 
     @classmethod
     def ok(cls, reason: str) -> "Plan":

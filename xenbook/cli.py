@@ -79,8 +79,10 @@ def main():
     """Install, run and document Xen on Arch Linux, step by step."""
 
 
-def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, **opts):
+def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: float = 0.0, **opts):
     from rich.console import Console
+
+    from rich.markup import escape
 
     from .console import print_output_line, print_readiness, print_step
     from .sections import run_sections
@@ -90,7 +92,7 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, **opts
     console = Console(stderr=as_json)
     with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
         progress = None if as_json else (lambda s: print_step(console, s))
-        report = run_sections(host, params, dry_run=dry_run, progress=progress,
+        report = run_sections(host, params, dry_run=dry_run, progress=progress, wait=wait,
                               on_line=lambda line: print_output_line(console, line))
     if report_file:
         report.save(report_file)
@@ -99,10 +101,20 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, **opts
     else:
         print_readiness(console, report)
         console.print(report.summary(), highlight=False)
+        if report.reboot_required:
+            console.print(f"[bold]reboot needed[/]: {escape(report.reboot_required)}", highlight=False)
+        for i in report.interrupted:
+            console.print(f"[bold red]interrupted[/]: step {escape(i['step'])} of section {escape(i['section'])} "
+                          f"(run {i['run']}, started {i['started']}) never finished: its process died; "
+                          "this run planned it afresh from the host's state", highlight=False)
     if report.failed:
         sys.exit(EXIT_FAILED)
-    if report.reboot_required:
+    if report.reboot_required and not dry_run:  # a plan only says so; an apply stops here
         sys.exit(EXIT_REBOOT)
+
+
+WAIT = click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+                    help="wait up to SECONDS for another run's lock on the target (default: fail at once)")
 
 
 @main.command()
@@ -119,25 +131,29 @@ def plan(as_json, report_file, **opts):
 @target_options
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
+@WAIT
 @guarded
-def apply(as_json, report_file, **opts):
+def apply(as_json, report_file, wait, **opts):
     """Make the changes the plan shows, with backups and validation."""
-    _plan_or_apply(False, as_json, report_file, **opts)
+    _plan_or_apply(False, as_json, report_file, wait, **opts)
 
 
 @main.command()
 @target_options
 @click.option("--apply", "do_apply", is_flag=True, help="apply the changes (default: dry run)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="folder for executed notebooks")
+@WAIT
 @guarded
-def run(do_apply, out_dir, **opts):
+def run(do_apply, out_dir, wait, **opts):
     """Run the section notebooks unattended with papermill; keep the executed notebooks and a report."""
+    import shlex
+
     from .execute import run_notebooks
 
     params = load_params(**opts)
     params.dry_run = not do_apply
-    outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"))
-    click.echo(outcome.summary())
+    outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait)
+    click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
     sys.exit(outcome.exit_code)
 
 
@@ -155,6 +171,68 @@ def lab(port, ip, no_browser):
     argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", f"--port={port}",
             f"--ServerApp.ip={ip}"] + (["--no-browser"] if no_browser else [])
     os.execv(sys.executable, argv)
+
+
+@main.command()
+@click.option("--target", "-t", required=True, help="sample:DIR (a real machine you reboot yourself)")
+@click.option("--json", "as_json", is_flag=True, help="print what the simulated boot did as JSON")
+@guarded
+def reboot(target, as_json):
+    """Reboot a sample host (SIMULATED): its boot loader picks an entry, which starts Xen or not."""
+    from .sample.boot import reboot as reboot_sample
+    from .sample.host import SampleHost, is_sample
+    from .targets import parse_target
+
+    t = parse_target(target)
+    if t.kind != "sample":
+        click.echo(f"xenbook: {t} is not a sample host: reboot the machine yourself (into the Xen entry), "
+                   "then run the runbook again to check it", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    if not is_sample(t.path):
+        raise TargetError(f"{t.path} holds no sample host; create one with: xenbook sample init {t.path}")
+    result = reboot_sample(SampleHost(t.path))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"[simulated] rebooted {t} (boot {result['boot']}); the default entry: '{result['entry']}'")
+    if result["xen"]:
+        x = result["xen_info"]
+        click.echo(f"running Xen {x['version']} as dom0: {x['dom0_mem_mib']} MiB, {x['dom0_vcpus']} vCPUs; "
+                   f"Xen's command line: {x['cmdline']}")
+    else:
+        click.echo(f"running without Xen: {result['why']}")
+
+
+@main.command("report")
+@target_options
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="the HTML file (default xenbook-report.html); its Markdown twin is written beside it (.md)")
+@guarded
+def host_report(out_file, **opts):
+    """Describe the host's Xen setup in one self-contained HTML page and a Markdown twin (reads only)."""
+    from .hostreport import write
+
+    params = load_params(**opts)
+    plan = bool(opts.get("params_file") or opts.get("sections") or opts.get("sets"))  # a dry run of those, too
+    html_path, md_path = write(params, out_file, plan=plan)
+    click.echo(f"wrote {html_path} and {md_path}")
+
+
+@main.command()
+@click.option("--target", "-t", required=True, help="the target whose lock to remove")
+@click.option("--run", "run_id", required=True, help="the run id the lock names (xenbook prints it)")
+@click.option("--sudo/--no-sudo", default=False, help="run commands through sudo")
+@click.option("--ssh-config", type=click.Path(dir_okay=False), help="ssh_config file for ssh targets")
+@guarded
+def unlock(target, run_id, sudo, ssh_config):
+    """Remove the lock a dead run left on the target (only the run named, and never one still running here)."""
+    from .ledger import unlock as remove_lock
+    from .targets import open_host
+
+    with open_host(target, sudo=sudo, ssh_config=ssh_config) as host:
+        holder = remove_lock(host, run_id)
+    click.echo(f"removed the lock of run {holder.run} (pid {holder.pid} on {holder.host} since {holder.since}); "
+               "the next run reports the steps it left unfinished as interrupted")
 
 
 @main.group()

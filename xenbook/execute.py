@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -50,15 +52,46 @@ class Outcome:
             return 1
         return 3 if self.report.reboot_required else 0
 
-    def summary(self) -> str:
+    def summary(self, again: str = "") -> str:
+        """What happened, where the evidence is, and at a reboot point what to do next (again: this command)."""
         lines = [self.report.summary()] + [f"error: {e}" for e in self.errors]
         lines.append(f"executed notebooks and report.html are in {self.out_dir}")
+        if self.exit_code == 3:
+            lines += [f"reboot needed: {self.report.reboot_required}",
+                      "what to do: reboot the machine into the Xen entry"
+                      + (f" (a sample host: xenbook reboot --target {self.report.target})"
+                         if self.report.simulated else "")
+                      + ", then run the same command again" + (f": {again}" if again else "")
+                      + "; the finished sections run again quickly and change nothing, the dom0 section checks "
+                      "that the machine runs Xen, and the later sections continue"]
         return "\n".join(lines)
 
 
+@contextmanager
+def held(params: RunbookParams, report: Report, wait: float = 0.0):
+    """The run's journal for its notebooks: one run id for all, and in an apply the target's lock held throughout."""
+    from .ledger import RUN_ENV, Journal
+    from .runner import run_id
+    from .targets import open_host
+
+    with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
+        journal = Journal(host, run_id(), dry_run=params.dry_run, wait=wait)
+        journal.open(report)  # reports (and in an apply records) steps an earlier run left interrupted
+        before = os.environ.get(RUN_ENV)
+        os.environ[RUN_ENV] = journal.run_id  # the notebooks' kernels inherit it
+        try:
+            yield journal
+        finally:
+            if before is None:
+                os.environ.pop(RUN_ENV, None)
+            else:
+                os.environ[RUN_ENV] = before
+            journal.close(report, sys.exc_info()[1])
+
+
 def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file: str | None = None,
-                  progress: bool = True) -> Outcome:
-    """Execute the sections' notebooks in order; stop at the first that fails."""
+                  progress: bool = True, wait: float = 0.0) -> Outcome:
+    """Execute the sections' notebooks in order; stop at the first that fails or needs a reboot."""
     import papermill
     from rich.progress import Progress
 
@@ -70,24 +103,30 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
     sections = available(params.sections)
     combined = Report(str(target), target.kind == "sample", params.dry_run)
     outcome = Outcome(out, combined)
-    with Progress(disable=not progress, transient=False) as bar:
-        task = bar.add_task("sections", total=len(sections))
-        for section in sections:
-            bar.update(task, description=f"section {section.name}")
-            report_path = out / f"{section.name}.report.json"
-            nb_out = out / section.notebook
-            nb_params = flat_params(section, params) | {"report_path": str(report_path.resolve())}
+    jobs = [(s, g) for s in sections for g in ([None] if s.params_field != "guests" else params.guests)]
+    with held(params, combined, wait) as journal, Progress(disable=not progress, transient=False) as bar:
+        task = bar.add_task("sections", total=len(jobs))
+        for section, guest in jobs:
+            label = section.name + (f"-{guest.name}" if guest else "")
+            bar.update(task, description=f"section {label}")
+            one = params.model_copy(update={"guests": [guest]}) if guest else params
+            report_path = out / f"{label}.report.json"
+            nb_out = out / (section.notebook.replace(".ipynb", f"-{guest.name}.ipynb") if guest else section.notebook)
+            nb_params = flat_params(section, one) | {"report_path": str(report_path.resolve())}
             try:
                 papermill.execute_notebook(str(notebooks_dir() / section.notebook), str(nb_out),
                                            parameters=nb_params, kernel_name="python3", progress_bar=False,
                                            cwd=str(out), request_save_on_cell_execute=False)
             except Exception as e:  # papermill raises its own and nbclient's errors
-                outcome.errors.append(f"{section.name}: {type(e).__name__}: {str(e).strip().splitlines()[-1:]}")
+                outcome.errors.append(f"{label}: {type(e).__name__}: {str(e).strip().splitlines()[-1:]}")
+                outcome.errors += [f"{label}: the notebook's process died during step {i['step']}: the ledger "
+                                   "has its start and no end (papermill marks every cell completed when a kernel "
+                                   "dies); run again to continue" for i in journal.died(combined)]
             outcome.notebooks.append(nb_out)
             if report_path.exists():
                 combined.extend(_load_report(report_path))
             elif not outcome.errors:
-                outcome.errors.append(f"{section.name}: the notebook wrote no report")
+                outcome.errors.append(f"{label}: the notebook wrote no report")
             bar.advance(task)
             if outcome.errors or combined.failed or combined.reboot_required:
                 break

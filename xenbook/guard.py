@@ -46,7 +46,7 @@ def refusals(d: DeviceFacts) -> list[Refusal]:
     if d.fstype == "LVM2_member":
         out.append(Refusal("lvm-pv", f"{d.path} is an LVM physical volume (blkid TYPE=LVM2_member)"))
     elif d.fstype:
-        out.append(Refusal("has-filesystem", f"{d.path} already holds a {d.fstype} filesystem (blkid)"))
+        out.append(Refusal("has-filesystem", f"{d.path} already holds a filesystem ({d.fstype}, found by blkid)"))
     if d.pttype:
         out.append(Refusal("has-partition-table", f"{d.path} holds a {d.pttype} partition table"
                                                   + (f" with {', '.join(d.children)}" if d.children else "")))
@@ -87,9 +87,10 @@ def device_facts(device: str, lsblk: dict, blkid_export: str, swaps: str) -> Dev
     _walk(node, mounts, names)
     swap_paths = {line.split()[0] for line in swaps.splitlines()[1:] if line.strip()}
     tags = dict(line.split("=", 1) for line in blkid_export.splitlines() if "=" in line)
+    # lsblk gives a partition its disk's table type; only a whole device's own table counts
+    own_table = node.get("pttype") if node.get("type") != "part" else None
     return DeviceFacts(device, True, tuple(mounts), tuple(n for n in [device] + names if n in swap_paths),
-                       tags.get("TYPE") or node.get("fstype"), tags.get("PTTYPE") or node.get("pttype"),
-                       tuple(names))
+                       tags.get("TYPE") or node.get("fstype"), tags.get("PTTYPE") or own_table, tuple(names))
 
 
 def _find(nodes: list[dict], device: str) -> dict | None:

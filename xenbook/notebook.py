@@ -17,7 +17,9 @@ def section_params(section: Section, values: dict[str, Any]) -> RunbookParams:
     values = dict(values)
     data: dict[str, Any] = {k: values.pop(k) for k in HOST_FIELDS if k in values}
     data["sections"] = [section.name]
-    if section.params_field:
+    if section.params_field == "guests":
+        data["guests"] = [values]  # a guest notebook sets up one guest
+    elif section.params_field:
         data[section.params_field] = values
     elif values:
         from .errors import ParameterError
@@ -29,8 +31,23 @@ def flat_params(section: Section, params: RunbookParams) -> dict[str, Any]:
     """The notebook parameters that reproduce params for section (the inverse of section_params)."""
     out: dict[str, Any] = {k: getattr(params, k) for k in HOST_FIELDS}
     if section.params_field:
-        out.update(getattr(params, section.params_field).model_dump())
+        out.update(section_model_values(section, params))
     return out
+
+
+def section_model(section: Section):
+    """The pydantic model of one section's parameters (one guest for the domu section)."""
+    if section.params_field == "guests":
+        from .guests import GuestParams
+        return GuestParams
+    return RunbookParams.model_fields[section.params_field].annotation if section.params_field else None
+
+
+def section_model_values(section: Section, params: RunbookParams) -> dict[str, Any]:
+    value = getattr(params, section.params_field)
+    if section.params_field == "guests":
+        return (value[0] if value else section_model(section)()).model_dump()
+    return value.model_dump()
 
 
 class SectionView:
@@ -75,7 +92,7 @@ class SectionView:
         return SectionForm(self).widget
 
 
-def section(name: str, *, report_path: str | None = None, **values: Any) -> SectionView:
+def section(section_name: str, /, *, report_path: str | None = None, **values: Any) -> SectionView:
     """The named section with the notebook's parameter values; ParameterError before any host is touched."""
-    sec = SECTIONS[name]
+    sec = SECTIONS[section_name]
     return SectionView(sec, section_params(sec, values), report_path)

@@ -6,13 +6,13 @@ import re
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from .errors import ParameterError
+from .guests import GuestParams
+from .model import Model, size_mib  # noqa: F401  (size_mib is part of this module's interface)
 from .targets import parse_target
 
-_SIZE = re.compile(r"^([1-9][0-9]{0,9})([KMGT])$", re.IGNORECASE)
-_UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
 CONSOLES = ("vga", "com1", "com2", "pv", "dbgp", "ehci", "xhci", "none")
 _CONSOLE = re.compile(r"^(vga|com[12][HL]?|pv|dbgp|ehci|xhci|none)$")
 _COM = re.compile(r"^(auto|[1-9][0-9]{1,6})(,[5-8][noems][12])?(,[0-9a-fx]+)?$")
@@ -22,18 +22,6 @@ _KERNEL_PKG = re.compile(r"^linux(-[a-z0-9]+)*$")
 LOGLEVELS = ("none", "error", "warning", "info", "debug", "all")
 _OWN_KEYS = {"dom0_mem": "dom0_mem", "dom0_max_vcpus": "dom0_max_vcpus", "dom0_vcpus_pin": "dom0_vcpus_pin",
              "console": "console", "com1": "com1", "loglvl": "loglvl", "guest_loglvl": "guest_loglvl"}
-
-
-def size_mib(text: str) -> int:
-    """Megabytes in a Xen size such as 2048M or 4G."""
-    m = _SIZE.match(text)
-    if not m:
-        raise ValueError("must be a whole number with a unit K, M, G or T, e.g. 2048M or 4G")
-    return int(int(m.group(1)) * _UNITS[m.group(2).upper()])
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class BootParams(Model):
@@ -185,6 +173,24 @@ class InstallParams(Model):
         return v.rstrip("/")
 
 
+class Dom0Params(Model):
+    """dom0's services, toolstack settings and guest network."""
+
+    xendomains: bool = Field(False, description="start guests in /etc/xen/auto at boot (conflicts with libvirtd)")
+    network: Literal["auto", "systemd-networkd", "netctl", "none"] = Field(
+        "auto", description="who configures the bridge; auto finds what the host uses, none leaves it")
+    bridge: str = Field("xenbr0", description="the bridge guests join")
+    uplink: str | None = Field(None, description="the NIC to put in the bridge; empty: the default route's")
+    network_over_ssh: bool = Field(False, description="allow bridge changes on a host reached over SSH")
+
+    @field_validator("bridge", "uplink")
+    @classmethod
+    def _ifname(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[a-z][a-z0-9_-]{0,14}$", v):
+            raise ValueError("must be an interface name (lower-case letters, digits, _ or -, at most 15)")
+        return v
+
+
 SECTION_NAMES = ("preflight", "install", "boot", "dom0", "domu", "pv-guest", "manage")
 
 
@@ -199,6 +205,8 @@ class RunbookParams(Model):
     preflight: PreflightParams = Field(default_factory=PreflightParams)
     install: InstallParams = Field(default_factory=InstallParams)
     boot: BootParams = Field(default_factory=BootParams)
+    dom0: Dom0Params = Field(default_factory=Dom0Params)
+    guests: list[GuestParams] = Field(default_factory=list, description="the guests of the domu section")
 
     @field_validator("target")
     @classmethod

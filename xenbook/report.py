@@ -46,6 +46,7 @@ class Report:
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     reboot_required: str = ""
     facts: dict = field(default_factory=dict)
+    interrupted: list[dict] = field(default_factory=list)  # steps an earlier run started and never ended (ledger)
 
     @property
     def failed(self) -> list[StepResult]:
@@ -61,12 +62,14 @@ class Report:
         verdicts = [s.verdict for s in self.steps if s.verdict]
         ready = "; readiness: " + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS if v in verdicts) \
             if verdicts else ""
-        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready
+        died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
+            if self.interrupted else ""
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
 
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
                 "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
-                "steps": [s.to_dict() for s in self.steps]}
+                "interrupted": self.interrupted, "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -87,6 +90,7 @@ class Report:
         self.steps.extend(other.steps)
         self.facts.update(other.facts)
         self.reboot_required = self.reboot_required or other.reboot_required
+        self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
 
     def _repr_html_(self) -> str:
         return to_html(self)
@@ -110,6 +114,14 @@ def diff_html(diff: str) -> str:
 def to_html(report: Report) -> str:
     banner = ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
               "<b>SIMULATED host</b>: nothing here touched a real machine.</div>") if report.simulated else ""
+    if report.reboot_required:
+        banner += ('<div style="background:#e3f2fd;border:1px solid #1565c0;padding:4px 8px;margin-bottom:6px">'
+                   f"<b>Reboot needed</b>: {html.escape(report.reboot_required)}</div>")
+    for i in report.interrupted:
+        banner += ('<div style="background:#ffebee;border:1px solid #c62828;padding:4px 8px;margin-bottom:6px">'
+                   f"<b>Interrupted</b>: step {html.escape(i['step'])} of section {html.escape(i['section'])} "
+                   f"(run {html.escape(i['run'])}, started {html.escape(i['started'])}) never finished: its process "
+                   "died. This run planned it afresh from the host's state.</div>")
     rows = []
     for s in report.steps:
         colour = _COLOURS.get(s.status, "inherit")

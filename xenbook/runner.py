@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import sys
 import time
 from typing import Callable, Iterable
 
 from .actions import Deferred, Plan, WriteFile
 from .errors import HostError, XenbookError
 from .hosts.base import Host
+from .ledger import RUN_ENV, Journal
 from .report import Report, StepResult
 from .steps.base import BACKUP_DIR, PENDING_DIR, Regeneration, Step
 from .validators import validate_bytes, validate_candidate
@@ -16,36 +20,59 @@ Progress = Callable[[StepResult], None]
 
 
 def run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    """A new run's id: its start time, and a random suffix so that two runs never share one."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 class Runner:
     """Applies steps to one host; dry_run reads everything and writes nothing."""
 
     def __init__(self, host: Host, *, dry_run: bool = True, progress: Progress | None = None,
-                 on_line: Callable[[str], None] | None = None):
+                 on_line: Callable[[str], None] | None = None, wait: float = 0.0):
         self.host = host
         self.dry_run = dry_run
         self.progress = progress
         self.on_line = on_line
-        self.run_id = run_id()
+        self.run_id = os.environ.get(RUN_ENV) or run_id()  # `xenbook run` gives its notebooks its own
+        self.journal = Journal(host, self.run_id, dry_run=dry_run, wait=wait)  # ledger.py: lock and records
+        self._reboot = ""
 
     def run(self, steps: Iterable[Step]) -> Report:
         report = Report(self.host.target, self.host.simulated, self.dry_run)
+        self.journal.open(report)
+        try:
+            self._steps(steps, report)
+        except BaseException as e:
+            self.journal.close(report, e)
+            raise
+        self.journal.close(report)
+        return report
+
+    def _steps(self, steps: Iterable[Step], report: Report) -> None:
         self.facts = report.facts
         self.provided: dict[str, str] = {}  # dry runs: path -> the would-change step that installs it
         triggered: dict[str, list[str]] = {}
         blocked: dict[str, str] = {}
+        reboot_section = ""
         for step in steps:
             started = time.monotonic()
+            if reboot_section and step.section != reboot_section:
+                result = StepResult(step.section, step.name, "skipped",
+                                    f"not run: reboot first ({report.reboot_required})")
+                report.steps.append(result)
+                if self.progress:
+                    self.progress(result)
+                continue
             result = self._one(step, triggered, blocked)
             result.duration = round(time.monotonic() - started, 4)
             report.steps.append(result)
             if result.status == "failed":
                 blocked.setdefault(step.section, step.name)
+            if self._reboot and result.status != "failed":
+                report.reboot_required, reboot_section = self._reboot, step.section
+            self._reboot = ""
             if self.progress:
                 self.progress(result)
-        return report
 
     def _one(self, step: Step, triggered: dict[str, list[str]], blocked: dict[str, str]) -> StepResult:
         result = StepResult(step.section, step.name, "ok")
@@ -60,6 +87,7 @@ class Runner:
         except (XenbookError, ValueError) as e:
             result.status, result.reason = "failed", f"could not plan: {e}"
             return result
+        self._reboot = plan.reboot
         result.reason, result.remedy = plan.reason, plan.remedy
         result.verdict, result.value = plan.verdict, plan.value
         if plan.facts:
@@ -68,6 +96,8 @@ class Runner:
                         if isinstance(a, WriteFile) and a.old != a.new]
         result.commands = [a.describe() for a in plan.actions
                            if not isinstance(a, WriteFile) or a.old == a.new]
+        if plan.actions:
+            result.commands += [f"{a.describe()}  (always, at the end)" for a in plan.cleanup]
         if plan.failed:
             providers = sorted({self.provided.get(p, "") for p in plan.missing})
             if self.dry_run and plan.missing and "" not in providers:
@@ -91,6 +121,7 @@ class Runner:
             except XenbookError as e:
                 result.status, result.reason = "failed", str(e)
             return result
+        self.journal.start(step, result)
         try:
             self._apply(step, plan, result)
             result.status = "changed"
@@ -100,6 +131,7 @@ class Runner:
         except XenbookError as e:
             result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
             result.remedy = result.remedy or getattr(e, "hint", "") or getattr(e, "remedy", "")
+        self.journal.end(step, result)
         return result
 
     def _apply(self, step: Step, plan: Plan, result: StepResult) -> None:
@@ -108,7 +140,24 @@ class Runner:
         try:
             self._apply_actions(step, plan, result)
         finally:
-            host.forget()
+            failing = sys.exc_info()[1] is not None
+            try:
+                self._cleanup(plan, result, raise_errors=not failing)
+            finally:
+                host.forget()
+
+    def _cleanup(self, plan: Plan, result: StepResult, raise_errors: bool) -> None:
+        """Run every cleanup command (unmounts) whatever happened; a failed one fails the step."""
+        problems = []
+        for action in plan.cleanup:
+            out = self.host.run(action.command, on_line=self.on_line)
+            if out.returncode not in action.ok_codes:
+                problems.append(f"{action.command} exited {out.returncode}: {(out.stderr or out.stdout).strip()}")
+        if problems:
+            message = "cleanup failed, check the host by hand: " + "; ".join(problems)
+            if raise_errors:
+                raise HostError(message)
+            result.remedy = (result.remedy + "\n" if result.remedy else "") + message
 
     def _apply_actions(self, step: Step, plan: Plan, result: StepResult) -> None:
         host = self.host
@@ -139,11 +188,14 @@ class Runner:
         self.host.makedirs(PENDING_DIR, 0o700)
         self.host.write_atomic(f"{PENDING_DIR}/{name}", f"{self.run_id}\n".encode(), mode=0o600)
 
-    def _backup(self, path: str) -> None:
+    def _backup(self, path: str) -> str | None:
+        """Copy path under this run's backup folder unless it is there already; the copy's path when made."""
         dest = f"{BACKUP_DIR}/{self.run_id}{path}"
         if not self.host.exists(dest):
             self.host.makedirs(dest.rsplit("/", 1)[0], 0o700)
             self.host.copy_file(path, dest)
+            return dest
+        return None
 
     def _write(self, action: WriteFile, result: StepResult) -> None:
         host = self.host
@@ -152,11 +204,11 @@ class Runner:
             host.makedirs(folder)
         if host.read_bytes(action.path) != action.old:
             raise HostError(f"{action.path} changed after it was planned; nothing was written, plan again")
-        if action.old is not None:
-            self._backup(action.path)
+        backup = self._backup(action.path) if action.old is not None else None
 
         def validate(candidate: str) -> None:
             result.validated += validate_candidate(host, action.validator, action.new, candidate, action.path)
 
         host.write_atomic(action.path, action.new, mode=action.mode if action.old is None or action.set_mode else None,
                           validate=validate)
+        self.journal.wrote(action, backup)

@@ -31,6 +31,16 @@ def _install_steps(p: RunbookParams, host: Host) -> list[Step]:
     return install_steps(p.install, host)
 
 
+def _dom0_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.dom0 import dom0_steps
+    return dom0_steps(p, host)
+
+
+def _domu_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.domu import domu_steps
+    return domu_steps(p, host)
+
+
 def _boot_steps(p: RunbookParams, host: Host) -> list[Step]:
     from .steps.boot import boot_steps
     return boot_steps(p.boot, host)
@@ -42,6 +52,10 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("install", "10-install.ipynb", "Install Xen from the AUR, the Arch way", "install", _install_steps),
     Section("boot", "20-boot.ipynb", "Boot Xen: a multiboot2 entry for the hypervisor and dom0", "boot",
             _boot_steps),
+    Section("dom0", "30-dom0.ipynb", "dom0: Xen's services, fixed memory and CPUs, the guests' bridge, the reboot",
+            "dom0", _dom0_steps),
+    Section("domu", "40-domu.ipynb", "A guest: storage made safely, Arch bootstrapped, xl config, started",
+            "guests", _domu_steps),
 )}
 
 
@@ -63,8 +77,8 @@ def section_steps(host: Host, params: RunbookParams, names: list[str] | None = N
 
 def run_sections(host: Host, params: RunbookParams, names: list[str] | None = None, *,
                  dry_run: bool | None = None, progress: Progress | None = None,
-                 on_line: Callable[[str], None] | None = None) -> Report:
-    """Plan (dry run) or apply the named sections' steps on host."""
+                 on_line: Callable[[str], None] | None = None, wait: float = 0.0) -> Report:
+    """Plan (dry run) or apply the named sections' steps on host; an apply waits up to wait s for the host's lock."""
     runner = Runner(host, dry_run=params.dry_run if dry_run is None else dry_run, progress=progress,
-                    on_line=on_line)
+                    on_line=on_line, wait=wait)
     return runner.run(section_steps(host, params, names))

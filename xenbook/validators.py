@@ -56,6 +56,11 @@ def _xen_cfg(data: bytes) -> str | None:
     return check_ascii(data)
 
 
+def _network_file(data: bytes) -> str | None:
+    from .edits.networkd import check_file
+    return check_file(data)
+
+
 def _menu_lst(data: bytes) -> str | None:
     from .edits.menulst import check_menu
     return check_menu(data)
@@ -70,6 +75,7 @@ VALIDATORS: dict[str, tuple[Check | PythonCheck, ...]] = {
     "pacman-conf": (Check(("pacman-conf", "--config", "{path}"), _includes_emptied),),
     "xen-cfg": (PythonCheck("ASCII and newline check", _xen_cfg),),
     "menu-lst": (PythonCheck("GRUB legacy command check", _menu_lst),),
+    "network-file": (PythonCheck("systemd.network section check", _network_file),),
 }
 
 

@@ -9,7 +9,7 @@ import ipywidgets as w
 from IPython.display import HTML, display
 
 from .errors import ParameterError, XenbookError
-from .notebook import HOST_FIELDS, SectionView, flat_params, section_params
+from .notebook import HOST_FIELDS, SectionView, flat_params, section_model, section_params
 from .params import RunbookParams
 from .report import to_html
 
@@ -69,7 +69,7 @@ class SectionForm:
     def __init__(self, view: SectionView):
         self.view = view
         section = view.section
-        model = type(getattr(view.params, section.params_field)) if section.params_field else None
+        model = section_model(section)
         values = flat_params(section, view.params)
         fields = {k: RunbookParams.model_fields[k] for k in HOST_FIELDS if k != "dry_run"}
         if model:

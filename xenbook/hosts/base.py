@@ -87,6 +87,15 @@ class Host(ABC):
     def copy_file(self, src: str, dst: str) -> None:
         """Copy src to dst keeping mode, owner and times (for backups)."""
 
+    # the ledger and the lock (ledger.py, lock.py)
+    def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        """Add data at the end of path (created with mode when missing), on disk before this returns."""
+        raise HostError(f"{self.target} cannot append to {path}")
+
+    def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
+        """Create path holding data and return True, or return False when path already exists."""
+        raise HostError(f"{self.target} cannot create {path} exclusively")
+
     # validators run with real tools, where the host's files can be reached
     @abstractmethod
     def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:

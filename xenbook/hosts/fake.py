@@ -92,6 +92,19 @@ class FakeHost(Host):
         self.files[check_path(dst)] = self.files[check_path(src)]
         self.modes[dst] = self.modes.get(src, 0o644)
 
+    def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        path = check_path(path)
+        if posixpath.dirname(path) not in self.dirs:
+            raise HostError(f"cannot write {path}: its directory does not exist")
+        self.modes.setdefault(path, mode)
+        self.files[path] = self.files.get(path, b"") + data
+
+    def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
+        if check_path(path) in self.files:
+            return False
+        self.append(path, data, mode=mode)
+        return True
+
     def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
         """Run the real tool here on a private copy of the fake file."""
         import os

@@ -51,6 +51,10 @@ _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=
 _REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/null; exit 0'
 _COPY = 'd=${2%/*}; mkdir -p -- "${d:-/}" && exec cp -p -- "$1" "$2"'
 _HAVE = 'command -v -- "$1"'
+# The ledger's appends and the lock's exclusive create (noclobber: O_EXCL for a new file); exit 45: it exists.
+_APPEND = '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"'
+_CREATE = ('set -C; if ! (cat > "$1") 2>/dev/null; then [ -e "$1" ] && exit 45; echo "cannot create $1" >&2; '
+           'exit 1; fi; chmod -- "$2" "$1" && sync -- "$1"')
 
 
 def _tail(text: str, lines: int = 5) -> str:
@@ -216,6 +220,17 @@ class CommandFilesHost(Host):
         raw = self._sh(_COPY, src, dst)
         if raw[0] != 0:
             raise self._fail(f"copying {src} to", dst, raw)
+
+    def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        raw = self._sh(_APPEND, check_path(path), f"{mode:04o}", stdin=data)
+        if raw[0] != 0:
+            raise self._fail("appending to", path, raw)
+
+    def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
+        raw = self._sh(_CREATE, check_path(path), f"{mode:04o}", stdin=data)
+        if raw[0] not in (0, 45):
+            raise self._fail("creating", path, raw)
+        return raw[0] == 0
 
     def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
         path = check_path(path)

@@ -168,6 +168,30 @@ class RootedHost(Host):
         except PermissionError:
             pass
 
+    def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        self._open_write(path, data, os.O_APPEND, mode)
+
+    def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
+        try:
+            self._open_write(path, data, os.O_EXCL, mode)
+        except FileExistsError:
+            return False
+        return True
+
+    def _open_write(self, path: str, data: bytes, flag: int, mode: int) -> None:
+        """Open path with O_CREAT|flag, write data whole and fsync it."""
+        try:
+            fd = os.open(self.real(path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | flag, mode)
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise HostError(f"cannot write {path}: its directory does not exist") from e
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
         if shutil.which(argv[0]) is None:
             return None

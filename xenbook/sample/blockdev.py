@@ -101,7 +101,7 @@ def lsblk(host, argv, stdin) -> Result:
     mode = output_mode(opts)
 
     def row(d):
-        return {"NAME": d["path"] if "-p" in opts else d["name"], "KNAME": d["name"], "PATH": d["path"],
+        return {"NAME": d["path"] if "-p" in opts else d["name"], "KNAME": d.get("kname", d["name"]), "PATH": d["path"],
                 "MAJ:MIN": f"{d['major']}:{d['minor']}", "RM": False, "RO": False,
                 "SIZE": d["size"] if "-b" in opts else _human(d["size"]), "TYPE": d["type"],
                 "FSTYPE": d["fstype"], "UUID": d["uuid"], "LABEL": d["label"], "PTUUID": d["ptuuid"],
@@ -137,20 +137,35 @@ def lsblk(host, argv, stdin) -> Result:
 
 # blkid
 
-def _tags(dev: dict) -> list[tuple[str, str]]:
-    if dev["type"] == "disk":
-        return [("PTUUID", dev["ptuuid"]), ("PTTYPE", dev["pttype"])] if dev["pttype"] else []
+VERSIONS = {"ext2": "1.0", "ext3": "1.0", "ext4": "1.0", "vfat": "FAT32", "LVM2_member": "LVM2 001"}
+
+
+def _tags(dev: dict, probe: bool = False) -> list[tuple[str, str]]:
+    """What blkid prints for dev; probe (-p) adds VERSION and USAGE and names the partition entry."""
+    if dev["pttype"] and dev["type"] == "disk":
+        return [("PTUUID", dev["ptuuid"]), ("PTTYPE", dev["pttype"])]
     tags = [("LABEL", dev["label"]), ("UUID", dev["uuid"])]
     if dev["fstype"]:
-        tags += [("BLOCK_SIZE", "512" if dev["fstype"] == "vfat" else "4096"), ("TYPE", dev["fstype"])]
-    return [(k, v) for k, v in tags + [("PARTUUID", dev["partuuid"])] if v]
+        lvm = dev["fstype"] == "LVM2_member"
+        tags += [("VERSION", VERSIONS.get(dev["fstype"]) if probe else None),
+                 ("BLOCK_SIZE", None if lvm else "512" if dev["fstype"] == "vfat" else "4096"),
+                 ("TYPE", dev["fstype"]), ("USAGE", ("raid" if lvm else "filesystem") if probe else None)]
+    if dev["type"] == "part" and probe:
+        tags += [("PART_ENTRY_SCHEME", "gpt" if dev["pttype"] == "gpt" else "dos"),
+                 ("PART_ENTRY_UUID", dev["partuuid"]), ("PART_ENTRY_TYPE", dev["parttype"]),
+                 ("PART_ENTRY_NUMBER", str(dev["partn"])), ("PART_ENTRY_OFFSET", str(dev["start"])),
+                 ("PART_ENTRY_SIZE", str(dev["size"] // 512)), ("PART_ENTRY_DISK", f"{dev['major']}:"
+                                                                                   f"{dev['minor'] - dev['partn']}")]
+    else:
+        tags.append(("PARTUUID", dev["partuuid"]))
+    return [(k, v) for k, v in tags if v]
 
 
 def blkid(host, argv, stdin) -> Result:
     opts, args = options("blkid", argv, "c:o:s:pU:L:t:", ["output=", "match-tag=", "probe", "cache-file=",
                                                           "match-token="], code=4)
     fmt, only, match = "full", [], []
-    state = host.load_state()
+    state, probe = host.load_state(), any(o in ("-p", "--probe") for o, _ in opts)
     for o, v in opts:
         if o in ("-o", "--output"):
             fmt = v
@@ -163,12 +178,13 @@ def blkid(host, argv, stdin) -> Result:
             return Result(0, dev["path"] + "\n", "") if dev else Result(2, "", "")
     if fmt not in ("full", "value", "export", "device"):
         raise Usage(f'blkid: unsupported output format {fmt}\n', 4)
-    devices = [find_device(state, a) for a in args] if args else all_devices(state)
+    from .storage import file_device  # image files blkid probes like devices
+    devices = [find_device(state, a) or file_device(host, state, a) for a in args] if args else all_devices(state)
     out = []
     for dev in devices:
         if dev is None:
             continue
-        tags = _tags(dev)
+        tags = _tags(dev, probe)
         if any(dict(tags).get(k) != v for k, _, v in match):
             continue
         if only:

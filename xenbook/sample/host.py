@@ -106,27 +106,31 @@ class SampleHost(RootedHost):
 
 def block_devices(state: dict) -> list[dict]:
     """Disks with their partitions under "children", with what lsblk and blkid report."""
+    from .storage import disk_signature, loop_devices, lv_devices  # storage imports this module
     mounted: dict[str, list[str]] = {}
     for m in state["mounts"]:
         mounted.setdefault(m["source"], []).append(m["target"])
     disks = []
     for d in state["machine"]["disks"]:
         path = f"/dev/{d['name']}"
+        base = 16 * sum(1 for o in disks if o["major"] == 8) if d["major"] == 8 else 0  # sdb is 8:16
         disk = {"name": d["name"], "path": path, "type": "disk", "size": d["size"], "major": d["major"],
-                "minor": 0, "fstype": None, "uuid": None, "label": None, "pttype": d["pttype"],
+                "minor": base, "fstype": None, "uuid": None, "label": None, "pttype": d["pttype"],
                 "ptuuid": d["ptuuid"], "partuuid": None, "parttype": None, "partn": None, "pkname": None,
-                "model": d["model"], "mountpoints": sorted(mounted.get(path, [])), "children": []}
+                "model": d["model"], "mountpoints": sorted(mounted.get(path, [])), "children": [],
+                **disk_signature(state, path)}
         for p in d["partitions"]:
             name = part_name(d["name"], p["number"])
             disk["children"].append({
                 "name": name, "path": f"/dev/{name}", "type": "part", "size": p["sectors"] * SECTOR,
-                "major": d["major"], "minor": p["number"], "fstype": p["fstype"], "uuid": p["uuid"],
-                "label": p["label"], "pttype": d["pttype"], "ptuuid": d["ptuuid"], "partuuid": p["partuuid"],
+                "start": p["start"], "major": d["major"], "minor": base + p["number"], "fstype": p["fstype"],
+                "uuid": p["uuid"], "label": p["label"], "pttype": d["pttype"], "ptuuid": d["ptuuid"], "partuuid": p["partuuid"],
                 "parttype": p["parttype"], "partn": p["number"], "pkname": d["name"], "model": None,
                 "mountpoints": sorted(mounted.get(f"/dev/{name}", [])), "children": [],
                 "grub": grub_drive_name(state, d, p)})
+        disk["children"] += lv_devices(state, d["name"], mounted)
         disks.append(disk)
-    return disks
+    return loop_devices(state, mounted) + disks
 
 
 def all_devices(state: dict) -> list[dict]:
@@ -141,7 +145,7 @@ def find_device(state: dict, spec: str) -> dict | None:
         if spec.startswith(prefix):
             value = spec[len(prefix):].strip('"')
             return next((d for d in all_devices(state) if d[key] and d[key].lower() == value.lower()), None)
-    return next((d for d in all_devices(state) if d["path"] == spec), None)
+    return next((d for d in all_devices(state) if spec == d["path"] or spec in d.get("aliases", ())), None)
 
 
 def mount_for(state: dict, path: str) -> dict:

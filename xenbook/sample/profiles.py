@@ -27,11 +27,30 @@ class Partition:
 class Disk:
     name: str  # kernel name: sda, vda, nvme0n1
     size: int  # bytes
-    pttype: str  # gpt or dos
-    ptuuid: str
+    pttype: str | None  # gpt or dos; None for a whole-disk LVM physical volume
+    ptuuid: str | None
     model: str
     partitions: tuple[Partition, ...]
     major: int = 8
+
+
+@dataclass(frozen=True)
+class LogicalVolume:
+    name: str
+    extents: int
+    uuid: str  # LVM's own UUID of the volume
+    fstype: str | None = None  # what mkfs left on it (None: empty)
+    fs_uuid: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class VolumeGroup:
+    name: str
+    uuid: str
+    pvs: tuple[tuple[str, str, int], ...]  # (disk name, PV UUID, extents)
+    lvs: tuple[LogicalVolume, ...] = ()
+    extent_size: int = 4 * 1024 ** 2
 
 
 def part_name(disk_name: str, number: int) -> str:
@@ -58,6 +77,20 @@ class Cpu:
 
 
 @dataclass(frozen=True)
+class Nic:
+    """An ethernet NIC and the DHCP lease the network gives it."""
+
+    name: str  # the kernel's predictable name, e.g. enp1s0
+    mac: str
+    pci: str  # PCI address, e.g. 0000:01:00.0 (the driver follows the CPU vendor, as in devices.py)
+    address: str = "192.168.122.50/24"  # what DHCP hands out to this NIC's MAC
+    gateway: str = "192.168.122.1"
+
+
+ENP1S0 = Nic("enp1s0", "3c:ec:ef:6a:41:0e", "0000:01:00.0")
+
+
+@dataclass(frozen=True)
 class Profile:
     """A simulated machine; later profiles are dataclasses.replace() variations of BIOS_GRUB2."""
 
@@ -77,6 +110,8 @@ class Profile:
     packages: tuple[tuple[str, str, str, str], ...] = ()  # name, version, arch, description
     kernel_log: tuple[str, ...] = ()  # dmesg lines ("[seconds] message") beyond the usual boot messages
     iommu: bool = True  # the firmware has VT-d / AMD-Vi on: an ACPI DMAR or IVRS table, and Linux uses it
+    volume_groups: tuple[VolumeGroup, ...] = ()  # LVM on whole disks (see storage.py)
+    nics: tuple[Nic, ...] = (ENP1S0,)  # ethernet NICs; systemd-networkd configures the first by DHCP
 
 
 XEON_E2288G = Cpu(
@@ -109,6 +144,17 @@ SDA_GPT_BIOS = Disk(
                   mount="/"),
     ))
 
+# A second disk: one LVM physical volume (1 MiB metadata, then 4 MiB extents) of vg0, 400 GiB free, holding an
+# unmounted ext4 volume with data that the destructive guard must protect.
+SDB_LVM = Disk(name="sdb", size=512 * 1024 ** 3, pttype=None, ptuuid=None, model="SIMULATED HDD 512GB",
+               partitions=())
+VG0 = VolumeGroup(
+    name="vg0", uuid="3yTqkA-Wm2c-Rz8d-Lh4p-Xe7v-Nb5s-Qf9gKo",
+    pvs=(("sdb", "Jd4Kp2-Ha7q-Wx3e-Zr8t-Mn5b-Cv1y-Ls6uQo", (512 * 1024 ** 3 - 1024 ** 2) // (4 * 1024 ** 2)),),
+    lvs=(LogicalVolume("data", (512 * 1024 ** 3 - 1024 ** 2) // (4 * 1024 ** 2) - 400 * 256,
+                       "Pq3Rs7-Tu1v-Wx5y-Za9b-Cd2e-Fg6h-Ij0kLm", "ext4", "7b1e4c2d-9a3f-4e5b-8c6d-0f1a2b3c4d5e",
+                       "data"),))
+
 PACKAGES = (  # the pacman local database of a fresh install; no xen
     ("base", "3-2", "any", "Minimal package set to define a basic Arch Linux installation"),
     ("grub", "2:2.12-3", "x86_64", "GNU GRand Unified Bootloader (2)"),
@@ -128,7 +174,8 @@ BIOS_GRUB2 = Profile(
     name="bios-grub2", summary="BIOS boot, GRUB 2 on a GPT disk, separate ext4 /boot, Xen-capable Intel CPU",
     boot_mode="bios", loader="grub2", hostname="sample-arch", kernel_release="6.17.9-arch1-1",
     kernel_version="#1 SMP PREEMPT_DYNAMIC Thu, 20 Nov 2025 17:15:02 +0000", kernel_pkgbase="linux",
-    cpu=XEON_E2288G, mem_kib=16337476, disks=(SDA_GPT_BIOS,), xen_installed=False, packages=PACKAGES)
+    cpu=XEON_E2288G, mem_kib=16337476, disks=(SDA_GPT_BIOS, SDB_LVM), xen_installed=False, packages=PACKAGES,
+    volume_groups=(VG0,))
 
 RYZEN_5700G = Cpu(
     count=16, vendor="AuthenticAMD", model_name="AMD Ryzen 7 5700G with Radeon Graphics",
@@ -174,12 +221,13 @@ _NO_GRUB = tuple(p for p in PACKAGES if p[0] not in ("grub", "intel-ucode"))
 
 BIOS_GRUB_LEGACY = replace(
     BIOS_GRUB2, name="bios-grub-legacy", summary="BIOS boot, GRUB legacy (menu.lst) on an MBR disk, ext2 /boot",
-    loader="grub-legacy", disks=(SDA_MBR,), packages=_NO_GRUB + (
+    loader="grub-legacy", disks=(SDA_MBR,), volume_groups=(), packages=_NO_GRUB + (
         ("grub-legacy", "0.97-25", "x86_64", "A GNU multiboot boot loader (the old GRUB, from the AUR)"),
         ("intel-ucode", "20251111-1", "any", "Microcode update files for Intel CPUs")))
 UEFI_SYSTEMD_BOOT = replace(
     BIOS_GRUB2, name="uefi-systemd-boot", summary="UEFI boot, systemd-boot, the ESP (vfat) mounted at /boot, AMD CPU",
     boot_mode="uefi", loader="systemd-boot", cpu=RYZEN_5700G, mem_kib=32792316, disks=(NVME_GPT_ESP,),
+    volume_groups=(),
     packages=_NO_GRUB + (("amd-ucode", "20251111-1", "any", "Microcode update image for AMD CPUs"),))
 NO_VIRT = replace(
     BIOS_GRUB2, name="no-virt", summary="like bios-grub2, but VT-x (and VT-d) switched off in the firmware",

@@ -66,3 +66,18 @@ PROGRAMS.update(system.PROGRAMS)
 from . import packages  # noqa: E402  (pacman, makepkg, git, runuser, useradd, ...)
 
 PROGRAMS.update(packages.PROGRAMS)
+
+from . import bootstrap, storage  # noqa: E402  (lvs, lvcreate, mkfs.ext4, mount, pacstrap, arch-chroot, ...)
+
+PROGRAMS.update(storage.PROGRAMS)
+PROGRAMS.update(bootstrap.PROGRAMS)
+
+from . import network, services, xl  # noqa: E402  (systemctl; ip; xl, xentop)
+
+PROGRAMS.update(services.PROGRAMS)
+PROGRAMS.update(network.PROGRAMS)
+PROGRAMS.update(xl.PROGRAMS)
+
+from . import links  # noqa: E402
+
+PROGRAMS.update(links.PROGRAMS)

@@ -54,9 +54,21 @@ def _base_state(profile: Profile) -> dict:
         "profile": profile.name,
         "machine": profile_data(profile),
         "running": {"hostname": profile.hostname, "kernel_release": profile.kernel_release,
-                    "kernel_version": profile.kernel_version, "machine": "x86_64"},
+                    "kernel_version": profile.kernel_version, "machine": "x86_64",
+                    "network": _network().initial(profile)},
         "mounts": _mounts(profile),
+        **_storage().initial_state(profile),  # lvm, volumes, loops
     }
+
+
+def _network():
+    from . import network  # network imports services, which reads unit files
+    return network
+
+
+def _storage():
+    from . import storage  # storage imports this module
+    return storage
 
 
 README = """\
@@ -182,7 +194,11 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         out += [(path, data, mode, None) for path, data, mode in LOADER_FILES[profile.loader](profile)]
     if profile.boot_mode == "uefi":
         out.append(("/sys/firmware/efi/fw_platform_size", b"64\n", 0o444, None))
-    out += devices.files(profile)
+    out += devices.files(profile) + _storage().tree_files(profile)
+    out += _network().files(profile)  # systemd's units, 20-wired.network, the NIC in /sys
+    if profile.kernel_pkgbase == "linux":
+        from .bootstrap import PRESET
+        out.append(("/etc/mkinitcpio.d/linux.preset", PRESET.encode(), 0o644, None))
     state = json.dumps(initial_state(profile), indent=2, sort_keys=True) + "\n"
     out += [(f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
             (f"/{STATE_DIR}/state.json", state.encode(), 0o644, None)]

@@ -25,6 +25,10 @@ PACKAGE_FILES: dict[str, tuple[str, ...]] = {
     "xen-grub-pvh": ("/usr/lib/xen/boot/pvhgrub",),
     "seabios": ("/usr/share/qemu/bios-256k.bin",),
 }
+# More of what installing a package provides, for later sections' dry runs (XenInstalled checks PACKAGE_FILES).
+ALSO_PROVIDED: dict[str, tuple[str, ...]] = {"xen": ("/etc/xen/xl.conf", *(
+    f"/usr/lib/systemd/system/{u}" for u in ("xenconsoled.service", "xen-init-dom0.service",
+                                             "xen-qemu-dom0-disk-backend.service", "xendomains.service")))}
 PKGBASE = {"xen-grub-pvh": "xen-grub"}  # split packages live in their pkgbase's AUR repository
 # PKGBUILD switches read from the environment: build only the GRUB image that is wanted
 PKGBUILD_ENV = {"xen-grub": ("build_pvh=true", "build_pv32=false", "build_pv64=false")}
@@ -48,7 +52,7 @@ class AurPackageInstalled(Step):
     def __init__(self, package: str, params: InstallParams):
         self.package, self.params = package, params
         self.name = f"AurPackageInstalled({package})"
-        self.provides = PACKAGE_FILES.get(package, ())
+        self.provides = PACKAGE_FILES.get(package, ()) + ALSO_PROVIDED.get(package, ())
         self.pkgbase = PKGBASE.get(package, package)
         self.dir = f"{params.build_dir}/{self.pkgbase}"
         self.user = params.build_user

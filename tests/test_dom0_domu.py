@@ -1,0 +1,78 @@
+"""dom0, the reboot, then a guest, on the sample host: each applies cleanly, and a second apply changes nothing."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_cli import tree_hashes
+
+XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
+HASH = "$6$saltsalt$Q9H1cYVb1oJQZ0H0wqXrWmW0k6vYl3b0p8dI5yqzv9M5FJm0C3s8Ff1nq2xW9yWb2vT3sQ0xY7zR4uV6aB8cD."
+
+
+def run(*args, env=None):
+    proc = subprocess.run(XENBOOK + list(args), capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def xen_host(tmp_path_factory):
+    """A sample host after install, boot and dom0, rebooted into Xen."""
+    d = tmp_path_factory.mktemp("dom0") / "h"
+    assert run("sample", "init", str(d))[0] == 0
+    code, out, err = run("apply", "--target", f"sample:{d}", "--sections", "install,boot,dom0")
+    assert code == 3, out + err
+    assert "reboot" in out
+    marker = json.loads((d / "var/lib/xenbook/reboot-required").read_text())
+    assert "not running under Xen" in marker["reason"]
+    code, out, err = run("reboot", "--target", f"sample:{d}")
+    assert code == 0, out + err
+    return d
+
+
+def test_dom0_verifies_after_the_reboot(xen_host):
+    code, out, err = run("apply", "--target", f"sample:{xen_host}", "--sections", "dom0", "--json")
+    assert code == 0, out + err
+    steps = {s["name"]: s for s in json.loads(out)["steps"]}
+    assert steps["RebootIntoXen"]["status"] == "ok"
+    assert "as dom0 with 2048 MiB" in steps["RebootIntoXen"]["reason"]
+    bridge = (xen_host / "etc/systemd/network/00-xenbook-xenbr0.network").read_text()
+    assert "Name=xenbr0" in bridge and "DHCP=yes" in bridge
+    assert 'autoballoon="off"' in (xen_host / "etc/xen/xl.conf").read_text()
+    assert (xen_host / "etc/systemd/system/multi-user.target.wants/xenstored.service").is_symlink()
+
+
+def test_guest_created_listed_and_converged(xen_host, tmp_path):
+    params = tmp_path / "host.yaml"
+    params.write_text(f"target: sample:{xen_host}\nguests:\n  - name: dom01\n    memory: 1024\n"
+                      f"    ssh_key: {KEY}\n    root_password_hash_env: XENBOOK_TEST_HASH\n")
+    env = {"XENBOOK_TEST_HASH": HASH}
+    code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json", env=env)
+    assert code == 0, out + err
+    assert HASH not in out + err and "saltsalt" not in out + err
+    code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json", env=env)
+    assert code == 0, out + err
+    assert {s["status"] for s in json.loads(out)["steps"]} == {"ok"}
+    before = tree_hashes(xen_host)
+    code, out, err = run("apply", "--params", str(params), "--sections", "dom0,domu", "--json", env=env)
+    assert code == 0 and {s["status"] for s in json.loads(out)["steps"]} == {"ok"}, out
+    assert tree_hashes(xen_host) == before, "a second apply changed the host"
+    cfg = (xen_host / "etc/xen/dom01.cfg").read_text()
+    assert 'type = "pvh"' in cfg and "target=/dev/vg0/dom01" in cfg and "console=hvc0" in cfg
+    assert not list(xen_host.glob("var/lib/xenbook/mnt/dom01/*")), "the guest's disk was left mounted"
+
+
+def test_guard_refuses_existing_data_and_leaves_host_alone(xen_host, tmp_path):
+    params = tmp_path / "host.yaml"
+    params.write_text(f"target: sample:{xen_host}\nguests:\n  - name: data\n")
+    before = tree_hashes(xen_host)
+    code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json")
+    assert code == 1
+    failed = [s for s in json.loads(out)["steps"] if s["status"] == "failed"]
+    assert failed and "[has-filesystem]" in failed[0]["reason"]
+    assert tree_hashes(xen_host) == before

@@ -1,0 +1,175 @@
+"""The dom0 section: Xen's services, xl.conf for a fixed dom0, no frontends in dom0's initramfs, the reboot."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..actions import Plan, RunCommand, WriteFile
+from ..commands import Command
+from ..edits import blocks, xlcfg
+from ..facts import services, xen
+from ..hosts.base import Host
+from ..params import RunbookParams
+from .base import FileStep, Step
+
+SECTION = "dom0"
+XL_CONF = "/etc/xen/xl.conf"
+REBOOT_MARK = "/var/lib/xenbook/reboot-required"
+CORE_UNITS = ("xenstored.service", "xenconsoled.service", "xen-init-dom0.service")
+QEMU_BACKEND = "xen-qemu-dom0-disk-backend.service"
+QEMU_BINARY = "/usr/lib/xen/bin/qemu-system-i386"
+
+
+def wanted_units(host: Host, p: RunbookParams) -> list[str]:
+    units = list(CORE_UNITS)
+    if host.exists(QEMU_BINARY):
+        units.append(QEMU_BACKEND)
+    if p.dom0.xendomains:
+        units.append("xendomains.service")
+    return units
+
+
+class XenServicesEnabled(Step):
+    """xenstored, xenconsoled and xen-init-dom0 (and the qdisk backend, xendomains when asked) are enabled."""
+
+    section, name = SECTION, "XenServicesEnabled"
+
+    def __init__(self, params: RunbookParams):
+        self.params = params
+
+    def plan(self, host: Host) -> Plan:
+        units = wanted_units(host, self.params)
+        states = [services.unit_state(host, u) for u in units]
+        missing = [s.unit for s in states if not s.installed]
+        if missing:
+            return Plan.fail(f"{', '.join(missing)} not installed", "run the install section (AUR package xen)",
+                             missing=tuple(f"/usr/lib/systemd/system/{u}" for u in missing))
+        note = ""
+        if self.params.dom0.xendomains and services.unit_state(host, "libvirtd.service").enabled:
+            note = "; warning: xendomains conflicts with libvirtd (enabled here): pick one manager"
+        todo = [s.unit for s in states if not s.enabled]
+        if not todo:
+            return Plan.ok(f"enabled: {', '.join(units)}{note}")
+        return Plan.change(f"enable {', '.join(todo)} (they start when the machine runs Xen){note}",
+                           RunCommand(Command.of("systemctl", "enable", *todo)))
+
+
+class XlConfSettings(FileStep):
+    """xl.conf: no autoballooning (dom0's memory is fixed) and guests kept off dom0's pinned CPUs."""
+
+    section, name, path = SECTION, "XlConfSettings", XL_CONF
+
+    def __init__(self, params: RunbookParams):
+        self.params = params
+
+    def settings(self) -> list[tuple[str, str]]:
+        boot = self.params.boot
+        pairs = [("autoballoon", "off")]
+        if boot.dom0_vcpus_pin and boot.dom0_max_vcpus:
+            pairs.append(("vm.cpumask", f"all,^0-{boot.dom0_max_vcpus - 1}" if boot.dom0_max_vcpus > 1 else "all,^0"))
+        if self.params.dom0.bridge != "xenbr0":
+            pairs.append(("vif.default.bridge", self.params.dom0.bridge))
+        return pairs
+
+    def plan(self, host: Host) -> Plan:
+        if not host.exists(XL_CONF):
+            return Plan.fail(f"{XL_CONF} is missing: Xen is not installed", "run the install section first",
+                             missing=(XL_CONF,))
+        return super().plan(host)
+
+    def render(self, host: Host, old: str | None) -> str:
+        from ..errors import PreconditionFailed
+        mine = self.settings()
+        outside = xlcfg.active_keys(blocks.remove_block(old, "dom0"))
+        clash = [f"{k} (line {outside[k]})" for k, _ in mine if k in outside]
+        if clash:
+            raise PreconditionFailed(f"{XL_CONF} already sets {', '.join(clash)} by hand",
+                                     "remove or comment out those lines; xenbook then manages them in its block")
+        body = "# Managed by xenbook: dom0's memory is fixed on Xen's command line, so no autoballooning.\n"
+        return blocks.ensure_block(old, "dom0", body + xlcfg.render_settings(mine))
+
+
+class Dom0InitramfsBackendsOnly(Step):
+    """dom0's initramfs holds no Xen frontend drivers (the old guide added xen-blkfront; dom0 needs backends)."""
+
+    section, name = SECTION, "Dom0InitramfsBackendsOnly"
+    FILES = ("/etc/mkinitcpio.conf",)
+
+    def plan(self, host: Host) -> Plan:
+        found = []
+        paths = list(self.FILES) + [f"/etc/mkinitcpio.conf.d/{n}" for n in host.listdir("/etc/mkinitcpio.conf.d") or []]
+        for path in paths:
+            for line in (host.read_text(path) or "").splitlines():
+                if re.match(r"^\s*MODULES\+?=", line) and re.search(r"\bxen-(blk|net|fb|kbd)front\b", line):
+                    found.append(path)
+        if found:
+            return Plan.check("warning", ", ".join(found), f"MODULES in {', '.join(found)} lists Xen frontends",
+                              "remove xen-blkfront/xen-netfront from dom0's MODULES: frontends belong in guests; "
+                              "dom0's backends load from /usr/lib/modules-load.d/xen.conf", )
+        return Plan.ok("no frontend drivers in dom0's MODULES (backends load from modules-load.d/xen.conf; "
+                       "the old guide's xen-blkfront belongs in guests only)")
+
+
+class RebootIntoXen(Step):
+    """The machine runs Xen as dom0 with the services up and dom0's memory as set; else a reboot is due."""
+
+    section, name = SECTION, "RebootIntoXen"
+
+    def __init__(self, params: RunbookParams):
+        self.params = params
+
+    def plan(self, host: Host) -> Plan:
+        state = xen.xen_state(host)
+        if not state.dom0:
+            return self._reboot_needed(host, state)
+        info = xen.xl_info(host)
+        if info is None:
+            return Plan.fail("running as dom0, but xl info does not answer",
+                             "start xenstored (systemctl start xenstored) and check journalctl -u xenstored")
+        units = wanted_units(host, self.params)
+        active = host.run(Command.of("systemctl", "is-active", *units)).stdout.split()
+        down = [u for u, s in zip(units, active) if s != "active"]
+        if down or len(active) != len(units):
+            return Plan.fail(f"running Xen {info.xen_version}, but not active: {', '.join(down) or 'unknown'}",
+                             "systemctl status those units; journalctl -b -u xenstored")
+        memory = dom0_memory_mib(host)
+        wanted = _mib(self.params.boot.dom0_mem)
+        if memory is not None and abs(memory - wanted) > max(16, wanted // 50):
+            return Plan.fail(f"dom0 has {memory} MiB, not the {wanted} MiB set",
+                             "check the Xen command line (xl info | grep xen_commandline) and reboot into the entry")
+        return Plan.ok(f"running Xen {info.xen_version} as dom0 with {memory} MiB; {', '.join(units)} active")
+
+    def _reboot_needed(self, host: Host, state) -> Plan:
+        cmdline = (host.read_text("/proc/cmdline") or "").strip()
+        booted = next((w.split("=", 1)[1] for w in cmdline.split() if w.startswith("BOOT_IMAGE=")), "")
+        why = ("the machine is a Xen guest, not dom0" if state.on_xen else
+               f"not running under Xen (booted {booted or 'a kernel'} directly)")
+        reason = f"reboot into the Xen entry: {why}; after the reboot run this section again to verify"
+        boot_id = (host.read_text("/proc/sys/kernel/random/boot_id") or "").strip()
+        record = json.dumps({"reason": why, "boot_id": boot_id}, sort_keys=True) + "\n"
+        old = host.read_bytes(REBOOT_MARK)
+        plan = Plan(reason=reason, reboot=reason)
+        if old != record.encode():
+            plan.actions.append(WriteFile(REBOOT_MARK, old, record.encode(), mode=0o644))
+        return plan
+
+
+def _mib(size: str) -> int:
+    from ..params import size_mib
+    return size_mib(size)
+
+
+def dom0_memory_mib(host: Host) -> int | None:
+    """Domain-0's memory from `xl list Domain-0`."""
+    result = host.run(Command.of("xl", "list", "Domain-0"))
+    rows = [line.split() for line in result.stdout.splitlines()[1:] if line.strip()]
+    if not result.ok or not rows or len(rows[0]) < 3 or not rows[0][2].isdigit():
+        return None
+    return int(rows[0][2])
+
+
+def dom0_steps(params: RunbookParams, host: Host) -> list[Step]:
+    from .bridge import bridge_steps
+    return ([XenServicesEnabled(params), XlConfSettings(params), Dom0InitramfsBackendsOnly()]
+            + bridge_steps(params, host) + [RebootIntoXen(params)])
