@@ -19,6 +19,8 @@ from xenbook.steps.boot_legacy import legacy_steps
 from xenbook.steps.boot_uefi import uefi_steps
 from xenbook.steps.install import install_steps
 from xenbook.steps.preflight import preflight_steps
+from xenbook.steps.manage import manage_steps
+from xenbook.steps.pv_guest import pv_guest_steps
 
 HERE = Path(__file__).parent / "steps"
 CASES = sorted((HERE / "cases").glob("*/*.yaml"))
@@ -26,7 +28,9 @@ FACTORIES = {"boot": lambda p, host: boot_steps(build(BootParams, p), host),
              "preflight": lambda p, host: preflight_steps(build(PreflightParams, p), host),
              "install": lambda p, host: install_steps(build(InstallParams, p), host),
              "dom0": lambda p, host: dom0_steps(build(RunbookParams, p), host),
-             "domu": lambda p, host: domu_steps(build(RunbookParams, {"guests": [p]}), host)}
+             "domu": lambda p, host: domu_steps(build(RunbookParams, {"guests": [p]}), host),
+             "pv-guest": lambda p, host: pv_guest_steps(build(RunbookParams, {"pv_guest": p}), host),
+             "manage": lambda p, host: manage_steps(build(RunbookParams, {"manage": p}), host)}
 
 
 def mode(value) -> int:

@@ -26,6 +26,8 @@ class WriteFile:
 
 
     def diff(self) -> str:
+        if b"\0" in (self.old or b"") + self.new:  # images and other binary files: no line diff
+            return f"Binary files {'/dev/null' if self.old is None else 'a' + self.path} and b{self.path} differ\n"
         old = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = self.new.decode("utf-8", "replace").splitlines(keepends=True)
         lines = difflib.unified_diff(old, new, fromfile="/dev/null" if self.old is None else f"a{self.path}",
@@ -48,9 +50,10 @@ class RunCommand:
     remedy: str = ""
     remedies: tuple[tuple[str, str], ...] = ()  # (regex over the output, remedy); the first match wins
     tail: int = 8  # output lines a failure message quotes
+    host: "Host | None" = None  # run on this other host (e.g. a XAPI pool master) instead of the runner's
 
     def describe(self) -> str:
-        return self.command.display()
+        return self.command.display() + (f"  (on {self.host.target})" if self.host is not None else "")
 
     def remedy_for(self, output: str) -> str:
         """The remedy for a failure whose output is output: the first matching known failure, else remedy."""

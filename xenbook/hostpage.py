@@ -13,7 +13,8 @@ from .report import VERDICT_COLOURS, diff_html
 
 STATUS_COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c0", "failed": "#c62828",
                   "skipped": "#616161", "interrupted": "#c62828", "warning": "#b26a00", "blocking": "#c62828",
-                  "enabled": "#2e7d32", "disabled": "#616161", "active": "#2e7d32", "running": "#2e7d32"}
+                  "enabled": "#2e7d32", "disabled": "#616161", "active": "#2e7d32", "inactive": "#616161",
+                  "running": "#2e7d32", "blocked": "#2e7d32", "not running": "#616161"}
 STATUS_COLOURS.update(VERDICT_COLOURS)
 
 
@@ -97,8 +98,8 @@ img{max-width:100%;border:1px solid #e0e0e0}
 
 
 def _cell(text: str) -> str:
-    colour = STATUS_COLOURS.get(text.split(" ", 1)[0]) if text else None
-    body = html.escape(text).replace("\n", "<br>")
+    colour = STATUS_COLOURS.get(text)
+    body = html.escape(text, quote=False).replace("\n", "<br>")
     return f'<td style="color:{colour};font-weight:600">{body}</td>' if colour else f"<td>{body}</td>"
 
 
@@ -108,14 +109,14 @@ def _html_block(block: Block) -> str:
         rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in block.rows)
         return f"<table><tr>{head}</tr>{rows}</table>"
     if isinstance(block, Code):
-        body = diff_html(block.text) if block.diff else f"<pre>{html.escape(block.text)}</pre>"
+        body = diff_html(block.text) if block.diff else f"<pre>{html.escape(block.text, quote=False)}</pre>"
         return f"<figure><figcaption>{html.escape(block.caption)}</figcaption>{body}</figure>"
     if isinstance(block, Heading):
         return f"<h3>{html.escape(block.text)}</h3>"
     if isinstance(block, Image):
         return (f'<figure><figcaption>{html.escape(block.caption)}</figcaption>'
                 f'<img alt="{html.escape(block.caption)}" src="{block.uri()}"></figure>')
-    return f"<p>{html.escape(block)}</p>"
+    return f"<p>{html.escape(block, quote=False)}</p>"
 
 
 def to_html(doc: Document) -> str:

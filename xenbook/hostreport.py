@@ -105,8 +105,9 @@ def applied_diffs(host: Host, records: list[dict]) -> dict[tuple[str, str], tupl
             after = texts.get(w["after"])
             last_after[w["path"]] = w["after"]
             if before is None or after is None:
-                out[(r["id"], w["path"])] = (None, "the diff cannot be rebuilt: the file changed since and no backup "
-                                                   f"holds that version (diff sha256 {w['diff'][:16]}...)")
+                why = ("the file changed since and no backup holds that version" if host.exists(w["path"]) else
+                       "the file is not on the host now (removed, or in a guest's filesystem that is not mounted)")
+                out[(r["id"], w["path"])] = (None, f"the diff cannot be rebuilt: {why} (diff sha256 {w['diff'][:16]}...)")
                 continue
             diff = WriteFile(w["path"], None if w.get("created") else before, after).diff()
             note = "" if ledger.digest(diff) == w["diff"] else " (rebuilt; it differs from the recorded digest)"

@@ -19,6 +19,7 @@ died (papermill marks every cell completed when its kernel is killed); the next 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import socket
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 LEDGER = f"{STATE_DIR}/ledger.jsonl"
 RUN_ENV = "XENBOOK_RUN_ID"  # set by `xenbook run` for its notebooks' kernels: they share its run id and lock
+_SEQUENCE = itertools.count(1)  # start ids are RUN/PID/N, unique even for several runners in one process
 
 
 def now() -> str:
@@ -94,13 +96,13 @@ class Journal:
     def __init__(self, host: Host, run_id: str, *, dry_run: bool, wait: float = 0.0):
         self.host, self.run_id, self.dry_run, self.wait = host, run_id, dry_run, wait
         self.begun = self.owns_lock = False
-        self.count = 0
         self.current = ""
         self.started = 0.0
         self.writes: list[dict] = []
 
     def open(self, report: Report) -> None:
         """Take the lock (an apply) and put the steps an earlier run left unfinished into report.interrupted."""
+        self.begun = False
         if not self.dry_run:
             self.owns_lock = lock.acquire(self.host, self.run_id, wait=self.wait)
         try:
@@ -132,8 +134,8 @@ class Journal:
         """Record that step is about to change the host, with digests of its planned diffs."""
         if self.dry_run:
             return
-        self.count += 1
-        self.current, self.started, self.writes = f"{self.run_id}/{os.getpid()}/{self.count}", time.monotonic(), []
+        self.current = f"{self.run_id}/{os.getpid()}/{next(_SEQUENCE)}"
+        self.started, self.writes = time.monotonic(), []
         self._append("start", id=self.current, section=step.section, step=step.name,
                      diffs=[{"path": d["path"], "sha256": digest(d["diff"])} for d in result.diffs],
                      commands=[mask_shapes(c) for c in result.commands])

@@ -28,6 +28,7 @@ class Holder:
     host: str = "?"
     since: str = "?"
     target: str = ""
+    boot: str = ""  # the boot id of the machine the holder runs on: after a restart its pid means nothing
 
     def to_bytes(self) -> bytes:
         return (json.dumps(asdict(self), sort_keys=True) + "\n").encode()
@@ -39,7 +40,7 @@ class Holder:
             return None
         try:
             raw = json.loads(data)
-            return cls(**{k: raw[k] for k in ("run", "pid", "host", "since", "target") if k in raw})
+            return cls(**{k: raw[k] for k in ("run", "pid", "host", "since", "target", "boot") if k in raw})
         except (ValueError, TypeError, AttributeError):
             return cls()
 
@@ -47,6 +48,8 @@ class Holder:
         """Whether the holder's process runs on this machine; None when it runs elsewhere or is unknown."""
         if self.host != socket.gethostname() or self.pid <= 0:
             return None
+        if self.boot and self.boot != boot_id():
+            return False  # this machine restarted since: that process is gone, whatever runs under its pid now
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
@@ -56,10 +59,19 @@ class Holder:
         return True
 
 
+def boot_id() -> str:
+    """This machine's boot id (Linux), or "" where there is none."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def me(run_id: str, target: str) -> Holder:
     """This process as a lock holder for run_id."""
     return Holder(run_id, os.getpid(), socket.gethostname(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  target)
+                  target, boot_id())
 
 
 def read_holder(host: Host) -> Holder | None:

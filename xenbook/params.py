@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from .errors import ParameterError
 from .guests import GuestParams
+from .manage import ManageParams
 from .model import Model, size_mib  # noqa: F401  (size_mib is part of this module's interface)
+from .pvguest import PvGuestParams
 from .targets import parse_target
 
 CONSOLES = ("vga", "com1", "com2", "pv", "dbgp", "ehci", "xhci", "none")
@@ -207,6 +209,8 @@ class RunbookParams(Model):
     boot: BootParams = Field(default_factory=BootParams)
     dom0: Dom0Params = Field(default_factory=Dom0Params)
     guests: list[GuestParams] = Field(default_factory=list, description="the guests of the domu section")
+    pv_guest: PvGuestParams = Field(default_factory=PvGuestParams)
+    manage: ManageParams = Field(default_factory=ManageParams)
 
     @field_validator("target")
     @classmethod

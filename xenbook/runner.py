@@ -173,7 +173,7 @@ class Runner:
             else:
                 if isinstance(step, Regeneration) and step.output and host.exists(step.output):
                     self._backup(step.output)
-                out = host.run(action.command, on_line=self.on_line)
+                out = (action.host or host).run(action.command, on_line=self.on_line)
                 result.output = out.stdout[-4000:] + out.stderr[-4000:]
                 if out.returncode not in action.ok_codes:
                     remedy = action.remedy_for(out.stdout + out.stderr)

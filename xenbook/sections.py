@@ -46,6 +46,16 @@ def _boot_steps(p: RunbookParams, host: Host) -> list[Step]:
     return boot_steps(p.boot, host)
 
 
+def _pv_guest_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.pv_guest import pv_guest_steps
+    return pv_guest_steps(p, host)
+
+
+def _manage_steps(p: RunbookParams, host: Host) -> list[Step]:
+    from .steps.manage import manage_steps
+    return manage_steps(p, host)
+
+
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("preflight", "00-preflight.ipynb", "Preflight: can this machine run Xen, and what is missing?",
             "preflight", _preflight_steps),
@@ -56,6 +66,10 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
             "dom0", _dom0_steps),
     Section("domu", "40-domu.ipynb", "A guest: storage made safely, Arch bootstrapped, xl config, started",
             "guests", _domu_steps),
+    Section("pv-guest", "50-pv-guest.ipynb", "Arch as a Xen guest: frontends, the hvc0 console, an agent, PV boot",
+            "pv_guest", _pv_guest_steps),
+    Section("manage", "60-manage.ipynb", "Manage: the domains, live CPU and memory, actions, xl or libvirt",
+            "manage", _manage_steps),
 )}
 
 

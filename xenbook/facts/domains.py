@@ -79,6 +79,34 @@ def parse_xentop(text: str) -> list[dict]:
     return out
 
 
+_UPTIME_ROW = re.compile(r"^(?P<name>\S.*?)\s+(?P<id>\d+)\s+(?:(?P<days>\d+) days?,\s+)?(?P<h>\d+):(?P<m>\d\d)"
+                        r"(?::(?P<s>\d\d))?\s*$")
+
+
+def parse_xl_uptime(text: str) -> list[dict]:
+    """`xl uptime` rows ("Name ID Uptime", uptime as [D day(s), ]H:MM:SS) as {name, domid, uptime (seconds)}."""
+    lines = text.splitlines()
+    if not lines or lines[0].split()[:3] != ["Name", "ID", "Uptime"]:
+        raise ValueError("not `xl uptime` output: the header line is missing")
+    out = []
+    for line in lines[1:]:
+        m = _UPTIME_ROW.match(line)
+        if m is None:
+            if line.strip():
+                raise ValueError(f"not an `xl uptime` row: {line!r}")
+            continue
+        seconds = int(m["days"] or 0) * 86400 + int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"] or 0)
+        out.append({"name": m["name"], "domid": int(m["id"]), "uptime": seconds})
+    return out
+
+
+def format_uptime(seconds: int) -> str:
+    """Seconds as `xl uptime` prints them: [D day(s), ]H:MM:SS."""
+    days, rest = divmod(int(seconds), 86400)
+    clock = f"{rest // 3600:2d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return (f"{days} day{'s' if days > 1 else ''}, " if days else "") + clock
+
+
 def domains(host: Host) -> list[dict] | None:
     """The running domains from `xl list`, or None when xl cannot answer (not dom0, xl missing)."""
     result = host.run(Command.of("xl", "list"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat as statmod
 import subprocess
@@ -39,6 +40,20 @@ def run_local(argv: Sequence[str], *, stdin: bytes | None = None, timeout: float
         return Result(127, "", f"{argv[0]}: command not found")
     except subprocess.TimeoutExpired:
         return Result(124, "", f"{argv[0]}: timed out after {timeout} s")
+
+
+_TEMP_SUFFIX = ".xenbook-new"
+
+
+def _remove_leftovers(folder: str, name: str) -> None:
+    """Remove the temporary files of earlier writes of name that a killed process left in folder."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.[A-Za-z0-9_]{{8}}{re.escape(_TEMP_SUFFIX)}")
+    for entry in os.listdir(folder):
+        if pattern.fullmatch(entry):
+            try:
+                os.unlink(os.path.join(folder, entry))
+            except FileNotFoundError:
+                pass
 
 
 def _without_unix_modes(folder: str) -> bool:
@@ -120,7 +135,8 @@ class RootedHost(Host):
             old = os.stat(real)
         except FileNotFoundError:
             old = None
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".xenbook-new", dir=folder)
+        _remove_leftovers(folder, name)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=_TEMP_SUFFIX, dir=folder)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

@@ -14,6 +14,7 @@ import time
 
 from ..commands import Result
 from .accounts import CONTEXT_PROGRAMS, Context, set_owner, writable
+from .guestagents import AGENT_BASES
 from .options import Usage
 from .xenfiles import package_files
 
@@ -55,6 +56,7 @@ BASES = {  # pkgbase -> .SRCINFO fields; "packages" maps each pkgname to its own
                  "packages": {"xen-grub-pvh": {"pkgdesc": "GRUB bootloader for Xen PVH domUs"},
                               "xen-grub-pv32": {"pkgdesc": "GRUB bootloader for Xen 32bit PV domUs"},
                               "xen-grub-pv64": {"pkgdesc": "GRUB bootloader for Xen 64bit PV domUs"}}},
+    **AGENT_BASES,  # the guest agents the pv-guest section builds (guestagents.py)
 }
 _ORDER = ("pkgdesc", "pkgver", "pkgrel", "url", "install", "arch", "license", "makedepends", "depends", "provides",
           "options", "backup", "source")

@@ -57,6 +57,11 @@ def files(profile: Profile) -> list[Entry]:
     out: list[Entry] = [(f"{ACPI}/FACP", acpi_table("FACP", bytes(240), revision=6), 0o400, None),
                         (f"{ACPI}/APIC", acpi_table("APIC", struct.pack("<II", 0xFEE00000, 1)), 0o400, None),
                         ("/proc/modules", _modules(profile).encode(), 0o444, None)]
+    if profile.virt.startswith("xen-"):  # a Xen guest: the hypervisor in sysfs, the features without XENFEAT_dom0
+        out += [("/sys/hypervisor/type", b"xen\n", 0o444, None),
+                ("/sys/hypervisor/guest_type", f"{profile.virt[4:].upper()}\n".encode(), 0o444, None),
+                ("/sys/hypervisor/properties/features", b"0000b2f1\n", 0o444, None),
+                ("/sys/devices/system/clocksource/clocksource0/current_clocksource", b"xen\n", 0o444, None)]
     if profile.boot_mode == "uefi":  # Secure Boot off: attributes (boot service and runtime access), then 0
         out.append((f"/sys/firmware/efi/efivars/SecureBoot-{EFI_GLOBAL}", b"\x06\x00\x00\x00\x00", 0o644, None))
     if profile.iommu:

@@ -191,8 +191,8 @@ def _generate(host) -> tuple[str, list[str]]:
     m, parts = Mkconfig(host), [BANNER]
     for name in host.listdir("/etc/grub.d") or []:
         path, info = f"/etc/grub.d/{name}", host.stat(f"/etc/grub.d/{name}")
-        if is_garbage(name) or info is None or info.kind != "file" or not info.mode & 0o111:
-            continue  # like grub-mkconfig: only executable files, in name order
+        if name.startswith(".") or is_garbage(name) or info is None or info.kind != "file" or not info.mode & 0o111:
+            continue  # like grub-mkconfig (its glob /etc/grub.d/* skips hidden files): executable files, in name order
         body = GENERATORS[name](m) if name in GENERATORS else custom(m, path)
         if body is None:
             m.log.append(f"[simulated] {path}: the sample host cannot simulate this script; its section is empty")

@@ -55,9 +55,16 @@ root   {drive}
 kernel {prefix}/vmlinuz-{pkg} root=UUID={root.uuid} rw
 initrd {prefix}/initramfs-{pkg}-fallback.img
 """
+    if profile.virt != "none":  # a guest: the seed's own menu.lst, root named by its Xen disk
+        menu = _guest_menu(drive, prefix, pkg, disk.name)
     return [("/boot/grub/menu.lst", menu.encode(), 0o644),
             ("/boot/grub/stage1", SIMULATED.format("GRUB legacy stage1").encode(), 0o644),
             ("/boot/grub/stage2", SIMULATED.format("GRUB legacy stage2").encode(), 0o644)]
+
+
+def _guest_menu(drive: str, prefix: str, pkg: str, disk: str) -> str:
+    return (f"timeout 5\ndefault 0\n\n# (0) Arch Linux\ntitle  Arch Linux\nroot   {drive}\n"
+            f"kernel {prefix}/vmlinuz-{pkg} root=/dev/{disk}1 ro\ninitrd {prefix}/initramfs-{pkg}.img\n")
 
 
 def systemd_boot_files(profile: Profile) -> list[tuple[str, bytes, int]]:

@@ -81,3 +81,7 @@ PROGRAMS.update(xl.PROGRAMS)
 from . import links  # noqa: E402
 
 PROGRAMS.update(links.PROGRAMS)
+
+from . import xlmanage  # noqa: E402  (xl uptime, rm -f)
+
+PROGRAMS.update(xlmanage.PROGRAMS)

@@ -32,6 +32,7 @@ extra fig2dev 3.2.9a-2 x86_64
 extra figlet 2.2.5-6 x86_64
 extra git 2.51.2-1 x86_64
 extra glib2 2.86.1-1 x86_64
+extra go 2:1.25.4-1 x86_64
 extra gnutls 3.8.10-1 x86_64
 extra libaio 0.3.113-3 x86_64
 extra libjpeg-turbo 3.1.2-1 x86_64
@@ -48,6 +49,7 @@ extra pixman 0.46.4-1 x86_64
 extra python-packaging 25.0-1 any
 extra python-setuptools 1:80.9.0-1 any
 extra qemu-common 10.1.2-1 x86_64
+extra rust 1:1.91.1-1 x86_64 cargo
 extra sdl2-compat 2.32.58-1 x86_64 sdl2=2.32.58
 extra seabios 1.17.0-1 any
 extra spice 0.15.2-2 x86_64

@@ -218,4 +218,5 @@ def package_files(pkgname: str, uefi: bool = False) -> dict[str, tuple[int, str]
         path, what = single[pkgname]
         mode = 0o755 if "/bin/" in path else 0o644
         return {path: (mode, script(what, pkgname) if mode == 0o755 else stand_in(what, pkgname))}
-    return {}
+    from .guestagents import agent_files
+    return agent_files(pkgname)

@@ -138,10 +138,16 @@ class GuestBootstrapped(Step):
 
     def plan(self, host: Host) -> Plan:
         g = self.g
+        mnt, dev = f"{STATE}/mnt/{g.name}", disk_path(g)
+        # a run killed while the disk was mounted (even after the marker) left it mounted: unmount it before the
+        # guest starts on it, and before mount would refuse it ("already mounted")
+        stale = ([RunCommand(Command.of("umount", "-R", mnt), why="left mounted by an interrupted run")]
+                 if host.run(Command.of("mountpoint", "-q", mnt)).ok else [])
         done = (host.read_text(self.marker) or "").strip()
         if done == g.disk_uuid:
+            if stale:
+                return Plan.change(f"bootstrapped, but an interrupted run left {dev} mounted at {mnt}", *stale)
             return Plan.ok(f"bootstrapped (filesystem {g.disk_uuid}; delete {self.marker} to redo)")
-        mnt, dev = f"{STATE}/mnt/{g.name}", disk_path(g)
         mount = ("mount", "-o", "loop", dev, mnt) if g.storage == "image" else ("mount", dev, mnt)
         fill = (RunCommand(Command.of("pacstrap", "-K", mnt, "base", "linux", *g.packages), tail=30)
                 if g.bootstrap == "pacstrap" else
@@ -152,8 +158,8 @@ class GuestBootstrapped(Step):
         units = ["systemd-networkd.service", "systemd-resolved.service", "serial-getty@hvc0.service"]
         units += ["sshd.service"] if "openssh" in g.packages else []
         keys = [RunCommand(Command.of("install", "-d", "-m", "0700", f"{mnt}/root/.ssh"))] if g.ssh_key else []
-        actions = [RunCommand(Command.of("mkdir", "-p", "-m", "0700", mnt)), RunCommand(Command.of(*mount)), fill,
-                   *keys,
+        actions = [*stale, RunCommand(Command.of("mkdir", "-p", "-m", "0700", mnt)), RunCommand(Command.of(*mount)),
+                   fill, *keys,
                    Deferred(f"write {', '.join(p[len(mnt):] for p in files)} in the guest",
                             lambda h: [WriteFile(p, h.read_bytes(p), data, mode=mode, set_mode=True)
                                        for p, (data, mode) in files.items()]),

@@ -1,0 +1,161 @@
+"""console=hvc0 on an Arch guest's kernel command line, in whichever boot configuration it uses, and the check
+that pygrub (which shows no menu) boots a kernel that exists."""
+
+from __future__ import annotations
+
+from ..actions import Plan
+from ..commands import Command
+from ..edits import blocks, menulst, shellvars
+from ..errors import PreconditionFailed
+from ..facts import boot as bootfacts
+from ..facts import guest as guestfacts
+from ..hosts.base import Host
+from ..pvguest import PvGuestParams
+from .base import FileStep, Regeneration, Step
+
+SECTION = "pv-guest"
+CONSOLE = "console=hvc0"
+GRUB_DEFAULTS, GRUB_CFG, MENU_LST = guestfacts.GRUB_DEFAULTS, guestfacts.GRUB_CFG, guestfacts.MENU_LST
+BLOCK, ENTRY_BLOCK, DEFAULT_BLOCK = "pv-guest", "pv-guest-entry", "pv-guest-default"
+
+
+def with_console(args: str) -> str:
+    """Kernel options with console=hvc0 last (the last console= is /dev/console), the others kept."""
+    words = [w for w in args.split() if w != CONSOLE]
+    return " ".join(words + [CONSOLE])
+
+
+class GuestGrubCmdline(FileStep):
+    """/etc/default/grub gives the guest's kernel console=hvc0, in a xenbook block after the user's own value."""
+
+    section, name, path, validator = SECTION, "GuestGrubCmdline", GRUB_DEFAULTS, "shell"
+    triggers = ("GuestGrubConfig",)
+
+    def render(self, host: Host, old: str | None) -> str:
+        if old is None:
+            raise PreconditionFailed(f"{GRUB_DEFAULTS} is missing: the guest does not boot with GRUB 2",
+                                     "set loader to grub-legacy or direct")
+        own = shellvars.get_vars(blocks.remove_block(old, BLOCK)).get("GRUB_CMDLINE_LINUX_DEFAULT", "")
+        body = ("# Managed by xenbook: your GRUB_CMDLINE_LINUX_DEFAULT above, with the Xen console hvc0 last.\n"
+                + shellvars.render_assignments([("GRUB_CMDLINE_LINUX_DEFAULT", with_console(own))]))
+        return blocks.ensure_block(old, BLOCK, body)
+
+
+class GuestGrubConfig(Regeneration):
+    """grub.cfg is regenerated, and the entry pygrub boots carries console=hvc0."""
+
+    section, name, output = SECTION, "GuestGrubConfig", GRUB_CFG
+    command = Command.of("grub-mkconfig", "-o", GRUB_CFG)
+
+    def stale(self, host: Host) -> str | None:
+        entry = guestfacts.grub2_boot_entry(host)
+        if entry is None:
+            return f"{GRUB_CFG} is missing or has no Linux entry"
+        if CONSOLE not in entry.args.split():
+            return f"the default entry '{entry.title}' lacks {CONSOLE}"
+        return None
+
+    def verify(self, host: Host) -> str | None:
+        problem = self.stale(host)
+        if problem:
+            return problem + " (is GRUB_CMDLINE_LINUX_DEFAULT set again after xenbook's block?)"
+        checked = host.exec_validator(("grub-script-check", "{path}"), GRUB_CFG)
+        if checked is not None and not checked.ok:
+            return f"grub-script-check rejects {GRUB_CFG}: {checked.stderr.strip() or checked.stdout.strip()}"
+        return None
+
+
+class GuestMenuLstEntry(FileStep):
+    """menu.lst holds a copy of the default entry with console=hvc0, booted by default (the seed's "domU" entry)."""
+
+    section, name, path, validator = SECTION, "GuestMenuLstEntry", MENU_LST, "menu-lst"
+
+    def render(self, host: Host, old: str | None) -> str:
+        if old is None:
+            raise PreconditionFailed(f"{MENU_LST} is missing: the guest does not boot with GRUB legacy",
+                                     "set loader to grub2 or direct")
+        outside = blocks.remove_block(blocks.remove_block(old, ENTRY_BLOCK), DEFAULT_BLOCK)
+        entries = guestfacts.legacy_entries(outside)
+        index = guestfacts.legacy_default(outside)
+        plain = [e for e in entries if e["kernel"] and not e["kernel"].rsplit("/", 1)[-1].startswith("xen")]
+        if not plain:
+            raise PreconditionFailed(f"{MENU_LST} has no entry that boots a Linux kernel to copy",
+                                     "add the guest's entry (title, root, kernel, initrd) by hand, then run again")
+        base = entries[index] if index < len(entries) and entries[index] in plain else plain[0]
+        lines = [f"title  {base['title']} (Xen guest, console on hvc0)"] + (
+            [f"root   {base['root']}"] if base["root"] else []) + [
+            f"kernel {base['kernel']} {with_console(base['args'])}"] + [f"initrd {i}" for i in base["initrd"]]
+        text = blocks.ensure_block(old, ENTRY_BLOCK, "\n".join(lines) + "\n")
+        begin, _end = blocks.markers(ENTRY_BLOCK)
+        number = len(menulst.titles(text[:text.index(begin)]))
+        body = (f"# Managed by xenbook: pygrub shows no menu, so entry {number} (the guest's, with {CONSOLE}) "
+                f"boots.\ndefault {number}\n")
+        return menulst.ensure_block_before_entries(text, DEFAULT_BLOCK, body)
+
+
+def root_option(host: Host) -> str:
+    """root= for the guest's kernel: the running one's, else fstab's / device, else /dev/xvda1."""
+    for word in (host.read_text("/proc/cmdline") or "").split():
+        if word.startswith("root="):
+            return word
+    for line in (host.read_text("/etc/fstab") or "").splitlines():
+        fields = line.split()
+        if len(fields) > 1 and fields[1] == "/" and not fields[0].startswith("#"):
+            return f"root={fields[0]}"
+    return "root=/dev/xvda1"
+
+
+class DirectBootCmdline(Step):
+    """For a guest dom0 boots directly, the xl cfg lines that give its kernel console=hvc0 (nothing to edit here)."""
+
+    section, name = SECTION, "DirectBootCmdline"
+
+    def plan(self, host: Host) -> Plan:
+        lines = ['kernel  = "/var/lib/xen/boot/NAME/vmlinuz-linux"',
+                 'ramdisk = "/var/lib/xen/boot/NAME/initramfs-linux.img"',
+                 f'cmdline = "{root_option(host)} rw {CONSOLE}"']
+        return Plan.check("ok", "; ".join(lines), "dom0 boots this guest's kernel, so its command line is in dom0's "
+                          "/etc/xen/NAME.cfg: put these lines there (copy the guest's /boot/vmlinuz-linux and "
+                          "initramfs to dom0 after each kernel update), or boot it with pvgrub "
+                          '(kernel = "/usr/lib/xen/boot/pvhgrub") and set loader to grub2',
+                          facts={"pv_guest": {"xl_cfg": lines}})
+
+
+class PygrubDefaultEntry(Step):
+    """The entry pygrub boots without a menu is the default one, and its kernel exists."""
+
+    section, name = SECTION, "PygrubDefaultEntry"
+
+    def __init__(self, loader: str):
+        self.loader = loader
+
+    def plan(self, host: Host) -> Plan:
+        if self.loader == "grub2":
+            entry, where = guestfacts.grub2_boot_entry(host), GRUB_CFG
+        else:
+            text = host.read_text(MENU_LST)
+            entry, where = (guestfacts.legacy_boot_entry(text) if text else None), MENU_LST
+        if entry is None:
+            return Plan.check("blocking", "no entry", f"{where} has no entry pygrub could boot",
+                              "set up the guest's boot menu (grub-mkconfig, or menu.lst by hand)", fail=True)
+        value = f"'{entry.title}': {entry.kernel}"
+        if not entry.kernel or not guestfacts.kernel_exists(host, entry.kernel):
+            return Plan.check("blocking", value, f"{entry.note}pygrub shows no menu and boots '{entry.title}', whose "
+                              f"kernel {entry.kernel} does not exist", "make the default entry one whose kernel "
+                              "is installed (GRUB_DEFAULT, or default N in menu.lst)", fail=True)
+        console = "with console=hvc0" if CONSOLE in entry.args.split() else "console=hvc0 not there yet"
+        return Plan.check("ok", value, f"{entry.note}pygrub shows no menu: it boots '{entry.title}' "
+                                       f"({entry.kernel} exists; {console})")
+
+
+def console_steps(g: PvGuestParams, host: Host) -> list[Step]:
+    """console=hvc0 for the boot configuration the guest uses (params.loader, or the detected one)."""
+    loader = g.loader
+    if loader == "auto":
+        found = bootfacts.boot_loader(host)
+        loader = found if found in ("grub2", "grub-legacy") else "direct"
+    if loader == "grub2":
+        return [GuestGrubCmdline(), GuestGrubConfig(), PygrubDefaultEntry("grub2")]
+    if loader == "grub-legacy":
+        return [GuestMenuLstEntry(), PygrubDefaultEntry("grub-legacy")]
+    return [DirectBootCmdline()]
