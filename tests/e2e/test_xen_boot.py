@@ -1,0 +1,99 @@
+"""The Xen entry and guest configuration xenbook writes, booted for real: Debian's Xen 4.17 and Linux under QEMU
+(software emulation), GRUB 2 loading the entry as written, dom0 running Xen's toolstack, the guest printing a
+marker. And the same entry broken two ways, to show the boot fails and where."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import debian, iso, qemu
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def good_boot(boot_entry):
+    return boot_entry("xenbook-entry")
+
+
+def _xl_json(console: str) -> dict:
+    text = console.split("XENBOOK-XL-PARSE-BEGIN", 1)[1].split("XENBOOK-XL-PARSE-END", 1)[0]
+    return json.loads(text[text.index("{"):])
+
+
+def test_every_stage_is_reached_in_order(good_boot):
+    good_boot.assert_reached(qemu.STAGES)
+    assert qemu.DONE in good_boot.console
+
+
+def test_xen_and_dom0_run_with_the_command_lines_xenbook_wrote(good_boot, xen_images):
+    good_boot.assert_reached(qemu.STAGES[:6])
+    xen_args = iso.arguments(xen_images.entry, "multiboot2")
+    dom0_args = iso.arguments(xen_images.entry, "module2")
+    assert "dom0_mem=512M,max:512M" in xen_args and "console=com1" in xen_args
+    assert f"(XEN) Command line: {xen_args}" in good_boot.console, good_boot.explain()
+    assert re.search(r"^xen_commandline\s+: " + re.escape(xen_args) + r"\s*$", good_boot.console, re.M)
+    assert f"Kernel command line: {dom0_args}" in good_boot.console
+    # dom0_mem took effect: Xen lists dom0 with exactly 512 MiB
+    assert re.search(r"^Domain-0\s+0\s+512\s", good_boot.console, re.M), good_boot.explain()
+
+
+def test_xl_parses_the_guest_config_inside_dom0(good_boot, xen_images):
+    good_boot.assert_reached(qemu.STAGES[:7])
+    domain = _xl_json(good_boot.console)
+    assert domain["c_info"]["name"] == "dom01" and domain["c_info"]["type"] == "pvh"
+    assert domain["b_info"]["max_memkb"] == 256 * 1024 and domain["b_info"]["max_vcpus"] == 1
+    for key in ("kernel", "ramdisk", "cmdline"):
+        assert domain["b_info"][key] == re.search(rf'^{key} = "(.*)"$', xen_images.guest_cfg, re.M)[1]
+    assert domain["disks"][0]["pdev_path"] == "/dev/vg0/dom01" and domain["disks"][0]["vdev"] == "xvda"
+    assert domain["nics"][0]["bridge"] == "xenbr0"
+    assert 'type = "pvh"' in xen_images.guest_cfg and "target=/dev/vg0/dom01" in xen_images.guest_cfg
+
+
+def test_the_guest_runs_and_prints_its_marker(good_boot, xen_images):
+    good_boot.assert_reached(qemu.STAGES)
+    cmdline = re.search(r'^cmdline = "(.*)"$', xen_images.guest_cfg, re.M)[1]
+    assert f"dom01| XENBOOK-GUEST-MARKER cmdline: {cmdline}" in good_boot.console, good_boot.explain()
+    assert re.search(r"^dom01\s+1\s+256\s+1\s", good_boot.console, re.M)
+    # the guest's disk and network device were set up by Xen's hotplug scripts and offered to it
+    assert "vif1.0" in good_boot.console and "device/vbd/51712" in good_boot.console
+
+
+def test_a_module_path_that_does_not_exist_fails_in_grub(boot_entry, xen_images):
+    modules = [path for command, path in iso.loaded_paths(xen_images.entry) if command == "module2"]
+    broken = xen_images.entry.replace(f" {modules[1]}", " /missing-initramfs.img")
+    assert broken != xen_images.entry
+    result = boot_entry("missing-module", broken, timeout=120)
+    assert result.last_stage == "grub", result.explain()
+    assert result.failure == "error: file `/missing-initramfs.img' not found.", result.explain()
+    assert "boot stopped after stage 'grub'" in result.explain()
+
+
+def test_a_wrong_dom0_mem_fails_when_the_guest_is_created(boot_entry, xen_images):
+    """Xen ignores dom0_mem=lots and gives dom0 all the memory; with xenbook's autoballoon="off" no guest fits."""
+    broken, count = re.subn(r"dom0_mem=\S+", "dom0_mem=lots", xen_images.entry)
+    assert count == 1
+    result = boot_entry("dom0-mem-lots", broken)
+    assert result.last_stage == "xl-parse", result.explain()
+    assert result.failure.startswith("XENBOOK-FAIL guest-created: xl create"), result.explain()
+    assert "(XEN) Command line: placeholder dom0_mem=lots " in result.console
+    assert "Out of memory" in result.console, result.explain()
+    total = int(re.search(r"^dom0 kernel .*MemTotal:\s+(\d+) kB", result.console, re.M)[1])
+    assert total > 1024 * 1024, "dom0 should have had (nearly) all of the machine's 2 GiB"
+
+
+@pytest.mark.skipif(Path("/proc/xen/capabilities").exists(), reason="this machine is a Xen host")
+def test_xl_dry_run_cannot_parse_a_config_off_a_xen_host(e2e_ready, xen_images, tmp_path):
+    """Why the tier parses guest configurations inside dom0: off a Xen host, xl stops before reading them."""
+    import subprocess
+    cfg = tmp_path / "dom01.cfg"
+    cfg.write_text(xen_images.guest_cfg)
+    xl = str(debian.XEN_BIN / "xl")
+    for argv in ([xl, "-N", "create", str(cfg)], [xl, "create", "-n", str(cfg)]):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0 and "cannot init xl context" in proc.stderr, (argv, proc.stderr)
+        assert "Parsing config" not in proc.stderr + proc.stdout
