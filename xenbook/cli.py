@@ -5,18 +5,22 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-import yaml
 
 from .errors import ParameterError, TargetError, XenbookError
-from .params import RunbookParams, build, load_file, merge
+
+if TYPE_CHECKING:  # the parameter models (pydantic) and PyYAML load in the commands that read parameters
+    from .params import RunbookParams
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REBOOT = 0, 1, 2, 3
 
 
 def _set_pairs(pairs: tuple[str, ...]) -> dict:
     """--set boot.dom0_mem=4G pairs as a nested mapping (values read as YAML scalars)."""
+    import yaml
+
     out: dict = {}
     for pair in pairs:
         key, eq, value = pair.partition("=")
@@ -35,6 +39,8 @@ def _set_pairs(pairs: tuple[str, ...]) -> dict:
 
 def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None) -> RunbookParams:
     """Parameters from the YAML file, then the command line; ParameterError on any bad value."""
+    from .params import RunbookParams, build, load_file, merge
+
     data = load_file(params_file) if params_file else {}
     cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config,
            "sections": [s.strip() for s in sections.split(",") if s.strip()] if sections else None}

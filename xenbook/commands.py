@@ -15,7 +15,7 @@ class Command:
     secret: frozenset[int] = field(default_factory=frozenset)
 
     def __post_init__(self):
-        if not self.argv or not all(isinstance(a, str) for a in self.argv):
+        if not isinstance(self.argv, tuple) or not self.argv or not all(isinstance(a, str) for a in self.argv):
             raise TypeError(f"Command argv must be a non-empty tuple of str, got {self.argv!r}")
         if any("\x00" in a for a in self.argv):
             raise ValueError("Command arguments cannot hold NUL bytes")

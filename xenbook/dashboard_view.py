@@ -26,6 +26,13 @@ def _png(fig, tight: bool = False) -> bytes:
     return out.getvalue()
 
 
+def _time_axis(ax, dash: Dashboard) -> None:
+    """Seconds since the first sample, at least one refresh wide (a single sample sits at 0)."""
+    span = dash.samples[-1].time - dash.samples[0].time if dash.samples else 0.0
+    ax.set_xlim(-0.05 * max(span, dash.refresh_seconds), max(span, dash.refresh_seconds) * 1.05)
+    ax.set_xlabel("seconds since the first sample")
+
+
 def _busiest(dash: Dashboard, key: str) -> list[str]:
     last = dash.samples[-1] if dash.samples else None
     values = getattr(last, key) if last else {}
@@ -42,11 +49,11 @@ def cpu_chart(dash: Dashboard) -> bytes:
         if points:
             ax.plot(*zip(*points), marker="o", markersize=3, label=name)
     ax.set_title("CPU per domain (xentop)")
-    ax.set_xlabel("seconds")
+    _time_axis(ax, dash)
     ax.set_ylabel("CPU %")
     ax.grid(alpha=0.3)
     if ax.lines:
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _png(fig)
 
@@ -61,13 +68,13 @@ def memory_chart(dash: Dashboard) -> bytes:
         ax.plot(*zip(*points), marker="o", markersize=3, label=name)
     free = [(s.time - start, s.free_mib) for s in dash.samples if s.free_mib is not None]
     if free:
-        ax.plot(*zip(*free), linestyle="--", color="black", label="host free (xl info)")
+        ax.plot(*zip(*free), linestyle="--", marker="x", color="black", label="host free (xl info)")
     ax.set_title("Memory (MiB)")
-    ax.set_xlabel("seconds")
+    _time_axis(ax, dash)
     ax.set_ylabel("MiB")
     ax.grid(alpha=0.3)
     if ax.lines:
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _png(fig)
 
@@ -89,8 +96,11 @@ def table_chart(dash: Dashboard, stamp: str) -> bytes:
 
 
 def table_html(dash: Dashboard) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in dash.rows())
+    """The domains table as HTML (one row per domain, the COLUMNS)."""
+    cell = "border:1px solid #ccc;padding:2px 8px"
+    head = "".join(f'<th style="{cell}">{html.escape(c)}</th>' for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f'<td style="{cell}">{html.escape(v)}</td>' for v in row) + "</tr>"
+                   for row in dash.rows())
     return (f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
             f"<small>read with {html.escape(dash.source)}</small>")
 

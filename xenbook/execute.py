@@ -89,10 +89,25 @@ def held(params: RunbookParams, report: Report, wait: float = 0.0):
             journal.close(report, sys.exc_info()[1])
 
 
+def _import_papermill():
+    """papermill, imported without the optional rfc3987-syntax package: jsonschema (papermill validates notebooks
+    with it) loads that package for its `iri` format check, and it compiles an Earley grammar at import, about a
+    second or two. Notebook schemas use no formats, so validation is the same without it."""
+    blocked = "rfc3987_syntax" not in sys.modules
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # its import raises ImportError, which jsonschema skips
+    try:
+        import papermill
+    finally:
+        if blocked:
+            del sys.modules["rfc3987_syntax"]
+    return papermill
+
+
 def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file: str | None = None,
                   progress: bool = True, wait: float = 0.0) -> Outcome:
     """Execute the sections' notebooks in order; stop at the first that fails or needs a reboot."""
-    import papermill
+    papermill = _import_papermill()
     from rich.progress import Progress
 
     from .targets import parse_target

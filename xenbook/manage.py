@@ -39,6 +39,11 @@ class ManageParams(Model):
                                    "libvirt (may lack it)")
     virt_manager: bool = Field(True, description="also install virt-manager (manager libvirt)")
 
+    @field_validator("action", "domain", "confirm", "cpus", "memory", mode="before")
+    @classmethod
+    def _empty(cls, v):
+        return "" if v is None else v  # forms send None for an empty field
+
     @field_validator("domain", "confirm")
     @classmethod
     def _name(cls, v: str) -> str:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .errors import ParameterError
 from .model import Model
 from .targets import parse_target
 
@@ -57,7 +58,11 @@ class PvGuestParams(Model):
     def _master(cls, v: str | None) -> str | None:
         if v is None or v == "":
             return None
-        if parse_target(v, "pool_master").kind != "ssh":
+        try:
+            kind = parse_target(v, "pool_master").kind
+        except ParameterError as e:  # named here, so the error says pv_guest.pool_master
+            raise ValueError(e.problems[0][2]) from None
+        if kind != "ssh":
             raise ValueError("must be ssh:[user@]host[:port]: the xe commands run on the pool master over SSH")
         return v
 

@@ -192,6 +192,7 @@ class Runner:
         """Copy path under this run's backup folder unless it is there already; the copy's path when made."""
         dest = f"{BACKUP_DIR}/{self.run_id}{path}"
         if not self.host.exists(dest):
+            self.host.makedirs(f"{BACKUP_DIR}/{self.run_id}", 0o700)  # makedirs gives the mode to the last folder only
             self.host.makedirs(dest.rsplit("/", 1)[0], 0o700)
             self.host.copy_file(path, dest)
             return dest

@@ -30,7 +30,9 @@ class DashboardWidgets:
         self.table.value, self.cpu.value, self.memory.value = table, cpu, memory
         self.status.value = html.escape(status)
         if names and list(self.domain.options) != names:
+            chosen = self.domain.value
             self.domain.options = names
+            self.domain.value = chosen if chosen in names else names[0]
 
 
 def build_widgets(view) -> DashboardWidgets:
@@ -39,8 +41,8 @@ def build_widgets(view) -> DashboardWidgets:
     refresh = w.Button(description="Refresh", icon="refresh")
     auto = w.ToggleButton(value=False, description=f"auto every {m.refresh_seconds:g} s", icon="play")
     status, table = w.HTML(), w.HTML()
-    cpu, memory = w.Image(format="png"), w.Image(format="png")
-    domain = w.Dropdown(options=[m.domain] if m.domain else [], description="domain")
+    cpu, memory = (w.Image(format="png", layout=w.Layout(width="50%", height="auto")) for _ in range(2))
+    domain = w.Dropdown(options=[m.domain] if m.domain else [], value=m.domain or None, description="domain")
     action = w.Dropdown(options=list(ACTIONS), value=m.action or "start", description="action")
     vcpu = w.Text(value=m.vcpu, description="vcpu", layout=w.Layout(width="160px"))
     cpus = w.Text(value=m.cpus, description="cpus", placeholder="2-3", layout=w.Layout(width="160px"))

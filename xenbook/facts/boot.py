@@ -70,7 +70,7 @@ class BootLayout:
 
 
 def boot_layout(host: Host) -> BootLayout:
-    found = mounts(host)
+    found = host.fact("boot.mounts", lambda: mounts(host))  # findmnt once per plan (esp_path reads it too)
     if "/" not in found:
         raise HostError("findmnt lists no root filesystem")
     root = found["/"]
@@ -119,7 +119,7 @@ def microcode_images(host: Host) -> list[str]:
 
 def boot_mode(host: Host) -> str:
     """uefi when the kernel was started by UEFI firmware, else bios."""
-    return "uefi" if host.exists("/sys/firmware/efi") else "bios"
+    return host.fact("boot.mode", lambda: "uefi" if host.exists("/sys/firmware/efi") else "bios")
 
 
 ESP_CANDIDATES = ("/boot", "/efi", "/boot/efi")

@@ -40,7 +40,8 @@ _LIST = 'if [ -d "$1" ]; then exec find -H "$1" -mindepth 1 -maxdepth 1 -printf 
 _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=${d:-/}; b=${p##*/}; '
             '[ -n "$p" ] && [ -d "$d" ] || { echo "directory of $1 does not exist" >&2; exit 1; }; '
             '[ ! -d "$p" ] || { echo "$1 is a directory" >&2; exit 1; }; '
-            'set -e; t=$(mktemp -- "${d%/}/.$b.xenbook-XXXXXX"); trap \'rm -f -- "$t"\' EXIT; '
+            'set -e; rm -f -- "${d%/}/.$b.xenbook-"??????; '  # what a killed run left of an earlier write
+            't=$(mktemp -- "${d%/}/.$b.xenbook-XXXXXX"); trap \'rm -f -- "$t"\' EXIT; '
             'cat > "$t"; '
             'case $(stat -f -c %T -- "$d") in msdos|vfat|fuseblk|exfat) f=1;; *) f=;; esac; '
             '{ if [ -e "$p" ]; then chown --reference="$p" -- "$t"; fi; '

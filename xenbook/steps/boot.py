@@ -46,7 +46,7 @@ class BootFacts:
         elif self.options_from == "cmdline":
             extra = bootfacts.running_kernel_options(host)
         else:
-            values = shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or "")
+            values = host.fact("boot.grub_defaults", lambda: shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or ""))
             extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
                                          values.get("GRUB_CMDLINE_LINUX_DEFAULT", "")) if v)
         return f"{self.layout(host).root_arg} rw {extra}".strip()
@@ -81,7 +81,7 @@ class Dom0KernelReady(Step):
         missing = [p for p in (f"/boot/vmlinuz-{k}", f"/boot/initramfs-{k}.img") if not host.exists(p)]
         if missing:
             return Plan.fail(f"{', '.join(missing)} missing", f"install the kernel: pacman -S {k}")
-        capable = bootfacts.dom0_capable(bootfacts.kernel_config(host))
+        capable = bootfacts.dom0_capable(host.fact("kernel.config", lambda: bootfacts.kernel_config(host)))
         if capable is False:
             return Plan.fail("the running kernel was built without CONFIG_XEN_DOM0",
                              "boot Arch's stock linux or linux-lts kernel, which can be dom0")

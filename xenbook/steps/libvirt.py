@@ -9,7 +9,7 @@ from ..hosts.base import Host
 from ..params import RunbookParams
 from .aur import AurPackageInstalled
 from .base import Step
-from .pv_guest import RepoPackagesWanted
+from .system import RepoPackagesWanted
 
 SECTION = "manage"
 UNIT_DIR = "/usr/lib/systemd/system"

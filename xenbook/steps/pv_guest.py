@@ -10,14 +10,12 @@ from ..commands import Command
 from ..edits import blocks
 from ..errors import PreconditionFailed
 from ..facts import guest as guestfacts
-from ..facts import packages as pkgfacts
-from ..facts import services
 from ..hosts.base import Host
 from ..params import RunbookParams
 from ..pvguest import PvGuestParams
 from .aur import AurPackageInstalled
 from .base import FileStep, Regeneration, Step
-from .failures import LOCK_REMEDY, remedies
+from .system import RepoPackagesWanted, UnitEnabled
 
 SECTION = "pv-guest"
 DROP_IN = "/etc/mkinitcpio.conf.d/xenbook-xen-guest.conf"
@@ -148,7 +146,9 @@ def _xenfs_lines(text: str) -> list[tuple[int, str]]:
 class XenfsMounted(FileStep):
     """fstab mounts xenfs at /proc/xen with nofail (asked for; only old tools need it), in a xenbook block."""
 
-    section, name, path, validator = SECTION, "XenfsMounted", FSTAB, "fstab"
+    # No findmnt --verify: it checks this machine's devices and mount points, and a guest's /proc/xen exists only
+    # once xenfs is mounted, so it would reject every correct guest fstab.
+    section, name, path = SECTION, "XenfsMounted", FSTAB
 
     def render(self, host: Host, old: str | None) -> str:
         old = old or ""
@@ -180,46 +180,6 @@ class XenfsNotRequired(Step):
                                                  "use /dev/xen/xenbus); set xenfs to add it with nofail")
 
 
-class RepoPackagesWanted(Step):
-    """The named packages are installed from the enabled pacman repositories."""
-
-    section = SECTION
-
-    def __init__(self, names: list[str], missing_remedy: str, provides: tuple[str, ...] = (), section: str = SECTION):
-        self.names, self.missing_remedy, self.provides = names, missing_remedy, provides
-        self.section, self.name = section, f"RepoPackagesWanted({','.join(names)})"
-
-    def plan(self, host: Host) -> Plan:
-        have = pkgfacts.installed_versions(host, self.names)
-        missing = [n for n in self.names if not have[n]]
-        if not missing:
-            return Plan.ok(", ".join(f"{n} {have[n]}" for n in self.names) + " installed")
-        if pkgfacts.pacman_locked(host):
-            return Plan.fail(f"{pkgfacts.PACMAN_LOCK} exists: pacman's database is locked", LOCK_REMEDY)
-        why = f"{', '.join(missing)} not installed"
-        return Plan.change(why, RunCommand(Command.of("pacman", "-S", "--needed", "--noconfirm", *missing), why,
-                                           remedies=((r"target not found", self.missing_remedy),)
-                                           + remedies(source="the package mirrors")))
-
-
-class UnitEnabled(Step):
-    """A unit a package installs is enabled (it starts at the next boot)."""
-
-    section = SECTION
-
-    def __init__(self, unit: str, package: str, section: str = SECTION):
-        self.unit, self.package, self.section, self.name = unit, package, section, f"UnitEnabled({unit})"
-
-    def plan(self, host: Host) -> Plan:
-        state = services.unit_state(host, self.unit)
-        if not state.installed:
-            return Plan.fail(f"{self.unit} is not installed", f"install {self.package} first (the step above)",
-                             missing=(f"{UNIT_DIR}/{self.unit}",))
-        if state.enabled:
-            return Plan.ok(f"{self.unit} is enabled")
-        return Plan.change(f"enable {self.unit}", RunCommand(Command.of("systemctl", "enable", self.unit)))
-
-
 def agent_steps(p: RunbookParams) -> list[Step]:
     """Install the chosen guest agent (AUR build or repositories) and enable its unit."""
     g = p.pv_guest
@@ -229,7 +189,7 @@ def agent_steps(p: RunbookParams) -> list[Step]:
     if g.agent_source == "repo":
         fix = (f"{g.agent} is in no enabled repository: set agent_source aur (it is built from the AUR as the "
                "install section builds xen), or build and install it by hand (makepkg -si), then run again")
-        steps: list[Step] = [RepoPackagesWanted([g.agent], fix, provides=(unit_path,))]
+        steps: list[Step] = [RepoPackagesWanted([g.agent], fix, provides=(unit_path,), section=SECTION)]
     else:
         from .install import BuildToolsInstalled, BuildUserExists, PackageDatabasesSynced
         build = AurPackageInstalled(g.agent, p.install)
@@ -237,7 +197,7 @@ def agent_steps(p: RunbookParams) -> list[Step]:
         steps = [PackageDatabasesSynced(), BuildToolsInstalled(), BuildUserExists(p.install), build]
         for step in steps:
             step.section = SECTION
-    return steps + [UnitEnabled(g.agent_unit, g.agent)]
+    return steps + [UnitEnabled(g.agent_unit, g.agent, section=SECTION)]
 
 
 class GuestClock(Step):

@@ -1,0 +1,117 @@
+"""Bad input: hundreds of generated bad values, one per parameter at a time, each refused through the command line
+(`xenbook apply --params FILE`) with exit code 2 and a message naming the parameter and the rule, before any host
+is opened; the sample host's tree stays byte for byte the same. A guest device that backs the running system is a
+valid value, refused at plan time by the guard with its rule named, and changes nothing either."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from xenbook import cli, targets
+from xenbook.hosts import rooted
+from xenbook.sample import host as sample_host
+
+from . import hostile, samples, trees
+
+
+@pytest.fixture(scope="module")
+def xen_host(template, scratch):
+    return samples.copy_host(template("bios-grub2", "xen"), os.path.join(scratch, "bad-input", "host"))
+
+
+@pytest.fixture
+def no_host_calls(monkeypatch):
+    """Any attempt to open or build a host fails the test: bad input must stop before that."""
+    def tripwire(*a, **kw):
+        raise AssertionError("a host was opened for bad input")
+    monkeypatch.setattr(targets, "open_host", tripwire)
+    monkeypatch.setattr(rooted.RootedHost, "__init__", tripwire)
+    monkeypatch.setattr(sample_host.SampleHost, "open", tripwire)
+
+
+def named(message: str, path: str) -> bool:
+    """The message names the parameter: its dotted path, or its model's path with the field in the rule."""
+    if f"parameter {path} = " in message or f"parameter {path}." in message:
+        return True
+    parent, _, leaf = path.rpartition(".")
+    return bool(parent) and f"parameter {parent} = " in message and leaf in message.split(f"parameter {parent} = ")[1]
+
+
+def refuse_all(root: str, cases: list[tuple[str, object]], folder, tally) -> list[str]:
+    """Run `xenbook apply --params FILE` for each (parameter, bad value); the problems with how each was refused."""
+    before = trees.snapshot(root)
+    runner, problems = CliRunner(), []
+    params = folder / "host.yaml"
+    for path, value in cases:
+        data = {"target": f"sample:{root}", **hostile.nest(path, value)}
+        params.write_text(yaml.safe_dump(data, allow_unicode=True))
+        result = runner.invoke(cli.main, ["apply", "--params", str(params)])
+        message = result.stderr if hasattr(result, "stderr") else result.output
+        shown = f"{path} = {value!r:.60}"
+        if result.exit_code != 2:
+            problems.append(f"{shown}: exit {result.exit_code}, not 2: {message[-300:]}{result.exception or ''}")
+        elif "bad input, nothing was changed" not in message or not named(message, path):
+            problems.append(f"{shown}: the message does not name the parameter: {message[:300]}")
+    tally["bad inputs"] += len(cases)
+    assert trees.snapshot(root) == before, "bad input changed the host"
+    return problems
+
+
+IN_PROGRESS = ("pv_guest.pool_master",)  # see the xfail below
+
+
+def test_generated_bad_values_are_refused_before_any_host_call(xen_host, tmp_path, no_host_calls, tally):
+    cases = [c for c in hostile.cases() if c[0] not in IN_PROGRESS]
+    problems = refuse_all(xen_host, cases, tmp_path, tally)
+    tally["losses"] += len(problems)
+    assert not problems, f"{len(problems)} of {len(cases)} bad values were not refused clearly:\n" + "\n".join(
+        problems[:20])
+    assert len(cases) >= 200
+
+
+@pytest.mark.xfail(strict=True, reason="pvguest.py (in progress): a bad pool_master is refused, but the message "
+                                       "names 'pool_master', not 'pv_guest.pool_master' (parse_target gets the "
+                                       "short name)")
+def test_bad_pool_masters_name_their_section_too(xen_host, tmp_path, no_host_calls, tally):
+    cases = [c for c in hostile.cases() if c[0] in IN_PROGRESS]
+    problems = refuse_all(xen_host, cases, tmp_path, tally)
+    assert not problems, "\n".join(problems[:5])
+
+
+def test_set_overrides_are_checked_the_same_way(xen_host, no_host_calls, tally):
+    runner = CliRunner()
+    sets = ["boot.dom0_mem=lots", "boot.dom0_mem=-1", "boot.dom0_mem=1e99", "boot.console=vga;reboot",
+            "install.build_dir=/srv/../etc", "dom0.bridge=$(reboot)", "boot.kernel=`id`", "sudo=maybe",
+            "boot.loglvl=verbose", "install.jobs=-3", "preflight.min_memory_mib=lots", "nosuchparameter"]
+    for pair in sets:
+        result = runner.invoke(cli.main, ["apply", "--target", f"sample:{xen_host}", "--set", pair])
+        message = result.stderr if hasattr(result, "stderr") else result.output
+        assert result.exit_code == 2, (pair, message)
+        assert "parameter " in message and "nothing was changed" in message, (pair, message)
+    tally["bad inputs"] += len(sets)
+
+
+# A guest device that backs the running system: a valid path, refused by the guard when the domu section plans.
+SYSTEM_DEVICES = [("/dev/sda3", "backs-root"), ("/dev/sda2", "backs-boot"), ("/dev/sda", "backs-root")]
+
+
+@pytest.mark.parametrize("device, rule", SYSTEM_DEVICES)
+@pytest.mark.parametrize("dry_run", [True, False], ids=["plan", "apply"])
+def test_the_root_disk_as_a_guest_device_is_refused_at_plan_time(device, rule, dry_run, xen_host, tally):
+    before = trees.snapshot(xen_host)
+    data = {"guests": [{"name": "victim", "storage": "partition", "device": device, "force": True,
+                        "confirm": device}]}
+    report = samples.apply(xen_host, data, ["domu"], dry_run=dry_run)
+    failed = {s.name: s for s in report.failed}
+    assert list(failed) == ["GuestFilesystem(victim)"], report.summary()
+    reason = failed["GuestFilesystem(victim)"].reason
+    assert f"[{rule}]" in reason and device in reason, reason
+    assert "no parameter overrides that" in failed["GuestFilesystem(victim)"].remedy
+    assert [s.status for s in report.steps if s.name.startswith(("GuestBootstrapped", "GuestConfig",
+                                                                   "GuestRunning"))] == ["skipped"] * 3
+    assert trees.snapshot(xen_host) == before, "a refused device changed the host"
+    tally["bad inputs"] += 1

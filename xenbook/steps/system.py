@@ -1,0 +1,49 @@
+"""End states any section can use: packages from the enabled repositories installed, a packaged unit enabled."""
+
+from __future__ import annotations
+
+from ..actions import Plan, RunCommand
+from ..commands import Command
+from ..facts import packages as pkgfacts
+from ..facts import services
+from ..hosts.base import Host
+from .base import Step
+from .failures import LOCK_REMEDY, remedies
+
+UNIT_DIR = "/usr/lib/systemd/system"
+
+
+class RepoPackagesWanted(Step):
+    """The named packages are installed from the enabled pacman repositories."""
+
+    def __init__(self, names: list[str], missing_remedy: str, provides: tuple[str, ...] = (), *, section: str):
+        self.names, self.missing_remedy, self.provides = names, missing_remedy, provides
+        self.section, self.name = section, f"RepoPackagesWanted({','.join(names)})"
+
+    def plan(self, host: Host) -> Plan:
+        have = pkgfacts.installed_versions(host, self.names)
+        missing = [n for n in self.names if not have[n]]
+        if not missing:
+            return Plan.ok(", ".join(f"{n} {have[n]}" for n in self.names) + " installed")
+        if pkgfacts.pacman_locked(host):
+            return Plan.fail(f"{pkgfacts.PACMAN_LOCK} exists: pacman's database is locked", LOCK_REMEDY)
+        why = f"{', '.join(missing)} not installed"
+        return Plan.change(why, RunCommand(Command.of("pacman", "-S", "--needed", "--noconfirm", *missing), why,
+                                           remedies=((r"target not found", self.missing_remedy),)
+                                           + remedies(source="the package mirrors")))
+
+
+class UnitEnabled(Step):
+    """A unit a package installs is enabled (it starts at the next boot)."""
+
+    def __init__(self, unit: str, package: str, *, section: str):
+        self.unit, self.package, self.section, self.name = unit, package, section, f"UnitEnabled({unit})"
+
+    def plan(self, host: Host) -> Plan:
+        state = services.unit_state(host, self.unit)
+        if not state.installed:
+            return Plan.fail(f"{self.unit} is not installed", f"install {self.package} first (the step above)",
+                             missing=(f"{UNIT_DIR}/{self.unit}",))
+        if state.enabled:
+            return Plan.ok(f"{self.unit} is enabled")
+        return Plan.change(f"enable {self.unit}", RunCommand(Command.of("systemctl", "enable", self.unit)))
