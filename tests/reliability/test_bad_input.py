@@ -61,25 +61,13 @@ def refuse_all(root: str, cases: list[tuple[str, object]], folder, tally) -> lis
     return problems
 
 
-IN_PROGRESS = ("pv_guest.pool_master",)  # see the xfail below
-
-
 def test_generated_bad_values_are_refused_before_any_host_call(xen_host, tmp_path, no_host_calls, tally):
-    cases = [c for c in hostile.cases() if c[0] not in IN_PROGRESS]
+    cases = hostile.cases()
     problems = refuse_all(xen_host, cases, tmp_path, tally)
     tally["losses"] += len(problems)
     assert not problems, f"{len(problems)} of {len(cases)} bad values were not refused clearly:\n" + "\n".join(
         problems[:20])
     assert len(cases) >= 200
-
-
-@pytest.mark.xfail(strict=True, reason="pvguest.py (in progress): a bad pool_master is refused, but the message "
-                                       "names 'pool_master', not 'pv_guest.pool_master' (parse_target gets the "
-                                       "short name)")
-def test_bad_pool_masters_name_their_section_too(xen_host, tmp_path, no_host_calls, tally):
-    cases = [c for c in hostile.cases() if c[0] in IN_PROGRESS]
-    problems = refuse_all(xen_host, cases, tmp_path, tally)
-    assert not problems, "\n".join(problems[:5])
 
 
 def test_set_overrides_are_checked_the_same_way(xen_host, no_host_calls, tally):
