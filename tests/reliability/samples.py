@@ -67,16 +67,22 @@ def reboot_host(root: str) -> dict:
         return reboot(host)
 
 
+GUEST = {"name": "web", "type": "pv"}  # the guest of stage "guests"
+
+
 def make(root: str, profile: str, stage: str, data: dict | None = None) -> str:
-    """A sample host of profile at root, taken to stage: fresh, installed (the install section applied), or xen
-    (install, boot and dom0 applied, then rebooted into Xen)."""
+    """A sample host of profile at root, taken to stage: fresh, installed (the install section applied), xen
+    (install, boot and dom0 applied, then rebooted into Xen) or guests (xen, and the guest GUEST created)."""
     init_sample(root, profile)
-    if stage in ("installed", "xen"):
+    if stage in ("installed", "xen", "guests"):
         report = apply(root, data, ["install"])
         assert not report.failed, report.summary()
-    if stage == "xen":
+    if stage in ("xen", "guests"):
         report = apply(root, data, ["boot", "dom0"])
         assert not report.failed and report.reboot_required, report.summary()
         booted = reboot_host(root)
         assert booted["xen"], booted["why"]
+    if stage == "guests":
+        report = apply(root, {**(data or {}), "guests": [GUEST]}, ["domu"])
+        assert not report.failed, report.summary()
     return root

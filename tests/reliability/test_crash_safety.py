@@ -45,8 +45,8 @@ def scenarios(template) -> list[crashes.Scenario]:
     ] + [S(f"{profile}:pv-guest", template(profile, "fresh"), ("pv-guest",),
            {"pv_guest": {"framebuffer": True, "xenfs": True}})
          for profile in samples.GUEST_PROFILES if "pv-guest" in SECTIONS] + (
-        [S("bios-grub2:domu-manage", template("bios-grub2", "xen"), ("domu", "manage"),
-           {"guests": [{"name": "web", "type": "pv", "autostart": True}], "manage": QUICK})]
+        [S("bios-grub2:manage", template("bios-grub2", "guests"), ("manage",),
+           {"guests": [samples.GUEST], "manage": {**QUICK, "action": "autostart-on", "domain": "web"}})]
         if "manage" in SECTIONS else [])
 
 

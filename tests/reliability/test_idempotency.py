@@ -71,7 +71,8 @@ def test_every_profile_with_its_defaults_and_a_guest(template, scratch, tally):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(samples.DOM0_PROFILES + samples.GUEST_PROFILES).flatmap(lambda p: strategies.runbook(p).map(lambda d: (p, d))))
+@given(st.sampled_from(samples.DOM0_PROFILES + samples.GUEST_PROFILES).flatmap(
+    lambda p: strategies.runbook(p).map(lambda d: (p, d))))
 def test_generated_hosts_and_parameters_converge(template, scratch, tally, case):
     profile, data = case
     whole_flow(fresh(template, scratch, profile), profile, data, tally)

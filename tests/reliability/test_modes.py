@@ -3,6 +3,7 @@ created private (authorized_keys 0600 in a 0700 .ssh, shadow 0600 or 0640), and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -33,7 +34,7 @@ def test_edited_files_keep_mode_and_owner_and_so_do_their_backups(template, scra
                    sorted(p.path for p in os.scandir(os.path.join(root, "var/lib/xenbook/backups")))]
         assert backups and info(backups[0]) == wanted, f"the backup of /{rel} lost the mode or owner"
         with open(backups[0], "rb") as f:
-            assert trees.hashlib.sha256(f.read()).hexdigest() == before[rel][4]
+            assert hashlib.sha256(f.read()).hexdigest() == before[rel][4]
         tally["mode checks"] += 2
     edited = [w for r in records(root) if r["kind"] == "end" for w in r["writes"] if not w["created"]]
     assert len(edited) >= 3
