@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,25 +24,36 @@ class GateFailed(SystemExit):
 
 def summary(s: Series) -> dict:
     lo, hi = s.spread
-    return {"median": s.median, "min": lo, "max": hi, "cpu": s.cpu, "rss_mib": max(r.rss_mib for r in s.runs),
-            "n": s.n}
+    out = {"median": s.median, "min": lo, "max": hi, "cpu": s.cpu, "rss_mib": max(r.rss_mib for r in s.runs),
+           "n": s.n}
+    if s.label == "xenbook":  # xenbook_edits.py prints the seconds its runner took, imports excluded
+        inner = sorted(json.loads(r.out.strip().splitlines()[-1])["seconds"] for r in s.runs)
+        out["runner_s"] = inner[len(inner) // 2]
+    return out
+
+
+def command(tool: str, root: Path, spec_file: Path, work: Path, check: bool, runbook: bool) -> tuple[list, dict]:
+    """(argv, env) of one run of tool on root."""
+    if tool == "xenbook":
+        argv = [PY, str(BENCH / "xenbook_edits.py"), str(root), "check" if check else "apply"]
+        return argv + ([] if runbook else [str(spec_file)]), dict(os.environ)
+    if tool == "ansible":
+        book = work / f"playbook-{root.name}.yml"
+        if not book.exists():
+            peers.playbook(json.loads(spec_file.read_text()), root, book)
+        return peers.ansible_argv(book, check), peers.ansible_env(work)
+    return peers.pyinfra_argv(check), peers.pyinfra_env(spec_file, root)
 
 
 def tool_run(tool: str, root: Path, spec_file: Path, work: Path, check: bool, runbook: bool) -> tuple[Run, int]:
     """One cold run of tool on root; (the run, the number of files it changed or would change)."""
-    spec = json.loads(spec_file.read_text())
+    argv, env = command(tool, root, spec_file, work, check, runbook)
+    r = run(argv, env=env, cwd=str(work))
     if tool == "xenbook":
-        argv = [PY, str(BENCH / "xenbook_edits.py"), str(root), "check" if check else "apply"]
-        r = run(argv + ([] if runbook else [str(spec_file)]))
         changed = json.loads(r.out.strip().splitlines()[-1])["files"] if r.code == 0 else None
     elif tool == "ansible":
-        book = work / f"playbook-{root.name}.yml"
-        if not book.exists():
-            peers.playbook(spec, root, book)
-        r = run(peers.ansible_argv(book, check), env=peers.ansible_env(work), cwd=str(work))
         changed = peers.ansible_changed(r.out)
     else:
-        r = run(peers.pyinfra_argv(check), env=peers.pyinfra_env(spec_file, root), cwd=str(work))
         changed = (peers.pyinfra_dry_changed if check else peers.pyinfra_changed)(r.out + r.err)
     if r.code != 0 or changed is None:
         raise GateFailed(f"{tool} {'check' if check else 'apply'} on {root} failed (exit {r.code}):\n"
@@ -81,11 +94,26 @@ def edits(label: str, base: Path, spec: list[dict], work: Path, runs: dict[str, 
     for key in keys:
         out[key] = {t: summary(series[key, t]) for t in TOOLS}
         log(f"{label}: {key} " + ", ".join(f"{t} {series[key, t].median:.3f} s" for t in TOOLS))
+    out["processes"] = processes(base, spec_file, work, runbook)
     if fixture.tree_digest(base) != before:
         raise GateFailed(f"{label}: a check changed the fixture tree")
     counts = {json.dumps(out["changed"][t], sort_keys=True) for t in TOOLS}
     if len(counts) != 1:
         raise GateFailed(f"{label}: the tools disagree on what changed: {out['changed']}")
+    return out
+
+
+def processes(base: Path, spec_file: Path, work: Path, runbook: bool) -> dict[str, int] | None:
+    """How many programs each tool's check starts (execve calls under strace, not timed); None without strace."""
+    if shutil.which("strace") is None:
+        return None
+    out = {}
+    for tool in TOOLS:
+        argv, env = command(tool, base, spec_file, work, True, runbook)
+        trace = work / f"execve-{tool}.txt"
+        run(["strace", "-f", "-qq", "-e", "trace=execve", "-o", str(trace), *argv], env=env, cwd=str(work))
+        out[tool] = sum(1 for line in trace.read_text().splitlines()
+                        if "execve" in line and line.rstrip().endswith("= 0"))
     return out
 
 

@@ -91,7 +91,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
     ap.add_argument("--out", default=str(BENCH / "RESULTS.md"),
                     help="the Markdown results (default bench/RESULTS.md; its data beside it as .json)")
+    ap.add_argument("--report-only", action="store_true", help="rewrite --out from its .json, measuring nothing")
     args = ap.parse_args(argv)
+    if args.report_only:
+        out = Path(args.out).resolve()
+        before = BENCH / "RESULTS-before.json"
+        data = json.loads(out.with_suffix(".json").read_text())
+        out.write_text(results.markdown(data, json.loads(before.read_text()) if before.exists() else None))
+        print(results.table(data))
+        return 0
     parts = [p for p in args.parts.split(",") if p]
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
@@ -122,13 +130,15 @@ def main(argv: list[str]) -> int:
             elif part == "hostops":
                 data["hostops"] = {k: cases.python_json("hostops.py", str(make(where / k))) for k, make in
                                    (("fresh", samples.fresh), ("converged", samples.converged))}
+            data["meta"].setdefault("load_after", {})[part] = os.getloadavg()[0]
     except cases.GateFailed as e:
         print(f"benchmark FAILED: {e}", file=sys.stderr)
         return 1
     data["meta"]["load_end"] = os.getloadavg()
     data["meta"]["minutes"] = round((time.monotonic() - started) / 60, 1)
     out = Path(args.out).resolve()
-    out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    raw = json.dumps(data, indent=1, default=str) + "\n"
+    out.with_suffix(".json").write_text(raw.replace(str(BENCH.parent), "."))  # paths relative to the checkout
     before = BENCH / "RESULTS-before.json"  # the figures before the speed fixes, kept for comparison
     text = results.markdown(data, json.loads(before.read_text()) if before.exists() else None)
     out.write_text(text)

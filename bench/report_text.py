@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from measure import fmt
+from results import _get
 from results import markdown_table as _markdown_table
 
 TARGET_HEADER = ["target", "measured", "verdict", "why"]
@@ -55,8 +56,9 @@ def targets(data: dict) -> list[list[str]]:
                     f"(`import xenbook.cli` {fmt(imports['xenbook.cli']['median'] - py)} beyond start-up)")
         why += ", then planning every step; the steps themselves are a small part (see the notebook rows)"
         out.append(_row("whole-runbook check on the sample host ≤ 0.5 s (cold process)",
-                        f"fresh {fmt(sample['plan_fresh']['median'])}, converged "
-                        f"{fmt(sample['plan_converged']['median'])}", verdict(worst, 0.5, "s"), why))
+                        f"fresh {fmt(sample['plan_fresh']['median'])} (fastest {fmt(sample['plan_fresh']['min'])}), "
+                        f"converged {fmt(sample['plan_converged']['median'])} (fastest "
+                        f"{fmt(sample['plan_converged']['min'])})", verdict(worst, 0.5, "s"), why))
     if edits:
         c = edits["check"]
         for tool, limit in (("ansible", 20), ("pyinfra", 3)):
@@ -64,12 +66,17 @@ def targets(data: dict) -> list[list[str]]:
             scaled = [f"N={n}: {s['check'][tool]['median'] / s['check']['xenbook']['median']:.0f}×"
                       for n, s in (data.get("scaling") or {}).items()]
             per = slope(data, tool), slope(data, "xenbook")
-            why = (f"{tool} costs {fmt(per[0])} per extra edit against xenbook's {fmt(per[1])} (N=10→500 slope); "
-                   if None not in per else "")
-            why += {"ansible": "Ansible starts a module process for every task, and each of its runs pays "
-                               "about a second of its own start-up",
-                    "pyinfra": "pyinfra gathers a fact per operation with a shell command and pays its own "
-                               "start-up (gevent, its fact and operation modules)"}[tool]
+            why = (f"{tool} costs {fmt(per[0])} per extra edit (N=10→500), xenbook {fmt(per[1])} (its runner "
+                   "at N=500); " if None not in per else "")
+            if edits.get("processes"):
+                p = edits["processes"]
+                why += (f"{tool} starts {p[tool]} programs for the 11 edits, xenbook {p['xenbook']} (itself and "
+                        "its two validators); ")
+            why += {"ansible": "Ansible runs every task as a module in a new Python process",
+                    "pyinfra": "pyinfra runs shell commands for each operation's facts"}[tool]
+            lo = _get(data, f"scaling/10/check/{tool}")
+            if lo and per[0] is not None:
+                why += f"; a run's fixed cost (N=10 less ten edits) is about {fmt(lo['median'] - 10 * per[0])}"
             out.append(_row(f"≥ {limit}× faster than {tool} {'--check' if tool == 'ansible' else '--dry'} "
                             "(the runbook's 11 edits)", f"{r:.1f}×" + (f" ({', '.join(scaled)})" if scaled else ""),
                             verdict(r, limit, "×", lower_is_better=False), why))
@@ -89,7 +96,9 @@ def targets(data: dict) -> list[list[str]]:
         pm_on, pm_off = nb["papermill_boot_save_on"]["median"], nb["papermill_boot_save_off"]["median"]
         c_on, c_off = nb["papermill_200_cells_save_on"]["median"], nb["papermill_200_cells_save_off"]["median"]
         out.append(_row("notebook tax ≤ 1.5 s per notebook beyond its steps",
-                        f"{fmt(run - steps)} (xenbook run {fmt(run)}, steps {fmt(steps)})",
+                        f"{fmt(run - steps)} (xenbook run {fmt(run)}, fastest {fmt(nb['xenbook_run']['min'])}; "
+                        f"steps {fmt(steps)}; beyond a cold `xenbook plan` of the section: "
+                        f"{fmt(run - nb['xenbook_plan']['median'])})",
                         verdict(run - steps, 1.5, "s"),
                         f"a kernel's start and papermill: papermill alone runs this notebook in {fmt(pm_off)}; "
                         f"saving after every cell costs {fmt(pm_on - pm_off)} here and {fmt(c_on - c_off)} on "
@@ -122,7 +131,6 @@ BEFORE_AFTER = (("runbook edits: xenbook check", "edits/check/xenbook"),
 
 
 def before_after(data: dict, before: dict) -> str:
-    from results import _get
     body = []
     for label, path in BEFORE_AFTER:
         a, b = _get(before, path), _get(data, path)
@@ -140,6 +148,8 @@ def before_after(data: dict, before: dict) -> str:
 def document(data: dict, before: dict | None, figures: str) -> str:
     m, v = data["meta"]["machine"], data["meta"]["versions"]
     load = f"{data['meta']['load_start'][0]:.1f} at the start, {data['meta'].get('load_end', [0])[0]:.1f} at the end"
+    if data["meta"].get("load_after"):
+        load += " (after each part: " + ", ".join(f"{k} {x:.1f}" for k, x in data["meta"]["load_after"].items()) + ")"
     parts = ["# xenbook benchmark results", "",
              f"Made by `bash bench/run` on {data['meta']['date']} in {data['meta'].get('minutes', '?')} minutes; "
              f"{data['meta']['runs']} timed runs per case (Ansible at N=500: {data['meta']['ansible_big_runs']}, "
