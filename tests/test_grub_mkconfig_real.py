@@ -1,0 +1,138 @@
+"""The real grub-mkconfig, with the real 00_header, 10_linux and 20_linux_xen, over the files xenbook wrote.
+
+The sample host simulates grub-mkconfig (GRUB 2.12 with Arch's scripts). Here Debian's GRUB 2.06 runs instead, in a
+private mount namespace over a temporary /boot holding the real Xen 4.17 image (so grub-file really decides between
+multiboot2 and multiboot), /etc/grub.d with xenbook's 40_custom, and /etc/default/grub as xenbook edited it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.debian import XEN_GZ
+from tests.test_boot_paths import run
+from xenbook.sample import SampleHost
+from xenbook.sample import grub as simulated
+
+SCRIPT = Path(__file__).parent / "realgrub" / "mkconfig.sh"
+REAL_SCRIPTS = ("00_header", "10_linux", "20_linux_xen")
+MISSING = [p for p in ("grub-mkconfig", "grub-script-check", "unshare") if shutil.which(p) is None]
+MISSING += [str(p) for p in [XEN_GZ, *(Path("/etc/grub.d") / s for s in REAL_SCRIPTS)] if not p.exists()]
+pytestmark = [
+    pytest.mark.skipif(bool(MISSING), reason=f"not installed here: {', '.join(MISSING)} (grub-common, "
+                       "xen-hypervisor-4.17-amd64, util-linux)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="a private mount namespace needs root"),
+]
+
+
+def _namespaces() -> bool:
+    """Whether this machine lets root make a private mount namespace (some containers do not)."""
+    if MISSING or os.geteuid() != 0:
+        return False
+    probe = ["unshare", "--mount", "--propagation", "private", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+
+if not _namespaces() and not MISSING and os.geteuid() == 0:
+    pytestmark.append(pytest.mark.skip(reason="unshare --mount is refused here (a container without "
+                                              "CAP_SYS_ADMIN)"))
+
+
+@pytest.fixture(scope="module")
+def booted(tmp_path_factory):
+    """A bios-grub2 sample host after the install and boot sections."""
+    host = tmp_path_factory.mktemp("grub") / "host"
+    assert run("sample", "init", str(host), "--profile", "bios-grub2")[0] == 0
+    code, out, err = run("apply", "--target", f"sample:{host}", "--sections", "install,boot")
+    assert code == 0, out + err
+    return host
+
+
+def real_mkconfig(host: Path, work: Path, dom0_config: bool) -> str:
+    """grub.cfg as the real grub-mkconfig writes it from host's files (its /boot with the real Xen image)."""
+    (work / "grub.d").mkdir(parents=True)
+    (work / "default").mkdir()
+    boot = work / "boot"
+    shutil.copytree(host / "boot", boot, ignore=shutil.ignore_patterns("grub"))
+    (boot / "grub").mkdir()
+    shutil.copyfile(XEN_GZ, boot / "xen.gz")  # the name xenbook's entry and the Arch package use
+    if dom0_config:  # what 20_linux_xen needs to offer a kernel as dom0 (Arch's linux package ships none)
+        (boot / "config-linux").write_text("CONFIG_XEN=y\nCONFIG_XEN_DOM0=y\n")
+    for name in REAL_SCRIPTS:
+        shutil.copy2(Path("/etc/grub.d") / name, work / "grub.d" / name)
+    shutil.copy2(host / "etc/grub.d/40_custom", work / "grub.d/40_custom")
+    shutil.copyfile(host / "etc/default/grub", work / "default/grub")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", str(SCRIPT), str(work)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    check = subprocess.run(["grub-script-check", str(work / "grub.cfg")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    return (work / "grub.cfg").read_text()
+
+
+def section(cfg: str, script: str) -> str:
+    begin, end = f"### BEGIN /etc/grub.d/{script} ###\n", f"### END /etc/grub.d/{script} ###"
+    assert begin in cfg and end in cfg, f"no {script} section"
+    return cfg[cfg.index(begin) + len(begin):cfg.index(end)]
+
+
+def default_entry(cfg: str) -> str:
+    return re.findall(r'^\s*set default="([^"$]+)"$', section(cfg, "00_header"), re.M)[-1]
+
+
+def entry_ids(cfg: str) -> list[str]:
+    return re.findall(r"^\s*menuentry .*(?:--id |\$menuentry_id_option )'?([^' {]+)'? \{$", cfg, re.M)
+
+
+def xen_lines(text: str) -> list[str]:
+    """The Xen loader lines of a section, from the argument after the image path on."""
+    return [line.split(None, 2)[2] for line in text.splitlines() if line.strip().startswith(("multiboot", "module"))
+            and line.split()[0] in ("multiboot", "multiboot2")]
+
+
+def test_the_real_grub_mkconfig_keeps_xenbooks_entry_and_boots_it_by_default(booted, tmp_path):
+    cfg = real_mkconfig(booted, tmp_path, dom0_config=False)
+    custom = (booted / "etc/grub.d/40_custom").read_text()
+    block = custom[custom.index("# BEGIN xenbook xen-entry"):]
+    assert block in section(cfg, "40_custom"), "the managed entry must reach grub.cfg verbatim"
+    assert default_entry(cfg) == "xenbook-xen" and entry_ids(cfg).count("xenbook-xen") == 1
+    # without /boot/config-linux (as Arch's linux package leaves it) 20_linux_xen offers no Xen entry at all,
+    # which is why xenbook writes its own; the simulated grub-mkconfig agrees
+    assert "menuentry" not in section(cfg, "20_linux_xen")
+    sim = (booted / "boot/grub/grub.cfg").read_text()
+    assert "menuentry" not in section(sim, "20_linux_xen")
+    assert section(sim, "40_custom") == section(cfg, "40_custom")
+    assert default_entry(sim) == default_entry(cfg)
+
+
+def test_the_real_20_linux_xen_uses_multiboot2_with_xenbooks_xen_options(booted, tmp_path):
+    cfg = real_mkconfig(booted, tmp_path, dom0_config=True)
+    generated = section(cfg, "20_linux_xen")
+    options = re.search(r'^GRUB_CMDLINE_XEN_DEFAULT="([^"]*)"$', (booted / "etc/default/grub").read_text(), re.M)[1]
+    assert "dom0_mem=" in options
+    loaders = xen_lines(generated)
+    assert len(loaders) == 2, generated  # the simple entry and the advanced one
+    # grub-file --is-x86-multiboot2 on the real Xen 4.17 image chose multiboot2, as the simulation assumes
+    assert all(line == f"placeholder  {options} ${{xen_rm_opts}}" for line in loaders), loaders
+    assert re.findall(r"^\s*(multiboot2?)\s", generated, re.M) == ["multiboot2", "multiboot2"]
+    # the simulated GRUB 2.12 writes the same Xen lines; it differs from Debian's 2.06 in the initrd lines only:
+    # 2.12 loads the real initrd first and each file with its own module2 (GRUB commits of August 2022), while
+    # 2.06 puts the microcode first and both on one module2 line (so the second is the first's command line)
+    host = SampleHost(str(booted))
+    (booted / "boot/config-linux").write_text("CONFIG_XEN=y\nCONFIG_XEN_DOM0=y\n")
+    try:
+        sim = section(simulated.generate(host), "20_linux_xen")
+    finally:
+        (booted / "boot/config-linux").unlink()
+    assert xen_lines(sim) == loaders
+    real_initrds = [[p.rsplit("/", 1)[-1] for p in line.split()[2:]] for line in generated.splitlines()
+                    if "module2\t--nounzip" in line]
+    assert real_initrds == [["intel-ucode.img", "initramfs-linux.img"]] * 2, generated
+    sim_initrds = [line.split()[-1] for line in sim.splitlines() if "module2\t--nounzip" in line]
+    assert sim_initrds == ["/initramfs-linux.img", "/intel-ucode.img"] * 2
