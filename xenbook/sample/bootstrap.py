@@ -1,26 +1,23 @@
-"""The sample host's SIMULATED guest bootstrap: pacstrap, arch-chroot, mkinitcpio, genfstab, chpasswd, rsync, and
-the file tools the domU steps call (mkdir, cp, install -D). Programs run in `arch-chroot DIR` see a ChrootView:
+"""The sample host's SIMULATED guest bootstrap: pacstrap, arch-chroot, genfstab and chpasswd (mkinitcpio is in
+initcpio.py; rsync, mkdir, cp and install -D in filetools.py). Programs run in `arch-chroot DIR` see a ChrootView:
 DIR as "/", the machine's state shared."""
 
 from __future__ import annotations
 
 import getopt
 import os
-import posixpath
-import re
-import shutil
 import time
 
 from ..commands import Command, Result
 from ..errors import HostError
 from ..hosts.base import check_path
 from .accounts import DEFAULT_PASSWD
-from .accounts import install as install_dirs
 from .host import SampleHost, find_device
+from .initcpio import PRESET, initcpio
 from .options import Usage, options
 from .profiles import PACKAGES
 from .repos import REPO
-from .storage import _abs, _point, stand_in
+from .storage import _abs, stand_in
 from .tree import STATE_DIR, _data
 
 
@@ -84,107 +81,6 @@ def arch_chroot(host, argv, stdin) -> Result:
     from .programs import run_program  # at run time: programs registers this module's programs
     result = run_program(ChrootView(_outer(host), folder), Command(tuple(args[1:]), stdin))
     return Result(result.returncode, result.stdout, warn + result.stderr)
-
-
-# mkinitcpio
-
-MODULE_DIRS = {"xen-blkfront": "drivers/block", "xen-netfront": "drivers/net", "xen-fbfront": "drivers/video/fbdev",
-               "xen-kbdfront": "drivers/input/misc", "xen-pcifront": "drivers/pci", "xen-scsifront": "drivers/scsi",
-               "xen-blkback": "drivers/block/xen-blkback", "xen-netback": "drivers/net/xen-netback",
-               "xen-gntdev": "drivers/xen", "xen-gntalloc": "drivers/xen", "xen-evtchn": "drivers/xen",
-               "xen-privcmd": "drivers/xen", "xenfs": "drivers/xen/xenfs", "xen-pciback": "drivers/xen/xen-pciback",
-               "ext4": "fs/ext4", "btrfs": "fs/btrfs", "xfs": "fs/xfs", "vfat": "fs/fat", "dm-mod": "drivers/md",
-               "nvme": "drivers/nvme/host", "ahci": "drivers/ata", "virtio-blk": "drivers/block"}
-PRESET = """\
-# mkinitcpio preset file for the 'linux' package
-
-#ALL_config="/etc/mkinitcpio.conf"
-ALL_kver="/boot/vmlinuz-linux"
-
-PRESETS=('default' 'fallback')
-
-#default_config="/etc/mkinitcpio.conf"
-default_image="/boot/initramfs-linux.img"
-#default_uki="/efi/EFI/Linux/arch-linux.efi"
-#default_options="--splash /usr/share/systemd/bootctl/splash-arch.bmp"
-
-#fallback_config="/etc/mkinitcpio.conf"
-fallback_image="/boot/initramfs-linux-fallback.img"
-#fallback_uki="/efi/EFI/Linux/arch-linux-fallback.efi"
-fallback_options="-S autodetect"
-"""
-
-
-def bash_vars(text: str) -> dict:
-    """NAME=value, NAME=(a b) and NAME+=(c) assignments of a bash config file such as mkinitcpio.conf."""
-    out: dict = {}
-    for m in re.finditer(r"(?m)^[ \t]*([A-Za-z_]\w*)(\+?=)(?:\(([^)]*)\)|\"([^\"]*)\"|'([^']*)'|(\S*))", text):
-        if m.group(3) is not None:
-            words = [w.strip("'\"") for w in re.sub(r"#[^\n]*", "", m.group(3)).split()]
-            out[m.group(1)] = (out.get(m.group(1), []) if m.group(2) == "+=" else []) + words
-        else:
-            out[m.group(1)] = next(g for g in m.group(4, 5, 6) if g is not None)
-    return out
-
-
-def _build(host, preset: str, name: str, kernel: str, image: str, skip: list[str]) -> tuple[list[str], bool]:
-    lines = [f"==> Building image from preset: {preset}: '{name}'",
-             "==> Using default configuration file: '/etc/mkinitcpio.conf'",
-             f"  -> -k {kernel} -g {image}" + "".join(f" -S {s}" for s in skip)]
-    config = host.read_text("/etc/mkinitcpio.conf") or ""
-    for drop in sorted(n for n in host.listdir("/etc/mkinitcpio.conf.d") or [] if n.endswith(".conf")):
-        lines.append(f"==> Using drop-in configuration file: '{drop}'")
-        config += "\n" + (host.read_text(f"/etc/mkinitcpio.conf.d/{drop}") or "")
-    found = re.search(r"Linux (\S+) kernel image", host.read_text(kernel) or "")
-    if found is None:
-        return lines + [f"==> ERROR: specified kernel image does not exist: '{kernel}'"], False
-    kver, conf = found.group(1), bash_vars(config)
-    hooks = [h for h in conf.get("HOOKS", []) if h not in skip]
-    lines += [f"==> Starting build: '{kver}'"] + [f"  -> Running build hook: [{h}]" for h in hooks]
-    modules, files = [m.replace("_", "-") for m in conf.get("MODULES", []) if m.rstrip("?")], []
-    for m in modules:
-        if m.rstrip("?") in MODULE_DIRS:
-            files.append(f"usr/lib/modules/{kver}/kernel/{MODULE_DIRS[m.rstrip('?')]}/{m.rstrip('?')}.ko.zst")
-        elif not m.endswith("?"):
-            lines.append(f"==> ERROR: module not found: '{m}'")
-    lines += ["==> Generating module dependencies", f"==> Creating zstd-compressed initcpio image: '{image}'"]
-    body = (stand_in("initramfs image").decode() + f"kernel: {kver}\nhooks: {' '.join(hooks)}\n"
-            f"modules: {' '.join(m.rstrip('?') for m in modules)}\nfiles:\nbuildconfig\nconfig\ninit\n"
-            + "".join(f + "\n" for f in files) + f"usr/lib/modules/{kver}/modules.dep\n")
-    host.write_atomic(image, body.encode(), mode=0o600)
-    ok = not any(line.startswith("==> ERROR") for line in lines)
-    return lines + ["==> Initcpio image generation successful" if ok else
-                    "==> WARNING: errors were encountered during the build. The image may not be complete."], ok
-
-
-def initcpio(host, presets: list[str] | None = None) -> tuple[str, int]:
-    """Build every preset (or the named ones) as mkinitcpio -P does: (output, exit code)."""
-    names = presets or sorted(n[:-7] for n in host.listdir("/etc/mkinitcpio.d") or [] if n.endswith(".preset"))
-    if not names:
-        return "==> ERROR: No presets found in /etc/mkinitcpio.d\n", 1
-    lines, rc = [], 0
-    for name in names:
-        path = f"/etc/mkinitcpio.d/{name}.preset"
-        conf = bash_vars(host.read_text(path) or "")
-        if not conf:
-            return f"==> ERROR: Failed to load preset: '{path}'\n", 1
-        for p in conf.get("PRESETS", []):
-            options_ = (conf.get(f"{p}_options") or "").split()
-            skip = [options_[i + 1] for i, o in enumerate(options_[:-1]) if o == "-S"]
-            more, ok = _build(host, path, p, conf.get(f"{p}_kver", conf.get("ALL_kver", "")), conf[f"{p}_image"],
-                              skip)
-            lines, rc = lines + more, rc or (0 if ok else 1)
-    return "".join(line + "\n" for line in lines), rc
-
-
-def mkinitcpio(host, argv, stdin) -> Result:
-    opts, args = options("mkinitcpio", argv, "Pp:", ["allpresets", "preset="])
-    if not opts:
-        raise Usage("[simulated] xenbook's sample host simulates mkinitcpio -P and -p PRESET\n", 1)
-    out, rc = initcpio(host, [v for o, v in opts if o in ("-p", "--preset")] or None)
-    lines = out.splitlines(keepends=True)
-    return Result(rc, "".join(x for x in lines if not x.startswith("==> ERROR")),
-                  "".join(x for x in lines if x.startswith("==> ERROR")))
 
 
 # pacstrap: a minimal Arch tree (stand-ins), its pacman database, and the linux preset's initramfs images
@@ -355,129 +251,4 @@ def chpasswd(host, argv, stdin) -> Result:
     return Result(0, "", "")
 
 
-# rsync: copy a tree of the sample (mounts followed, the simulator's own folder never), honouring --exclude
-
-def _glob(pattern: str) -> str:
-    return "".join(".*" if t == "**" else "[^/]*" if t == "*" else "[^/]" if t == "?" else re.escape(t)
-                   for t in re.findall(r"\*\*|\*|\?|[^*?]+", pattern))
-
-
-def _excluded(patterns: list[str], rel: str, is_dir: bool) -> bool:
-    for p in patterns:
-        if p.endswith("/") and not is_dir:
-            continue
-        body = _glob(p.rstrip("/").lstrip("/"))
-        if re.fullmatch(body if p.startswith("/") else f"(?:.*/)?{body}", rel.lstrip("/")):
-            return True
-    return False
-
-
-def rsync(host, argv, stdin) -> Result:
-    try:
-        opts, args = getopt.gnu_getopt(argv[1:], "aAXHvxrlptgoD", ["numeric-ids", "exclude=", "one-file-system",
-                                                                  "archive", "acls", "xattrs", "hard-links"])
-    except getopt.GetoptError as e:
-        return Result(1, "", f"rsync: {e.msg}\nrsync error: syntax or usage error (code 1) at main.c(1795) "
-                             "[client=3.4.1]\n")
-    excludes, one_fs = [v for o, v in opts if o == "--exclude"], any(o in ("-x", "--one-file-system")
-                                                                       for o, _ in opts)
-    if len(args) != 2:
-        raise Usage("rsync: [simulated] xenbook's sample host simulates rsync [-aAXHx] [--exclude=P]... SRC DST\n", 1)
-    src, dst = _abs(args[0]), _abs(args[1])
-    if host.stat(src) is None:
-        return Result(23, "", f'rsync: [sender] change_dir "{src}" failed: No such file or directory (2)\nrsync '
-                              "error: some files/attrs were not transferred (see previous errors) (code 23) at "
-                              "main.c(1338) [sender=3.4.1]\n")
-    base = src if args[0].endswith("/") or host.stat(src).kind != "dir" else posixpath.dirname(src)
-    mounts = {m["target"] for m in host.load_state()["mounts"]}
-
-    def copy(path: str, rel: str, to: str) -> None:
-        point = _point(host, path) if path != "/" else host.real("/")
-        mounted = path in mounts  # a mount point (a link here): rsync descends unless -x
-        if os.path.islink(point) and not mounted:
-            if os.path.lexists(to):
-                os.unlink(to)
-            os.symlink(os.readlink(point), to)
-        elif os.path.isdir(point):
-            os.makedirs(to, exist_ok=True)
-            shutil.copystat(host.real(path), to)
-            if path == dst or (one_fs and mounted and path != base):
-                return
-            for name in sorted(os.listdir(host.real(path))):
-                child, sub = posixpath.join(path, name), posixpath.join(rel, name)
-                if child != f"/{STATE_DIR}" and not _excluded(excludes, sub, os.path.isdir(host.real(child))):
-                    copy(child, sub, os.path.join(to, name))
-        else:
-            shutil.copy2(point, to)
-
-    target = dst if args[0].endswith("/") else posixpath.join(dst, posixpath.basename(src))
-    host.makedirs(posixpath.dirname(target) if target != "/" else "/")
-    copy(src, "/" + posixpath.relpath(src, base) if src != base else "/", host.real(target))
-    return Result(0, "", "")
-
-
-# mkdir, cp, install, truncate, qemu-img
-
-def mkdir(host, argv, stdin) -> Result:
-    opts, args = options("mkdir", argv, "pm:v", ["parents", "mode=", "verbose"])
-    given, err = {o: v for o, v in opts}, ""
-    mode = given.get("-m", given.get("--mode"))
-    if mode is not None and not re.fullmatch(r"[0-7]{1,4}", mode):
-        raise Usage(f"mkdir: invalid mode '{mode}'\n[simulated] only octal modes\n", 1)
-    parents = "-p" in given or "--parents" in given
-    for arg in args:
-        path, info = _abs(arg), host.stat(_abs(arg))
-        parent = host.stat(posixpath.dirname(path))
-        if info is not None and (info.kind != "dir" or not parents):
-            err += f"mkdir: cannot create directory '{arg}': File exists\n"
-        elif info is None and not parents and (parent is None or parent.kind != "dir"):
-            err += f"mkdir: cannot create directory '{arg}': No such file or directory\n"
-        elif info is None:
-            host.makedirs(path)
-            os.chmod(host.real(path), int(mode or "755", 8))
-    return Result(1 if err else 0, "", err)
-
-
-def _copy(host, prog: str, src: str, dst: str, preserve: bool, mode: int | None = None) -> str:
-    info = host.stat(_abs(src))
-    if info is None:
-        return f"{prog}: cannot stat '{src}': No such file or directory\n"
-    if info.kind == "dir":
-        return f"{prog}: -r not specified; omitting directory '{src}'\n"
-    into = host.stat(_abs(dst)) is not None and host.stat(_abs(dst)).kind == "dir"
-    target = posixpath.join(_abs(dst), posixpath.basename(src)) if into else _abs(dst)
-    parent = host.stat(posixpath.dirname(target))
-    if parent is None or parent.kind != "dir" or (dst.endswith("/") and not into):
-        why = "Not a directory" if dst.endswith("/") else "No such file or directory"
-        return f"{prog}: cannot create regular file '{dst}': {why}\n"
-    (shutil.copy2 if preserve else shutil.copyfile)(host.real(_abs(src)), host.real(target))
-    os.chmod(host.real(target), info.mode if mode is None else mode)
-    return ""
-
-
-def cp(host, argv, stdin) -> Result:
-    opts, args = options("cp", argv, "pafT", ["preserve=", "archive", "force", "no-target-directory"])
-    if len(args) < 2:
-        raise Usage(f"cp: missing destination file operand after '{args[0] if args else ''}'\n"
-                    "Try 'cp --help' for more information.\n", 1)
-    keep = any(o in ("-p", "-a", "--archive", "--preserve") for o, _ in opts)
-    err = "".join(_copy(host, "cp", s, args[-1], keep) for s in args[:-1])
-    return Result(1 if err else 0, "", err)
-
-
-def install(host, argv, stdin) -> Result:
-    opts, args = options("install", argv, "dDm:o:g:pC", ["directory", "mode=", "owner=", "group=",
-                                                         "preserve-timestamps", "compare"])
-    flags = {o: v for o, v in opts}
-    if "-d" in flags or "--directory" in flags:
-        return install_dirs(host, argv, stdin)
-    if len(args) != 2:
-        raise Usage("install: [simulated] xenbook's sample host simulates install [-D] [-m MODE] SRC DST\n", 1)
-    if "-D" in flags:
-        host.makedirs(posixpath.dirname(_abs(args[1])))
-    err = _copy(host, "install", args[0], args[1], "-p" in flags, int(flags.get("-m", flags.get("--mode", "755")), 8))
-    return Result(1 if err else 0, "", err)
-
-
-PROGRAMS = {"arch-chroot": arch_chroot, "mkinitcpio": mkinitcpio, "pacstrap": pacstrap, "genfstab": genfstab,
-            "chpasswd": chpasswd, "rsync": rsync, "mkdir": mkdir, "cp": cp, "install": install}
+PROGRAMS = {"arch-chroot": arch_chroot, "pacstrap": pacstrap, "genfstab": genfstab, "chpasswd": chpasswd}

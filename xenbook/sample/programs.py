@@ -67,10 +67,14 @@ from . import packages  # noqa: E402  (pacman, makepkg, git, runuser, useradd, .
 
 PROGRAMS.update(packages.PROGRAMS)
 
-from . import bootstrap, storage  # noqa: E402  (lvs, lvcreate, mkfs.ext4, mount, pacstrap, arch-chroot, ...)
+from . import bootstrap, filetools, initcpio, lvm, mounts, storage  # noqa: E402  (lvs, mkfs.ext4, mount, pacstrap, ...)
 
 PROGRAMS.update(storage.PROGRAMS)
+PROGRAMS.update(lvm.PROGRAMS)
+PROGRAMS.update(mounts.PROGRAMS)
 PROGRAMS.update(bootstrap.PROGRAMS)
+PROGRAMS.update(initcpio.PROGRAMS)
+PROGRAMS.update(filetools.PROGRAMS)
 
 from . import network, services, xl  # noqa: E402  (systemctl; ip; xl, xentop)
 

@@ -197,7 +197,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     out += devices.files(profile) + _storage().tree_files(profile)
     out += _network().files(profile)  # systemd's units, 20-wired.network, the NIC in /sys
     if profile.kernel_pkgbase == "linux":
-        from .bootstrap import PRESET
+        from .initcpio import PRESET
         out.append(("/etc/mkinitcpio.d/linux.preset", PRESET.encode(), 0o644, None))
     state = json.dumps(initial_state(profile), indent=2, sort_keys=True) + "\n"
     out += [(f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
