@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import os
-import selectors
 import shlex
 import shutil
 import stat as statmod
 import subprocess
 import tempfile
-import threading
-import time
 import weakref
 from abc import abstractmethod
-from typing import Callable, Sequence
+from typing import Sequence
 
 from ..commands import Command, Result
 from ..errors import HostError, TargetError
 from .base import FileInfo, Host, Validate, check_path
+from .process import OnLine, Raw, spawn
 
-OnLine = Callable[[str], None]
-Raw = tuple[int, bytes, str]
 
 _SUDO = ("sudo", "-n", "--")
 _MISSING = 44  # exit code of the scripts below for "no such path"
@@ -62,75 +58,6 @@ def _tail(text: str, lines: int = 5) -> str:
     """The last few lines of text, indented for an error message."""
     kept = text.strip().splitlines()[-lines:]
     return ("\n    " + "\n    ".join(kept)) if kept else ""
-
-
-def _feed(pipe, data: bytes | None) -> None:
-    """Write data to a child's stdin and close it, ignoring a child that stopped reading."""
-    try:
-        if data:
-            pipe.write(data)
-        pipe.close()
-    except (BrokenPipeError, OSError):
-        pass
-
-
-def spawn(argv: Sequence[str], stdin: bytes | None = None, *, timeout: float | None = None,
-          on_line: OnLine | None = None) -> Raw:
-    """Run argv here without a shell and return (exit code, stdout bytes, stderr text)."""
-    if on_line is None:
-        try:
-            proc = subprocess.run(list(argv), input=stdin, capture_output=True, timeout=timeout,
-                                  stdin=None if stdin is not None else subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            return 124, b"", f"{argv[0]}: timed out after {timeout} s"
-        return proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
-    return _stream(argv, stdin, timeout, on_line)
-
-
-def _stream(argv: Sequence[str], stdin: bytes | None, timeout: float | None, on_line: OnLine) -> Raw:
-    """Run argv handing each stdout line to on_line as it arrives; stop waiting at the timeout."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if stdin is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        out, err, finished = _pump(proc, deadline, on_line)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    if not finished:
-        return 124, out, f"{argv[0]}: timed out after {timeout} s"
-    return proc.returncode, out, err.decode(errors="replace")
-
-
-def _pump(proc: subprocess.Popen, deadline: float | None, on_line: OnLine) -> tuple[bytes, bytes, bool]:
-    """Read stdout and stderr until both end or the deadline passes; True when they ended."""
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    got = {out_fd: bytearray(), err_fd: bytearray()}
-    pending = b""
-    with selectors.DefaultSelector() as sel:
-        for fd in got:
-            sel.register(fd, selectors.EVENT_READ)
-        while sel.get_map():
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return bytes(got[out_fd]), bytes(got[err_fd]), False
-            for key, _ in sel.select(left):
-                block = os.read(key.fd, 65536)
-                if not block:
-                    sel.unregister(key.fd)
-                got[key.fd] += block
-                if key.fd == out_fd:
-                    *lines, pending = (pending + block).split(b"\n")
-                    if not block and pending:
-                        lines, pending = [pending], b""
-                    for line in lines:
-                        on_line(line.decode(errors="replace"))
-    return bytes(got[out_fd]), bytes(got[err_fd]), True
 
 
 class CommandFilesHost(Host):

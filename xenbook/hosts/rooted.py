@@ -6,40 +6,15 @@ import os
 import re
 import shutil
 import stat as statmod
-import subprocess
 import tempfile
-from typing import Callable, Sequence
+from typing import Sequence
 
 from ..commands import Command, Result
 from ..errors import HostError
 from .base import FileInfo, Host, Validate, check_path
+from .process import run_local
 
 _KINDS = {statmod.S_IFREG: "file", statmod.S_IFDIR: "dir", statmod.S_IFLNK: "link"}
-
-
-def run_local(argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None,
-              on_line: Callable[[str], None] | None = None, env: dict | None = None) -> Result:
-    """Run argv on this machine without a shell; stream lines to on_line when given."""
-    try:
-        if on_line is None:
-            proc = subprocess.run(list(argv), input=stdin, capture_output=True, timeout=timeout, env=env)
-            return Result(proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
-        with subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
-            if stdin:
-                proc.stdin.write(stdin)
-                proc.stdin.close()
-            lines = []
-            for raw in proc.stdout:
-                line = raw.decode(errors="replace").rstrip("\n")
-                lines.append(line)
-                on_line(line)
-            proc.wait(timeout=timeout)
-            return Result(proc.returncode, "\n".join(lines) + ("\n" if lines else ""), "")
-    except FileNotFoundError:
-        return Result(127, "", f"{argv[0]}: command not found")
-    except subprocess.TimeoutExpired:
-        return Result(124, "", f"{argv[0]}: timed out after {timeout} s")
 
 
 _TEMP_SUFFIX = ".xenbook-new"
