@@ -22,11 +22,13 @@ class GateFailed(SystemExit):
     """A tool failed, changed something a check must not, or the tools' files differ: the figures are void."""
 
 
-def summary(s: Series) -> dict:
+def summary(s: Series, runner: bool = False) -> dict:
+    """Median, spread, CPU and memory of a series; runner: its runs are xenbook_edits.py's, whose last line says
+    how long xenbook's runner took (imports excluded)."""
     lo, hi = s.spread
     out = {"median": s.median, "min": lo, "max": hi, "cpu": s.cpu, "rss_mib": max(r.rss_mib for r in s.runs),
            "n": s.n}
-    if s.label == "xenbook":  # xenbook_edits.py prints the seconds its runner took, imports excluded
+    if runner:
         inner = sorted(json.loads(r.out.strip().splitlines()[-1])["seconds"] for r in s.runs)
         out["runner_s"] = inner[len(inner) // 2]
     return out
@@ -80,7 +82,7 @@ def edits(label: str, base: Path, spec: list[dict], work: Path, runs: dict[str, 
                 r, changed = tool_run(tool, root, spec_file, work, False, runbook)
                 applied[tool].runs.append(r)
                 out["changed"][tool]["apply"] = changed
-    out["apply"] = {t: summary(applied[t]) for t in TOOLS}
+    out["apply"] = {t: summary(applied[t], t == "xenbook") for t in TOOLS}
     log(f"{label}: apply " + ", ".join(f"{t} {applied[t].median:.3f} s" for t in TOOLS))
     out["identical"] = identical(label, spec, work, base)
     series = {(k, t): Series(t) for k in keys for t in TOOLS}
@@ -92,7 +94,7 @@ def edits(label: str, base: Path, spec: list[dict], work: Path, runs: dict[str, 
                 series[key, tool].runs.append(r)
                 out["changed"][tool][key] = changed
     for key in keys:
-        out[key] = {t: summary(series[key, t]) for t in TOOLS}
+        out[key] = {t: summary(series[key, t], t == "xenbook") for t in TOOLS}
         log(f"{label}: {key} " + ", ".join(f"{t} {series[key, t].median:.3f} s" for t in TOOLS))
     out["processes"] = processes(base, spec_file, work, runbook)
     if fixture.tree_digest(base) != before:

@@ -131,8 +131,9 @@ def main(argv: list[str]) -> int:
                 data["hostops"] = {k: cases.python_json("hostops.py", str(make(where / k))) for k, make in
                                    (("fresh", samples.fresh), ("converged", samples.converged))}
             data["meta"].setdefault("load_after", {})[part] = os.getloadavg()[0]
+            (work / "partial.json").write_text(json.dumps(data, indent=1, default=str) + "\n")  # kept if one fails
     except cases.GateFailed as e:
-        print(f"benchmark FAILED: {e}", file=sys.stderr)
+        print(f"benchmark FAILED: {e}\n(the parts measured before are in {work / 'partial.json'})", file=sys.stderr)
         return 1
     data["meta"]["load_end"] = os.getloadavg()
     data["meta"]["minutes"] = round((time.monotonic() - started) / 60, 1)
