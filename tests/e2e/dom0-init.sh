@@ -63,6 +63,19 @@ xl create "$GUEST_CFG" || fail guest-created "xl create $GUEST_CFG"
 xl list
 stage guest-created
 
+# What the manage dashboard reads and does, on the real toolstack: the guest paused (so it cannot finish while it is
+# listed), `xl list -l`, `xl list`, `xentop -b` and `xl uptime` as Xen 4.17 prints them, then unpaused. Kernel
+# messages are held back meanwhile so they cannot land inside the captures.
+capture() { echo "XENBOOK-CAPTURE-BEGIN $1"; shift; "$@"; echo "XENBOOK-CAPTURE-END rc=$?"; }
+echo 1 > /proc/sys/kernel/printk
+xl pause dom01 || fail guest-created "xl pause dom01"
+capture xl-list-l xl list -l
+capture xl-list xl list
+capture xentop env TERM=dumb xentop -b -i 2 -d 1
+capture xl-uptime xl uptime
+xl unpause dom01 || fail guest-created "xl unpause dom01"
+echo 7 > /proc/sys/kernel/printk
+
 i=0
 until grep -q XENBOOK-GUEST-MARKER "$GUEST_LOG" 2>/dev/null; do
   i=$((i + 1)); [ $i -lt 600 ] || { cat "$GUEST_LOG"; fail guest-marker "no marker from the guest in 120 s"; }

@@ -16,7 +16,7 @@ DOM0_MODULES = {
     "xen-blkback": "drivers/block/xen-blkback", "llc": "net/llc", "stp": "net/802", "bridge": "net/bridge",
     "xen-netback": "drivers/net/xen-netback",
 }
-XEN_PROGRAMS = ["xl", "xenstored", "xenconsoled", "xen-init-dom0"]
+XEN_PROGRAMS = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "xentop"]
 XENSTORE_TOOLS = ["xenstore-read", "xenstore-write", "xenstore-exists", "xenstore-rm", "xenstore-list",
                   "xenstore-ls", "xenstore-chmod", "xenstore-watch"]
 

@@ -63,6 +63,32 @@ def test_the_guest_runs_and_prints_its_marker(good_boot, xen_images):
     assert "vif1.0" in good_boot.console and "device/vbd/51712" in good_boot.console
 
 
+def _capture(console: str, name: str) -> str:
+    """What dom0-init.sh printed between XENBOOK-CAPTURE-BEGIN name and its END line (which must say rc=0)."""
+    text = console.replace("\r\n", "\n").split(f"XENBOOK-CAPTURE-BEGIN {name}\n", 1)[1]
+    body, end = text.split("XENBOOK-CAPTURE-END ", 1)
+    assert end.startswith("rc=0"), f"{name} failed: {body[-500:]}"
+    return body
+
+
+def test_the_dashboard_reads_and_acts_on_the_real_toolstack(good_boot):
+    """The manage section's parsers on what Xen 4.17's xl and xentop print, with the guest paused by `xl pause`
+    (one of the dashboard's actions) and unpaused afterwards (it then prints its marker)."""
+    from xenbook.facts import domains
+    good_boot.assert_reached(qemu.STAGES)
+    by_name = {d["name"]: d for d in domains.parse_xl_list_json(_capture(good_boot.console, "xl-list-l"))}
+    assert by_name["dom01"]["type"] == "pvh" and by_name["dom01"]["memory_mib"] == 256
+    assert by_name["dom01"]["vcpus"] == 1 and by_name["dom01"]["domid"] == 1
+    table = {d["name"]: d for d in domains.parse_xl_list(_capture(good_boot.console, "xl-list"))}
+    assert table["Domain-0"]["memory_mib"] == 512 and table["Domain-0"]["domid"] == 0
+    assert table["dom01"]["state"] == "paused" and table["dom01"]["memory_mib"] == 256
+    top = {d["name"]: d for d in domains.parse_xentop(_capture(good_boot.console, "xentop"))}
+    assert top["dom01"]["state"] == "paused" and top["dom01"]["vcpus"] == 1 and top["dom01"]["vbds"] == 1
+    assert top["Domain-0"]["memory_kib"] == 512 * 1024 and top["dom01"]["nets"] == 1
+    uptimes = {d["name"]: d for d in domains.parse_xl_uptime(_capture(good_boot.console, "xl-uptime"))}
+    assert set(uptimes) == {"Domain-0", "dom01"} and uptimes["Domain-0"]["uptime"] > 0
+
+
 def test_a_module_path_that_does_not_exist_fails_in_grub(boot_entry, xen_images):
     modules = [path for command, path in iso.loaded_paths(xen_images.entry) if command == "module2"]
     broken = xen_images.entry.replace(f" {modules[1]}", " /missing-initramfs.img")
