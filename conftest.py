@@ -20,3 +20,10 @@ def pytest_collection_finish(session):
         report = run_sections(host, RunbookParams(), ["install", "boot", "dom0"], dry_run=False)
         assert not report.failed, report.summary()
         reboot(host)  # into Xen, so 30-dom0 verifies and 40-domu plans a guest as on a real dom0
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Where the slow tiers left their artifacts (tests/artifacts.py)."""
+    from tests.artifacts import ARTIFACTS
+    for line in ARTIFACTS:
+        terminalreporter.write_line(line)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifacts import artifact_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium package; never a browser downloaded by playwright
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,20 +43,9 @@ def chromium(playwright_sync):
     browser.close()
 
 
-ARTIFACTS: list[str] = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    for line in ARTIFACTS:
-        terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory):
-    d = tmp_path_factory.mktemp("browser-artifacts")
-    ARTIFACTS.append(f"browser screenshots and JupyterLab's log: {d}")
-    print("\n" + ARTIFACTS[-1])
-    return d
+    return artifact_dir(tmp_path_factory, "browser-artifacts", "browser screenshots and JupyterLab's log")
 
 
 def _free_port() -> int:

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from tests.artifacts import artifact_dir
 from tests.e2e import debian, host, iso, qemu
 
 
@@ -18,20 +19,9 @@ def e2e_ready():
         pytest.skip("the e2e boot needs Debian's packages (scripts/test installs them); missing: " + ", ".join(gone))
 
 
-ARTIFACTS: list[str] = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    for line in ARTIFACTS:
-        terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="session")
 def e2e_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("xen-e2e")
-    ARTIFACTS.append(f"e2e artifacts (ISOs, initramfs images, serial consoles): {d}")
-    print("\n" + ARTIFACTS[-1])
-    return d
+    return artifact_dir(tmp_path_factory, "xen-e2e", "e2e artifacts (ISOs, initramfs images, serial consoles)")
 
 
 @pytest.fixture(scope="session")
