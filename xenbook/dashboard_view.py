@@ -39,44 +39,37 @@ def _busiest(dash: Dashboard, key: str) -> list[str]:
     return sorted(dash.names(), key=lambda n: -(values.get(n) or 0))[:MAX_ROWS // 4]
 
 
-def cpu_chart(dash: Dashboard) -> bytes:
-    """CPU % per domain over the history (the ten busiest at the last sample)."""
+def _chart(dash: Dashboard, key: str, title: str, unit: str, host_free: bool = False) -> bytes:
+    """Sample attribute key (name -> value) over the history for the busiest domains at the last sample; with
+    host_free, the host's free memory as a dashed line."""
     fig = _figure()
     ax = fig.add_subplot()
     start = dash.samples[0].time if dash.samples else 0.0
-    for name in _busiest(dash, "cpu"):
-        points = [(s.time - start, s.cpu[name]) for s in dash.samples if name in s.cpu]
+    for name in _busiest(dash, key):
+        points = [(s.time - start, getattr(s, key)[name]) for s in dash.samples if name in getattr(s, key)]
         if points:
             ax.plot(*zip(*points), marker="o", markersize=3, label=name)
-    ax.set_title("CPU per domain (xentop)")
+    free = [(s.time - start, s.free_mib) for s in dash.samples if s.free_mib is not None] if host_free else []
+    if free:
+        ax.plot(*zip(*free), linestyle="--", marker="x", color="black", label="host free (xl info)")
+    ax.set_title(title)
     _time_axis(ax, dash)
-    ax.set_ylabel("CPU %")
+    ax.set_ylabel(unit)
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _png(fig)
+
+
+def cpu_chart(dash: Dashboard) -> bytes:
+    """CPU % per domain over the history (the ten busiest at the last sample)."""
+    return _chart(dash, "cpu", "CPU per domain (xentop)", "CPU %")
 
 
 def memory_chart(dash: Dashboard) -> bytes:
     """Memory per domain and the host's free memory over the history."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    start = dash.samples[0].time if dash.samples else 0.0
-    for name in _busiest(dash, "memory"):
-        points = [(s.time - start, s.memory[name]) for s in dash.samples if name in s.memory]
-        ax.plot(*zip(*points), marker="o", markersize=3, label=name)
-    free = [(s.time - start, s.free_mib) for s in dash.samples if s.free_mib is not None]
-    if free:
-        ax.plot(*zip(*free), linestyle="--", marker="x", color="black", label="host free (xl info)")
-    ax.set_title("Memory (MiB)")
-    _time_axis(ax, dash)
-    ax.set_ylabel("MiB")
-    ax.grid(alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    return _png(fig)
+    return _chart(dash, "memory", "Memory (MiB)", "MiB", host_free=True)
 
 
 def table_chart(dash: Dashboard, stamp: str) -> bytes:
