@@ -30,6 +30,15 @@ def _pacman(*args: str, why: str) -> RunCommand:
     return RunCommand(Command.of("pacman", *args), why, remedies=remedies(source="the package mirrors"))
 
 
+def _install(host: Host, packages: list[str], missing: list[str]) -> Plan:
+    """`pacman -S --needed` of packages because missing are not installed, unless pacman's database is locked."""
+    locked = _locked(host)
+    if locked:
+        return locked
+    why = f"{', '.join(missing)} not installed"
+    return Plan.change(why, _pacman("-S", "--needed", "--noconfirm", *packages, why=why))
+
+
 class MultilibEnabled(FileStep):
     """/etc/pacman.conf enables multilib (xen's makedepends include lib32-glibc), in a xenbook block or by hand."""
 
@@ -86,11 +95,7 @@ class BuildToolsInstalled(Step):
         missing = pkgfacts.unsatisfied(host, BUILD_TOOLS)
         if not missing:
             return Plan.ok(f"{' and '.join(BUILD_TOOLS)} are installed")
-        locked = _locked(host)
-        if locked:
-            return locked
-        why = f"{', '.join(missing)} not installed"
-        return Plan.change(why, _pacman("-S", "--needed", "--noconfirm", *BUILD_TOOLS, why=why))
+        return _install(host, list(BUILD_TOOLS), missing)
 
 
 class BuildUserExists(Step):
@@ -150,11 +155,7 @@ class RepoPackagesInstalled(Step):
         missing = [n for n in self.names if not have[n]]
         if not missing:
             return Plan.ok(", ".join(f"{n} {have[n]}" for n in self.names) + " installed")
-        locked = _locked(host)
-        if locked:
-            return locked
-        why = f"{', '.join(missing)} not installed"
-        return Plan.change(why, _pacman("-S", "--needed", "--noconfirm", *missing, why=why))
+        return _install(host, missing, missing)
 
 
 class XenInstalled(Step):
