@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from xenbook.commands import Command
+from xenbook.facts import services
 from xenbook.sample import init_sample
 from xenbook.sample.network import SYSTEMD_UNITS
 from xenbook.sample.xenfiles import SYSTEMD, UNITS
@@ -54,6 +55,14 @@ def states(sample, real) -> tuple[list[str], list[str]]:
     return simulated, [p.stdout.strip() or ("not-found" if "No such file" in p.stderr else p.stderr) for p in answers]
 
 
+def facts_agree(sample, real_states: list[str]) -> None:
+    """The steps' reading of a unit (facts.services, links only, no systemctl) says what the real one says, for
+    template instances (serial-getty@hvc0) too."""
+    checked = [(unit, answer) for unit, answer in zip(ASK, real_states) if answer in ("enabled", "disabled")]
+    assert ("serial-getty@hvc0.service", "enabled") in checked or ("serial-getty@hvc0.service", "disabled") in checked
+    assert [(u, services.unit_state(sample, u).enabled) for u, _ in checked] == [(u, a == "enabled") for u, a in checked]
+
+
 @pytest.fixture
 def pair(tmp_path):
     """A sample host with the xen package's units, and a plain directory with the same units and links."""
@@ -87,6 +96,7 @@ def test_enable_and_disable_make_the_same_links(pair):
 
     simulated_states, real_states = states(sample, real)
     assert simulated_states == real_states
+    facts_agree(sample, real_states)
 
     simulated = sample.run(Command.of("systemctl", "disable", *DISABLE))
     assert simulated.ok, simulated.stderr
@@ -94,6 +104,7 @@ def test_enable_and_disable_make_the_same_links(pair):
     assert links(sample.root) == links(real)
     simulated_states, real_states = states(sample, real)
     assert simulated_states == real_states and "not-found" in real_states  # the alias went with its unit
+    facts_agree(sample, real_states)
 
 
 def test_a_missing_unit_fails_both_before_any_change(pair):

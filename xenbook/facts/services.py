@@ -6,15 +6,26 @@ from dataclasses import dataclass
 
 from ..hosts.base import Host
 
-UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system")
+PACKAGE_UNITS = "/usr/lib/systemd/system"  # where packages put their unit files
+UNIT_DIRS = ("/etc/systemd/system", PACKAGE_UNITS)
+
+
+def _template(unit: str) -> tuple[str, str] | None:
+    """(template, instance) of an instance name: serial-getty@hvc0.service -> (serial-getty@.service, hvc0)."""
+    name, at, rest = unit.partition("@")
+    instance, _, suffix = rest.rpartition(".")
+    return (f"{name}@.{suffix}", instance) if at and instance else None
 
 
 def unit_file(host: Host, unit: str) -> tuple[str, str] | None:
-    """(path, text) of the unit's file, the admin's copy in /etc first, or None when not installed."""
-    for folder in UNIT_DIRS:
-        text = host.read_text(f"{folder}/{unit}")
-        if text is not None:
-            return f"{folder}/{unit}", text
+    """(path, text) of the unit's file, the admin's copy in /etc first, or None when not installed; an instance
+    without a file of its own reads its template's, as systemd does."""
+    template = _template(unit)
+    for name in (unit,) + ((template[0],) if template else ()):
+        for folder in UNIT_DIRS:
+            text = host.read_text(f"{folder}/{name}")
+            if text is not None:
+                return f"{folder}/{name}", text
     return None
 
 
@@ -46,6 +57,9 @@ def unit_state(host: Host, unit: str) -> UnitState:
     if found is None:
         return UnitState(unit, False, False, ())
     install = install_section(found[1])
+    template = _template(unit)
+    if template:  # the %i specifier of a template's [Install] section names the instance
+        install = {key: [w.replace("%i", template[1]) for w in words] for key, words in install.items()}
     links = tuple(f"/etc/systemd/system/{target}.{kind}/{unit}"
                   for key, kind in (("WantedBy", "wants"), ("RequiredBy", "requires"))
                   for target in install.get(key, []))

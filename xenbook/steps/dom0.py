@@ -44,7 +44,7 @@ class XenServicesEnabled(Step):
         missing = [s.unit for s in states if not s.installed]
         if missing:
             return Plan.fail(f"{', '.join(missing)} not installed", "run the install section (AUR package xen)",
-                             missing=tuple(f"/usr/lib/systemd/system/{u}" for u in missing))
+                             missing=tuple(f"{services.PACKAGE_UNITS}/{u}" for u in missing))
         note = ""
         if self.params.dom0.xendomains and services.unit_state(host, "libvirtd.service").enabled:
             note = "; warning: xendomains conflicts with libvirtd (enabled here): pick one manager"

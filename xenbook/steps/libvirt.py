@@ -9,10 +9,9 @@ from ..hosts.base import Host
 from ..params import RunbookParams
 from .aur import AurPackageInstalled
 from .base import Step
-from .system import RepoPackagesWanted
+from .system import RepoPackagesWanted, UnitEnabled
 
 SECTION = "manage"
-UNIT_DIR = "/usr/lib/systemd/system"
 LIBVIRTD = "libvirtd.service"
 XENDOMAINS = "xendomains.service"
 URI = "xen:///system"
@@ -32,19 +31,12 @@ class XendomainsDisabled(Step):
                            RunCommand(Command.of("systemctl", "disable", XENDOMAINS)))
 
 
-class LibvirtdEnabled(Step):
+class LibvirtdEnabled(UnitEnabled):
     """libvirtd starts at boot (it is not started now: starting it stops xendomains, which stops its guests)."""
 
-    section, name = SECTION, "LibvirtdEnabled"
-
-    def plan(self, host: Host) -> Plan:
-        state = services.unit_state(host, LIBVIRTD)
-        if not state.installed:
-            return Plan.fail(f"{LIBVIRTD} is not installed", "install libvirt (the step above)",
-                             missing=(f"{UNIT_DIR}/{LIBVIRTD}",))
-        if state.enabled:
-            return Plan.ok(f"{LIBVIRTD} is enabled")
-        return Plan.change(f"enable {LIBVIRTD}", RunCommand(Command.of("systemctl", "enable", LIBVIRTD)))
+    def __init__(self):
+        super().__init__(LIBVIRTD, "libvirt", section=SECTION)
+        self.name = "LibvirtdEnabled"
 
 
 class LibvirtXenAnswers(Step):
@@ -73,7 +65,7 @@ class LibvirtXenAnswers(Step):
 def libvirt_steps(params: RunbookParams) -> list[Step]:
     """Install libvirt with its Xen driver (and virt-manager), turn xendomains off and libvirtd on, then check."""
     m = params.manage
-    provides = (f"{UNIT_DIR}/{LIBVIRTD}", "/usr/bin/virsh")
+    provides = (f"{services.PACKAGE_UNITS}/{LIBVIRTD}", "/usr/bin/virsh")
     if m.libvirt_package == "libvirt-xen":
         install = AurPackageInstalled("libvirt-xen", params.install)
         install.section, install.provides = SECTION, provides

@@ -10,6 +10,7 @@ from ..commands import Command
 from ..edits import blocks
 from ..errors import PreconditionFailed
 from ..facts import guest as guestfacts
+from ..facts import services
 from ..hosts.base import Host
 from ..params import RunbookParams
 from ..pvguest import PvGuestParams
@@ -20,9 +21,8 @@ from .system import RepoPackagesWanted, UnitEnabled
 SECTION = "pv-guest"
 DROP_IN = "/etc/mkinitcpio.conf.d/xenbook-xen-guest.conf"
 MANAGED = "# Managed by xenbook: change the runbook's pv-guest parameters, not this file.\n"
-GETTY_LINK = "/etc/systemd/system/getty.target.wants/serial-getty@hvc0.service"
-GETTY_TEMPLATE = "/usr/lib/systemd/system/serial-getty@.service"
-UNIT_DIR = "/usr/lib/systemd/system"
+GETTY = "serial-getty@hvc0.service"
+GETTY_TEMPLATE = f"{services.PACKAGE_UNITS}/serial-getty@.service"
 FSTAB = "/etc/fstab"
 XENFS_LINE = "xenfs\t/proc/xen\txenfs\tdefaults,nofail\t0 0\n"
 
@@ -125,12 +125,13 @@ class SerialGettyEnabled(Step):
     section, name = SECTION, "SerialGettyEnabled"
 
     def plan(self, host: Host) -> Plan:
-        if host.exists(GETTY_LINK):
-            return Plan.ok("serial-getty@hvc0.service is enabled (xl console, or the XAPI console, shows a login)")
-        if not host.exists(GETTY_TEMPLATE) and not host.exists("/etc/systemd/system/serial-getty@.service"):
+        state = services.unit_state(host, GETTY)
+        if state.enabled:
+            return Plan.ok(f"{GETTY} is enabled (xl console, or the XAPI console, shows a login)")
+        if not state.installed:
             return Plan.fail(f"{GETTY_TEMPLATE} is missing", "install systemd (pacman -S systemd)")
-        return Plan.change("enable serial-getty@hvc0.service (the seed's inittab line h0:2345:respawn:agetty hvc0)",
-                           RunCommand(Command.of("systemctl", "enable", "serial-getty@hvc0.service")))
+        return Plan.change(f"enable {GETTY} (the seed's inittab line h0:2345:respawn:agetty hvc0)",
+                           RunCommand(Command.of("systemctl", "enable", GETTY)))
 
 
 def _has_nofail(line: str) -> bool:
@@ -185,7 +186,7 @@ def agent_steps(p: RunbookParams) -> list[Step]:
     g = p.pv_guest
     if g.agent == "none":
         return []
-    unit_path = f"{UNIT_DIR}/{g.agent_unit}"
+    unit_path = f"{services.PACKAGE_UNITS}/{g.agent_unit}"
     if g.agent_source == "repo":
         fix = (f"{g.agent} is in no enabled repository: set agent_source aur (it is built from the AUR as the "
                "install section builds xen), or build and install it by hand (makepkg -si), then run again")

@@ -10,8 +10,6 @@ from ..hosts.base import Host
 from .base import Step
 from .failures import LOCK_REMEDY, remedies
 
-UNIT_DIR = "/usr/lib/systemd/system"
-
 
 class RepoPackagesWanted(Step):
     """The named packages are installed from the enabled pacman repositories."""
@@ -43,7 +41,7 @@ class UnitEnabled(Step):
         state = services.unit_state(host, self.unit)
         if not state.installed:
             return Plan.fail(f"{self.unit} is not installed", f"install {self.package} first (the step above)",
-                             missing=(f"{UNIT_DIR}/{self.unit}",))
+                             missing=(f"{services.PACKAGE_UNITS}/{self.unit}",))
         if state.enabled:
             return Plan.ok(f"{self.unit} is enabled")
         return Plan.change(f"enable {self.unit}", RunCommand(Command.of("systemctl", "enable", self.unit)))
