@@ -108,7 +108,7 @@ class XenBridge(Step):
     def _unsupported(self) -> Plan:
         br = self.params.dom0.bridge
         if self.manager == "NetworkManager":
-            return Plan.fail(f"the host uses NetworkManager; xenbook writes bridges for systemd-networkd",
+            return Plan.fail("the host uses NetworkManager; xenbook writes bridges for systemd-networkd",
                              f"nmcli connection add type bridge ifname {br} con-name {br}; nmcli connection add "
                              f"type bridge-slave ifname <nic> master {br}; or set dom0.network to none")
         if self.manager == "netctl":
