@@ -10,12 +10,14 @@ import stat
 
 import pytest
 
+from tests.test_boot_paths import run as run_cli
 from xenbook.commands import Command
 from xenbook.edits.blocks import ensure_block
 from xenbook.errors import ParameterError, TargetError
 from xenbook.facts import boot
 from xenbook.sample import PROFILES, SampleHost, init_sample
 from xenbook.sample.programs import PROGRAMS
+from xenbook.targets import open_host
 
 ROOT_UUID = "56c87129-9ea7-46fb-a724-039e34e14b29"
 BOOT_UUID = "0f87edb0-6e3e-4dae-8609-5376e17d0957"
@@ -116,6 +118,40 @@ def test_init_replaces_a_sample_only_with_force(tmp_path):
     assert host.read_text("/etc/hostname") == "sample-arch\n"
     with pytest.raises(ParameterError):
         init_sample(str(tmp_path / "other"), profile="no-such-profile")
+
+
+def _age(root, made) -> None:
+    """Make root's sample host look as if another xenbook version made it (sample format made)."""
+    path = os.path.join(root, ".xenbook-sample", "state.json")
+    with open(path, encoding="utf-8") as f:
+        state = json.load(f)
+    state["format"] = made
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(state, f)
+
+
+@pytest.mark.parametrize("made", [1, 99])
+def test_a_sample_made_by_another_version_is_refused_with_the_command_that_recreates_it(tmp_path, made):
+    host = init_sample(str(tmp_path / "s"), profile="arch-guest")
+    host.write_atomic("/etc/hostname", b"mine\n")
+    _age(host.root, made)
+    with pytest.raises(TargetError, match=rf"sample format {made}; .*xenbook sample init {host.root} --force "
+                                          r"--profile arch-guest"):
+        open_host(f"sample:{host.root}")
+    assert host.read_text("/etc/hostname") == "mine\n", "nothing was changed"
+    code, _, err = run_cli("reboot", "--target", f"sample:{host.root}")
+    assert code != 0 and "--force" in err
+
+
+def test_the_default_sample_made_by_another_version_is_recreated(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    host = open_host("sample")
+    host.write_atomic("/etc/hostname", b"old\n")
+    _age(host.root, 1)
+    again = open_host("sample")
+    assert again.root == host.root and again.read_text("/etc/hostname") == "sample-arch\n"
+    assert "recreating the default sample host" in capsys.readouterr().err
+    assert open_host("sample").read_text("/etc/hostname") == "sample-arch\n"
 
 
 def test_readme_and_state_say_simulated(host):

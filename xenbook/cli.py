@@ -186,7 +186,7 @@ def lab(port, ip, no_browser):
 def reboot(target, as_json):
     """Reboot a sample host (SIMULATED): its boot loader picks an entry, which starts Xen or not."""
     from .sample.boot import reboot as reboot_sample
-    from .sample.host import SampleHost, is_sample
+    from .sample.host import SampleHost, is_sample, made_by_another_version
     from .targets import parse_target
 
     t = parse_target(target)
@@ -196,6 +196,9 @@ def reboot(target, as_json):
         sys.exit(EXIT_BAD_INPUT)
     if not is_sample(t.path):
         raise TargetError(f"{t.path} holds no sample host; create one with: xenbook sample init {t.path}")
+    problem = made_by_another_version(t.path)
+    if problem:
+        raise TargetError(problem)
     result = reboot_sample(SampleHost(t.path))
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -87,4 +87,4 @@ def open_host(target: str | Target, *, sudo: bool = False, ssh_config: str | Non
         from .hosts.remote import SshHost
         return SshHost(t.host, user=t.user or None, port=t.port, sudo=sudo, config=ssh_config)
     from .sample import SampleHost
-    return SampleHost.open(t.path)
+    return SampleHost.open(t.path, renew=t.path == default_sample_dir())

@@ -7,6 +7,7 @@ import json
 import os
 import posixpath
 import shutil
+import sys
 from typing import Callable
 
 from ..commands import Command, Result
@@ -19,13 +20,32 @@ STATE_PATH = f"/{tree.STATE_DIR}/state.json"
 FS_MODULES = {"ext2": "ext2", "ext3": "ext2", "ext4": "ext2", "vfat": "fat", "btrfs": "btrfs", "xfs": "xfs"}
 
 
-def is_sample(root: str) -> bool:
-    """True when root holds a sample host (a state.json that says it is simulated)."""
+def _state(root: str) -> dict | None:
     try:
         with open(os.path.join(root, tree.STATE_DIR, "state.json"), encoding="utf-8") as f:
-            return json.load(f).get("simulated") is True
-    except (OSError, ValueError, AttributeError):
-        return False
+            state = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def is_sample(root: str) -> bool:
+    """True when root holds a sample host (a state.json that says it is simulated)."""
+    state = _state(root)
+    return state is not None and state.get("simulated") is True
+
+
+def made_by_another_version(root: str) -> str | None:
+    """Why the sample host in root cannot be used by this xenbook (made by a version that simulates another
+    machine), with the command that recreates it; None when it can."""
+    state = _state(root) or {}
+    made = state.get("format")
+    if made == tree.FORMAT:
+        return None
+    profile = state.get("profile") if state.get("profile") in PROFILES else DEFAULT_PROFILE
+    return (f"sample:{root} was made by {'an older' if not isinstance(made, int) or made < tree.FORMAT else 'a newer'}"
+            f" xenbook (sample format {made}; this one simulates format {tree.FORMAT}), so steps would fail on what "
+            f"its simulated machine lacks. Recreate it: xenbook sample init {root} --force --profile {profile}")
 
 
 def init_sample(path: str, profile: str = DEFAULT_PROFILE, force: bool = False) -> "SampleHost":
@@ -66,13 +86,23 @@ class SampleHost(RootedHost):
         self.target = "sample:" + self.root
 
     @classmethod
-    def open(cls, path: str) -> "SampleHost":
-        """Open the sample host in path, creating it there when path is missing or empty."""
+    def open(cls, path: str, *, renew: bool = False) -> "SampleHost":
+        """Open the sample host in path, creating it there when path is missing or empty; one made by another
+        xenbook version is refused with the command that recreates it, or (renew, for xenbook's own default
+        sample host, which nobody asked to keep) recreated."""
         root = os.path.abspath(os.path.expanduser(path))
         if not os.path.lexists(root) or (os.path.isdir(root) and not os.listdir(root)):
             return init_sample(root)
         if os.path.isdir(root) and is_sample(root):
-            return cls(root)
+            problem = made_by_another_version(root)
+            if problem is None:
+                return cls(root)
+            if not renew:
+                raise TargetError(problem)
+            profile = _state(root).get("profile")
+            print(f"xenbook: recreating the default sample host at {root}: it was made by another xenbook version",
+                  file=sys.stderr)
+            return init_sample(root, profile if profile in PROFILES else DEFAULT_PROFILE, force=True)
         raise TargetError(f"sample:{root}: {root} exists and is not a sample host made by xenbook; nothing was "
                           "written there. Name a new or empty directory, or one made by xenbook's sample host.")
 

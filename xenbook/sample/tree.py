@@ -13,6 +13,7 @@ from .loaders import LOADER_FILES
 from .profiles import DEPENDENCIES, Cpu, Profile, part_name
 
 STATE_DIR = ".xenbook-sample"
+FORMAT = 2  # of the simulated machine; raised when a sample host made before lacks what xenbook simulates now
 INSTALL_TIME = 1764000000  # every file of a new sample gets this mtime: same tree, same bytes, same times
 
 
@@ -48,7 +49,7 @@ def initial_state(profile: Profile) -> dict:
 
 def _base_state(profile: Profile) -> dict:
     return {
-        "format": 1,
+        "format": FORMAT,
         "simulated": True,
         "notice": "SIMULATED Arch Linux host made by xenbook; nothing in this directory is a real machine.",
         "profile": profile.name,
