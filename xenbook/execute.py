@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
 from .notebook import flat_params
 from .params import RunbookParams
 from .report import Report, StepResult, to_html
@@ -119,6 +121,8 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
     combined = Report(str(target), target.kind == "sample", params.dry_run)
     outcome = Outcome(out, combined)
     jobs = [(s, g) for s in sections for g in ([None] if s.params_field != "guests" else params.guests)]
+    whole = out / "params.yaml"  # every notebook reads the whole set, as `xenbook apply` uses it
+    whole.write_text(yaml.safe_dump(params.model_dump(mode="json", exclude={"sections"}), sort_keys=False))
     with held(params, combined, wait) as journal, Progress(disable=not progress, transient=False) as bar:
         task = bar.add_task("sections", total=len(jobs))
         for section, guest in jobs:
@@ -127,7 +131,8 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
             one = params.model_copy(update={"guests": [guest]}) if guest else params
             report_path = out / f"{label}.report.json"
             nb_out = out / (section.notebook.replace(".ipynb", f"-{guest.name}.ipynb") if guest else section.notebook)
-            nb_params = flat_params(section, one) | {"report_path": str(report_path.resolve())}
+            nb_params = flat_params(section, one) | {"report_path": str(report_path.resolve()),
+                                                     "params_file": str(whole.resolve())}
             try:
                 papermill.execute_notebook(str(notebooks_dir() / section.notebook), str(nb_out),
                                            parameters=nb_params, kernel_name="python3", progress_bar=False,

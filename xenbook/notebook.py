@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .params import RunbookParams, build
+from .params import RunbookParams, build, load_file
 from .report import Report, StepResult
 from .sections import SECTIONS, Section, run_sections
 from .targets import open_host
@@ -12,15 +12,17 @@ from .targets import open_host
 HOST_FIELDS = ("target", "dry_run", "sudo", "ssh_config")
 
 
-def section_params(section: Section, values: dict[str, Any]) -> RunbookParams:
-    """RunbookParams for one section from flat notebook values; ParameterError names any bad one."""
+def section_params(section: Section, values: dict[str, Any], base: RunbookParams | None = None) -> RunbookParams:
+    """RunbookParams for one section: base (the host's whole parameter set, so a section sees the others'
+    parameters as `xenbook apply` does), then the flat notebook values; ParameterError names any bad one."""
     values = dict(values)
-    data: dict[str, Any] = {k: values.pop(k) for k in HOST_FIELDS if k in values}
+    data: dict[str, Any] = base.model_dump(exclude={"sections"}) if base is not None else {}
+    data.update({k: values.pop(k) for k in HOST_FIELDS if k in values})
     data["sections"] = [section.name]
     if section.params_field == "guests":
         data["guests"] = [values]  # a guest notebook sets up one guest
     elif section.params_field:
-        data[section.params_field] = values
+        data[section.params_field] = {**data.get(section.params_field, {}), **values}
     elif values:
         from .errors import ParameterError
         raise ParameterError([(k, v, "is not a parameter of this section") for k, v in values.items()])
@@ -92,7 +94,10 @@ class SectionView:
         return SectionForm(self).widget
 
 
-def section(section_name: str, /, *, report_path: str | None = None, **values: Any) -> SectionView:
-    """The named section with the notebook's parameter values; ParameterError before any host is touched."""
+def section(section_name: str, /, *, report_path: str | None = None, params_file: str | None = None,
+            **values: Any) -> SectionView:
+    """The named section with the host's parameters file (when given) and the notebook's values over it;
+    ParameterError before any host is touched."""
     sec = SECTIONS[section_name]
-    return SectionView(sec, section_params(sec, values), report_path)
+    base = build(RunbookParams, load_file(params_file)) if params_file else None
+    return SectionView(sec, section_params(sec, values, base), report_path)

@@ -102,7 +102,7 @@ class SectionForm:
         for html in self.errors.values():
             html.value = ""
         try:
-            params = section_params(self.view.section, self.values())
+            params = section_params(self.view.section, self.values(), self.view.params)
         except ParameterError as e:
             for name, value, rule in e.problems:
                 key = name.split(".")[-1]

@@ -122,7 +122,10 @@ class RebootIntoXen(Step):
     def plan(self, host: Host) -> Plan:
         state = xen.xen_state(host)
         if not state.dom0:
-            return self._reboot_needed(host, state)
+            cmdline = (host.read_text("/proc/cmdline") or "").strip()
+            booted = next((w.split("=", 1)[1] for w in cmdline.split() if w.startswith("BOOT_IMAGE=")), "")
+            return self._reboot_needed(host, "the machine is a Xen guest, not dom0" if state.on_xen else
+                                       f"not running under Xen (booted {booted or 'a kernel'} directly)")
         info = xen.xl_info(host)
         if info is None:
             return Plan.fail("running as dom0, but xl info does not answer",
@@ -136,15 +139,15 @@ class RebootIntoXen(Step):
         memory = dom0_memory_mib(host)
         wanted = _mib(self.params.boot.dom0_mem)
         if memory is not None and abs(memory - wanted) > max(16, wanted // 50):
+            booted = booted_dom0_mem_mib(info.xen_commandline)
+            if booted is not None and booted != wanted:  # Xen was booted with another dom0_mem than is set now
+                return self._reboot_needed(host, f"dom0 has {memory} MiB from the running Xen's dom0_mem "
+                                                 f"({booted} MiB), and {wanted} MiB is set now")
             return Plan.fail(f"dom0 has {memory} MiB, not the {wanted} MiB set",
                              "check the Xen command line (xl info | grep xen_commandline) and reboot into the entry")
         return Plan.ok(f"running Xen {info.xen_version} as dom0 with {memory} MiB; {', '.join(units)} active")
 
-    def _reboot_needed(self, host: Host, state) -> Plan:
-        cmdline = (host.read_text("/proc/cmdline") or "").strip()
-        booted = next((w.split("=", 1)[1] for w in cmdline.split() if w.startswith("BOOT_IMAGE=")), "")
-        why = ("the machine is a Xen guest, not dom0" if state.on_xen else
-               f"not running under Xen (booted {booted or 'a kernel'} directly)")
+    def _reboot_needed(self, host: Host, why: str) -> Plan:
         reason = f"reboot into the Xen entry: {why}; after the reboot run this section again to verify"
         boot_id = (host.read_text("/proc/sys/kernel/random/boot_id") or "").strip()
         record = json.dumps({"reason": why, "boot_id": boot_id}, sort_keys=True) + "\n"
@@ -158,6 +161,16 @@ class RebootIntoXen(Step):
 def _mib(size: str) -> int:
     from ..params import size_mib
     return size_mib(size)
+
+
+def booted_dom0_mem_mib(xen_commandline: str) -> int | None:
+    """The fixed size in the running Xen's dom0_mem= option (its first plain size, e.g. 2048M of 2048M,max:2048M)."""
+    value = next((w.split("=", 1)[1] for w in xen_commandline.split() if w.startswith("dom0_mem=")), None)
+    size = next((item for item in (value or "").split(",") if item and ":" not in item), None)
+    try:
+        return _mib(size.upper()) if size else None
+    except ValueError:
+        return None
 
 
 def dom0_memory_mib(host: Host) -> int | None:
