@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xenbook.actions import Deferred, WriteFile
+from xenbook.actions import Deferred, RemoveFile, WriteFile
 from xenbook.commands import Result
 from xenbook.hosts.fake import FakeHost
 from xenbook.params import BootParams, InstallParams, PreflightParams, RunbookParams, build
@@ -80,6 +80,8 @@ def apply_plan(host: FakeHost, p) -> None:
             host.makedirs(action.path.rsplit("/", 1)[0])
             host.write_atomic(action.path, action.new, mode=action.mode if action.old is None or action.set_mode
                               else None)
+        elif isinstance(action, RemoveFile):
+            host.remove(action.path)
 
 
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
@@ -110,7 +112,8 @@ def test_step_case(path):
             assert line not in text
         if "mode" in wanted:
             assert writes[file].mode == mode(wanted["mode"])
-    assert [a.describe() for a in p.actions if not isinstance(a, WriteFile)] == expect.get("commands", [])
+    assert [a.path for a in p.actions if isinstance(a, RemoveFile)] == expect.get("removes", [])
+    assert [a.describe() for a in p.actions if not isinstance(a, (WriteFile, RemoveFile))] == expect.get("commands", [])
     if "expanded" in expect:  # commands once the deferred ones know what the earlier ones produced
         assert [a.describe() for a in expand(p.actions, host)] == expect["expanded"]
     for output, remedy in (expect.get("remedies") or {}).items():  # a failed command's output -> its remedy
@@ -118,7 +121,7 @@ def test_step_case(path):
         found = [a.remedy_for(output) for a in actions if not isinstance(a, (WriteFile, Deferred))]
         assert any(remedy in f for f in found), found
     assert not host.writes, "plan() wrote to the host"
-    if status == "change" and writes and not expect.get("no_converge"):
+    if status == "change" and (writes or expect.get("removes")) and not expect.get("no_converge"):
         apply_plan(host, p)
         again = plan(step, host)
         assert not again.actions and not again.failed, f"not converged: {again.reason}"

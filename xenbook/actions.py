@@ -41,6 +41,21 @@ class WriteFile:
 
 
 @dataclass
+class RemoveFile:
+    """Remove path, which holds old (a file xenbook wrote that now does harm); the runner backs it up first."""
+
+    path: str
+    old: bytes
+    new = None
+
+    def diff(self) -> str:
+        return WriteFile(self.path, self.old, b"").diff().replace(f"+++ b{self.path}", "+++ /dev/null", 1)
+
+    def describe(self) -> str:
+        return f"remove {self.path}"
+
+
+@dataclass
 class RunCommand:
     """Run command on the host; an exit code outside ok_codes fails the step."""
 
@@ -73,7 +88,7 @@ class Deferred:
         return self.description
 
 
-Action = WriteFile | RunCommand | Deferred
+Action = WriteFile | RemoveFile | RunCommand | Deferred
 
 
 @dataclass

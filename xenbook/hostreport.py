@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import ledger
-from .actions import WriteFile
+from .actions import RemoveFile, WriteFile
 from .commands import Command
 from .facts import domains as domfacts
 from .facts import services, xen
@@ -102,14 +102,15 @@ def applied_diffs(host: Host, records: list[dict]) -> dict[tuple[str, str], tupl
         for w in r["writes"]:
             before = (b"" if w.get("created") else _bytes(host, w["before"]) if w.get("before")
                       else texts.get(last_after.get(w["path"], "")))
-            after = texts.get(w["after"])
+            after = b"" if w.get("removed") else texts.get(w["after"])
             last_after[w["path"]] = w["after"]
             if before is None or after is None:
                 why = ("the file changed since and no backup holds that version" if host.exists(w["path"]) else
                        "the file is not on the host now (removed, or in a guest's filesystem that is not mounted)")
                 out[(r["id"], w["path"])] = (None, f"the diff cannot be rebuilt: {why} (diff sha256 {w['diff'][:16]}...)")
                 continue
-            diff = WriteFile(w["path"], None if w.get("created") else before, after).diff()
+            diff = (RemoveFile(w["path"], before) if w.get("removed") else
+                    WriteFile(w["path"], None if w.get("created") else before, after)).diff()
             note = "" if ledger.digest(diff) == w["diff"] else " (rebuilt; it differs from the recorded digest)"
             out[(r["id"], w["path"])] = (redact(diff), note)
     return out

@@ -32,7 +32,7 @@ from .redact import mask_shapes
 from .steps.base import STATE_DIR
 
 if TYPE_CHECKING:
-    from .actions import WriteFile
+    from .actions import RemoveFile, WriteFile
     from .report import Report, StepResult
     from .steps.base import Step
 
@@ -140,10 +140,11 @@ class Journal:
                      diffs=[{"path": d["path"], "sha256": digest(d["diff"])} for d in result.diffs],
                      commands=[mask_shapes(c) for c in result.commands])
 
-    def wrote(self, action: WriteFile, backup: str | None) -> None:
+    def wrote(self, action: WriteFile | RemoveFile, backup: str | None) -> None:
         """Note one file the current step replaced: digests, and the backup that holds its old bytes."""
         self.writes.append({"path": action.path, "created": action.old is None, "before": backup,
-                            "after": digest(action.new), "diff": digest(action.diff())})
+                            "after": digest(action.new or b""), "diff": digest(action.diff()),
+                            **({"removed": True} if action.new is None else {})})
 
     def end(self, step: Step, result: StepResult) -> None:
         """Record how the current step ended."""

@@ -179,7 +179,7 @@ class Dom0Params(Model):
     """dom0's services, toolstack settings and guest network."""
 
     xendomains: bool = Field(False, description="start guests in /etc/xen/auto at boot (conflicts with libvirtd)")
-    network: Literal["auto", "systemd-networkd", "netctl", "none"] = Field(
+    network: Literal["auto", "systemd-networkd", "NetworkManager", "netctl", "none"] = Field(
         "auto", description="who configures the bridge; auto finds what the host uses, none leaves it")
     bridge: str = Field("xenbr0", description="the bridge guests join")
     uplink: str | None = Field(None, description="the NIC to put in the bridge; empty: the default route's")

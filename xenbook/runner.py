@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Callable, Iterable
 
-from .actions import Deferred, Plan, WriteFile
+from .actions import Deferred, Plan, RemoveFile, WriteFile
 from .errors import HostError, XenbookError
 from .hosts.base import Host
 from .ledger import RUN_ENV, Journal
@@ -93,9 +93,9 @@ class Runner:
         if plan.facts:
             self.facts.update(plan.facts)
         result.diffs = [{"path": a.path, "diff": a.diff()} for a in plan.actions
-                        if isinstance(a, WriteFile) and a.old != a.new]
+                        if isinstance(a, (WriteFile, RemoveFile)) and a.old != a.new]
         result.commands = [a.describe() for a in plan.actions
-                           if not isinstance(a, WriteFile) or a.old == a.new]
+                           if not isinstance(a, (WriteFile, RemoveFile)) or a.old == a.new]
         if plan.actions:
             result.commands += [f"{a.describe()}  (always, at the end)" for a in plan.cleanup]
         if plan.failed:
@@ -170,6 +170,8 @@ class Runner:
                 queue[:0] = action.expand(host)
             elif isinstance(action, WriteFile):
                 self._write(action, result)
+            elif isinstance(action, RemoveFile):
+                self._remove(action)
             else:
                 if isinstance(step, Regeneration) and step.output and host.exists(step.output):
                     self._backup(step.output)
@@ -197,6 +199,13 @@ class Runner:
             self.host.copy_file(path, dest)
             return dest
         return None
+
+    def _remove(self, action: RemoveFile) -> None:
+        if self.host.read_bytes(action.path) != action.old:
+            raise HostError(f"{action.path} changed after it was planned; nothing was removed, plan again")
+        backup = self._backup(action.path)
+        self.host.remove(action.path)
+        self.journal.wrote(action, backup)
 
     def _write(self, action: WriteFile, result: StepResult) -> None:
         host = self.host

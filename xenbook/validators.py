@@ -25,6 +25,7 @@ class Check:
 
     argv: tuple[str, ...]
     transform: Callable[[bytes], bytes] | None = None
+    stdin: bool = False  # the tool reads the candidate on stdin (argv has no '{path}'); it runs on this machine
 
     @property
     def tool(self) -> str:
@@ -61,6 +62,11 @@ def _network_file(data: bytes) -> str | None:
     return check_file(data)
 
 
+def _nm_keyfile(data: bytes) -> str | None:
+    from .edits.nmkeyfile import check_file
+    return check_file(data)
+
+
 def _menu_lst(data: bytes) -> str | None:
     from .edits.menulst import check_menu
     return check_menu(data)
@@ -76,6 +82,10 @@ VALIDATORS: dict[str, tuple[Check | PythonCheck, ...]] = {
     "xen-cfg": (PythonCheck("ASCII and newline check", _xen_cfg),),
     "menu-lst": (PythonCheck("GRUB legacy command check", _menu_lst),),
     "network-file": (PythonCheck("systemd.network section check", _network_file),),
+    # nmcli reads the profile on stdin and fails on an invalid property (NetworkManager 1.42 and later)
+    "nm-keyfile": (PythonCheck("keyfile [connection] check", _nm_keyfile),
+                   Check(("nmcli", "--offline", "connection", "modify"), stdin=True)),
+    "nm-conf": (Check(("NetworkManager", "--config", "{path}", "--print-config")),),
 }
 
 
@@ -96,6 +106,11 @@ def check_locally(check: Check | PythonCheck, data: bytes, where: str) -> bool:
         return False
     if check.transform:
         data = check.transform(data)
+    if check.stdin:
+        result = run_local(list(check.argv), stdin=data)
+        if not result.ok:
+            raise _fail(check, where, result)
+        return True
     with tempfile.TemporaryDirectory(prefix="xenbook-check-") as tmp:
         path = os.path.join(tmp, "candidate")
         with open(path, "wb") as f:
@@ -119,7 +134,7 @@ def validate_candidate(host: Host, name: str | None, data: bytes, candidate: str
     """Validate the candidate file at host path candidate; raises ValidationFailed, returns notes."""
     notes = []
     for check in VALIDATORS.get(name, ()) if name else ():
-        if isinstance(check, PythonCheck) or check.transform is not None:
+        if isinstance(check, PythonCheck) or check.transform is not None or check.stdin:
             ran = check_locally(check, data, where)
         else:
             result = host.exec_validator(check.argv, candidate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 Sections = list[tuple[str, list[tuple[str, str]]]]
@@ -39,11 +40,30 @@ def render(sections: Sections, header: str = "") -> str:
     return header + "\n".join(chunks)
 
 
-def matches_interface(sections: Sections, ifname: str) -> bool:
-    """True when the file's [Match] Name= patterns (globs, space separated) match ifname."""
-    import fnmatch
-    names = " ".join(values(sections, "Match", "Name")).split()
-    return any(fnmatch.fnmatchcase(ifname, n) for n in names if not n.startswith("!"))
+def _listed(sections: Sections, key: str) -> tuple[bool, list[str]]:
+    """(inverted, words) of a [Match] list key: its lines joined, an empty one resetting, a leading ! inverting."""
+    words: list[str] = []
+    for value in values(sections, "Match", key):
+        words = words + value.split() if value else []
+    inverted = bool(words) and words[0].startswith("!")
+    if inverted:
+        words[0] = words[0][1:]
+    return inverted, [w for w in words if w]
+
+
+def matches(sections: Sections, name: str, type_: str = "ether", mac: str = "", kind: str = "") -> bool:
+    """Whether systemd-networkd would apply the file to the link, by its [Match] Name=, Type=, Kind= and
+    MACAddress= (globs, a leading ! inverting a list, a link without the value matching only inverted lists).
+    A file with other [Match] keys (Driver=, Path=, Property= ...) is taken to match: xenbook cannot tell, so it
+    errs on the side of reporting the file."""
+    mac = mac.lower()
+    for key, value in (("Name", name), ("Type", type_), ("Kind", kind), ("MACAddress", mac),
+                       ("PermanentMACAddress", mac)):
+        inverted, words = _listed(sections, key)
+        hit = bool(value) and any(fnmatch.fnmatchcase(value, w.lower() if "MAC" in key else w) for w in words)
+        if words and hit == inverted:
+            return False
+    return True
 
 
 def address_config(sections: Sections) -> Sections:

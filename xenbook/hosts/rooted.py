@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import stat as statmod
@@ -144,8 +145,11 @@ class RootedHost(Host):
         os.makedirs(self.real(path), mode=mode, exist_ok=True)
 
     def remove(self, path: str) -> None:
+        """Unlink path itself (a symbolic link, not what it points to), as unlink(2) does."""
+        path = check_path(path)
+        folder, name = posixpath.split(path)
         try:
-            os.unlink(self.real(path))
+            os.unlink(os.path.join(self.real(folder or "/"), name) if name else self.real(path))
         except FileNotFoundError:
             pass
 

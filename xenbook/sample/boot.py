@@ -14,7 +14,8 @@ import time
 import uuid
 
 from .bootmenu import Entry, grub2_entries, legacy_entries, uefi_entries
-from .network import boot_network, write_sysfs
+from .netmanagers import boot_network
+from .network import write_sysfs
 from .profiles import Cpu
 from .services import pulled_in
 from .tree import _cpuinfo, _meminfo

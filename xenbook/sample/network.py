@@ -15,10 +15,9 @@ import posixpath
 import shutil
 
 from ..commands import Result
-from ..edits import networkd
 from .options import Usage
 from .profiles import Profile
-from .services import install_links, unit_state
+from .services import install_links
 
 NETWORK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/lib/systemd/network")
 SHORT = "# Shortened by xenbook's SIMULATED sample host from the file the systemd package installs.\n"
@@ -63,7 +62,8 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     """The NIC in /sys, the stock systemd units with the links of those enabled by default, and 20-wired.network."""
     out: list[tuple[str, bytes | None, int, str | None]] = [
         (f"/usr/lib/systemd/system/{n}", t.encode(), 0o644, None) for n, t in SYSTEMD_UNITS.items()]
-    for name in ("getty@.service", "remote-fs.target", "systemd-networkd.service"):
+    for name in ("getty@.service", "remote-fs.target") + (("systemd-networkd.service",) if profile.network ==
+                                                          "systemd-networkd" else ()):
         todo = [name]
         while todo:
             unit = todo.pop(0)
@@ -77,7 +77,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         out += _sys_link(nic.name, f"{pci}/net/{nic.name}", nic.mac, n)
         out += [(f"{pci}/net/{nic.name}/device", None, 0o777, "../.."),
                 (f"{pci}/driver", None, 0o777, posixpath.relpath(f"/sys/bus/pci/drivers/{driver}", pci))]
-    if profile.nics:
+    if profile.nics and profile.network == "systemd-networkd":
         out.append((WIRED, f"[Match]\nName={profile.nics[0].name}\n\n[Network]\nDHCP=yes\n".encode(), 0o644, None))
     return out
 
@@ -88,24 +88,67 @@ def _sys_link(name: str, device: str, mac: str, index: int) -> list[tuple[str, b
             (f"{device}/ifindex", b"%d\n" % index, 0o444, None)]
 
 
-# what systemd-networkd sets up at boot
+# what systemd-networkd sets up at boot, read with the sample's own reader (not the product's parser)
 
-def config_files(host, suffix: str) -> list[tuple[str, networkd.Sections]]:
-    """Parsed systemd-networkd files with suffix, in the order networkd reads them (file name; /etc wins)."""
+def _read_config(text: str) -> dict[str, dict[str, list[str]]]:
+    """{section: {key: [values in order]}} as systemd's config parser reads a unit-like file: comments start with #
+    or ;, a section header resets the section, an empty assignment resets a list key."""
+    out: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = out.setdefault(line[1:-1], {})
+        elif section is not None and "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            section[key] = section.get(key, []) + [value] if value else []
+    return out
+
+
+def config_files(host, suffix: str) -> list[tuple[str, dict[str, dict[str, list[str]]]]]:
+    """The sample's systemd-networkd files with suffix, in the order networkd reads them (file name; /etc wins)."""
     seen: dict[str, str] = {}
     for folder in NETWORK_DIRS:
         for name in host.listdir(folder) or []:
             if name.endswith(suffix) and name not in seen:
                 seen[name] = f"{folder}/{name}"
-    return [(seen[n], networkd.parse(host.read_text(seen[n]) or "")) for n in sorted(seen)]
+    return [(seen[n], _read_config(host.read_text(seen[n]) or "")) for n in sorted(seen)]
 
 
-def _matches(sections: networkd.Sections, link: dict) -> bool:
-    names = " ".join(networkd.values(sections, "Match", "Name")).split()
-    kinds = " ".join(networkd.values(sections, "Match", "Type")).split()
-    macs = " ".join(networkd.values(sections, "Match", "MACAddress")).lower().split()
-    return (not names or any(fnmatch.fnmatchcase(link["ifname"], n) for n in names)) and \
-        (not kinds or link["kind"] in kinds) and (not macs or link["mac"] in macs) and bool(names or kinds or macs)
+def _last(config: dict, section: str, key: str, default=None):
+    values = config.get(section, {}).get(key) or []
+    return values[-1] if values else default
+
+
+def _strv_test(patterns: list[str], value: str | None) -> bool:
+    """systemd's net_condition_test_strv(): a leading ! negates the whole list; a link without the value matches
+    only a negated list."""
+    words = " ".join(patterns).split()
+    if not words:
+        return True
+    invert = words[0].startswith("!")
+    words[0] = words[0].lstrip("!")
+    hit = value is not None and any(fnmatch.fnmatchcase(value, w) for w in words if w)
+    return hit != invert
+
+
+def _matches(config: dict, link: dict) -> bool:
+    match = config.get("Match", {})
+    kind = {"bridge": "bridge"}.get(link["kind"])  # netdev kinds; NICs and vifs have none
+    devtype = {"loopback": "loopback", "bridge": "bridge"}.get(link["kind"], "ether")
+    return (_strv_test(match.get("Name", []), link["ifname"]) and _strv_test(match.get("Type", []), devtype)
+            and _strv_test(match.get("Kind", []), kind)
+            and _strv_test([m.lower() for m in match.get("MACAddress", [])], link["mac"]))
+
+
+def managing_file(host, link: dict) -> tuple[str, dict] | None:
+    """(path, config) of the .network file systemd-networkd applies to link: the first that matches; none when that
+    file says [Link] Unmanaged=yes."""
+    found = next(((p, c) for p, c in config_files(host, ".network") if _matches(c, link)), None)
+    if found and _last(found[1], "Link", "Unmanaged", "no") in ("yes", "true", "1", "on"):
+        return None
+    return found
 
 
 def _persistent_mac(host, name: str) -> str:
@@ -127,41 +170,31 @@ def _lease(nics: list[dict], link: dict) -> tuple[str, str] | None:
     return f"{base.rsplit('.', 1)[0]}.{host_part}/{length}", nics[0]["gateway"]
 
 
-def boot_network(host, state: dict) -> dict:
-    """The links, addresses and routes the next boot sets up, from the NICs and systemd-networkd's files."""
-    nics = state["machine"].get("nics", [])
-    links = [{"ifname": "lo", "kind": "loopback", "mac": "00:00:00:00:00:00"}]
-    links += [{"ifname": n["name"], "kind": "ether", "mac": n["mac"]} for n in nics]
-    addresses: dict[str, str] = {}
-    routes: list[dict] = []
-    if unit_state(host, "systemd-networkd.service") == "enabled":
-        for _path, sections in config_files(host, ".netdev"):
-            name = (networkd.values(sections, "NetDev", "Name") or [""])[-1]
-            if (networkd.values(sections, "NetDev", "Kind") or [""])[-1] == "bridge" and name:
-                mac = (networkd.values(sections, "NetDev", "MACAddress") or [_persistent_mac(host, name)])[-1]
-                links.append({"ifname": name, "kind": "bridge", "mac": mac.lower()})
-        files = config_files(host, ".network")
-        for link in links[1:]:
-            sections = next((s for _p, s in files if _matches(s, link)), None)
-            if sections is None:
-                continue
-            bridge = (networkd.values(sections, "Network", "Bridge") or [None])[-1]
-            if bridge and any(x["ifname"] == bridge and x["kind"] == "bridge" for x in links):
-                link["master"] = bridge
-                continue
-            static = networkd.values(sections, "Network", "Address") + networkd.values(sections, "Address", "Address")
-            gateway = (networkd.values(sections, "Network", "Gateway") + networkd.values(sections, "Route", "Gateway")
-                       or [None])[-1]
-            dhcp = (networkd.values(sections, "Network", "DHCP") or ["no"])[-1] in ("yes", "true", "ipv4", "1", "on")
-            lease = _lease(nics, link) if dhcp and not static else None
-            if static:
-                addresses[link["ifname"]] = static[0]
-            elif lease:
-                addresses[link["ifname"]], gateway = lease
-            if gateway and link["ifname"] in addresses:
-                routes.append({"dev": link["ifname"], "gateway": gateway, "protocol": "dhcp" if lease else "static",
-                               "prefsrc": addresses[link["ifname"]].split("/")[0]})
-    return {"links": links, "addresses": addresses, "routes": routes}
+def networkd_decisions(host, links: list[dict]) -> tuple[list[dict], dict[str, dict]]:
+    """(bridges to create, {ifname: {"bridge": B} or {"static": [...], "gateway": G, "dhcp": bool}}) from
+    systemd-networkd's files."""
+    bridges = []
+    for _path, config in config_files(host, ".netdev"):
+        name = _last(config, "NetDev", "Name", "")
+        if _last(config, "NetDev", "Kind") == "bridge" and name:
+            mac = _last(config, "NetDev", "MACAddress") or _persistent_mac(host, name)
+            bridges.append({"ifname": name, "kind": "bridge", "mac": mac.lower()})
+    decisions: dict[str, dict] = {}
+    for link in links[1:] + bridges:
+        found = managing_file(host, link)
+        if found is None:
+            continue
+        config = found[1]
+        bridge = _last(config, "Network", "Bridge")
+        if bridge:
+            decisions[link["ifname"]] = {"bridge": bridge}
+            continue
+        network = config.get("Network", {})
+        decisions[link["ifname"]] = {
+            "static": network.get("Address", []) + config.get("Address", {}).get("Address", []),
+            "gateway": (network.get("Gateway", []) + config.get("Route", {}).get("Gateway", []) or [None])[-1],
+            "dhcp": _last(config, "Network", "DHCP", "no") in ("yes", "true", "ipv4", "1", "on")}
+    return bridges, decisions
 
 
 def write_sysfs(host, network: dict) -> None:
@@ -197,7 +230,7 @@ def write_sysfs(host, network: dict) -> None:
 def initial(profile: Profile) -> dict:
     """The network of a fresh install: the first NIC with its DHCP lease and default route (20-wired.network)."""
     links = [{"ifname": "lo", "kind": "loopback", "mac": "00:00:00:00:00:00"}]
-    links += [{"ifname": n.name, "kind": "ether", "mac": n.mac} for n in profile.nics]
+    links += [{"ifname": n.name, "kind": "ether", "mac": n.mac, "pci": n.pci} for n in profile.nics]
     first = profile.nics[:1]
     return {"links": links, "addresses": {n.name: n.address for n in first},
             "routes": [{"dev": n.name, "gateway": n.gateway, "protocol": "dhcp", "prefsrc": n.address.split("/")[0]}
@@ -219,7 +252,7 @@ def current(host, state: dict) -> dict:
     return {"links": links, "addresses": net["addresses"], "routes": net["routes"]}
 
 
-def _link_json(link: dict, brief: bool, address: bool = False) -> dict:
+def _link_json(link: dict, brief: bool, address: bool = False, details: bool = False) -> dict:
     lo = link["kind"] == "loopback"
     flags = (["LOOPBACK"] if lo else ["BROADCAST", "MULTICAST"]) + (["UP", "LOWER_UP"] if link["up"] else [])
     state = "UNKNOWN" if lo else "UP" if link["up"] else "DOWN"
@@ -232,6 +265,11 @@ def _link_json(link: dict, brief: bool, address: bool = False) -> dict:
     out.update({"group": "default", "txqlen": 32 if link["kind"] == "vif" else 1000,
                 "link_type": "loopback" if lo else "ether", "address": link["mac"],
                 "broadcast": "00:00:00:00:00:00" if lo else "ff:ff:ff:ff:ff:ff"})
+    if details:  # as iproute2's -d: the netdev kind, the port's kind, the NIC's bus
+        info = ({"info_kind": "bridge"} if link["kind"] == "bridge" else {}) | (
+            {"info_slave_kind": "bridge"} if link.get("master") else {})
+        out.update({"linkinfo": info} if info else {})
+        out.update({"parentbus": "pci", "parentdev": link["pci"]} if link.get("pci") else {})
     return out
 
 
@@ -294,7 +332,7 @@ def ip(host, argv, stdin) -> Result:
         return Result(1, "", f'Device "{dev}" does not exist.\n')
     with_addr = obj == "address"
     if as_json:
-        rows = [dict(_link_json(link, brief, with_addr), **({"addr_info": _addr_info(
+        rows = [dict(_link_json(link, brief, with_addr, "-d" in flags), **({"addr_info": _addr_info(
             link, net["addresses"].get(link["ifname"]))} if with_addr else {})) for link in links]
         return Result(0, json.dumps(rows, separators=(",", ":")) + "\n", "")
     if not brief:

@@ -111,7 +111,8 @@ class Profile:
     kernel_log: tuple[str, ...] = ()  # dmesg lines ("[seconds] message") beyond the usual boot messages
     iommu: bool = True  # the firmware has VT-d / AMD-Vi on: an ACPI DMAR or IVRS table, and Linux uses it
     volume_groups: tuple[VolumeGroup, ...] = ()  # LVM on whole disks (see storage.py)
-    nics: tuple[Nic, ...] = (ENP1S0,)  # ethernet NICs; systemd-networkd configures the first by DHCP
+    nics: tuple[Nic, ...] = (ENP1S0,)  # ethernet NICs; the network manager configures the first by DHCP
+    network: str = "systemd-networkd"  # or "NetworkManager" or "netctl": what configures the NIC
 
 
 XEON_E2288G = Cpu(
@@ -248,6 +249,17 @@ ARCH_GUEST = replace(
     packages=tuple(p for p in BIOS_GRUB_LEGACY.packages if p[0] != "intel-ucode"),
     kernel_log=("[    0.000000] Hypervisor detected: Xen HVM", "[    0.000000] Xen version 4.17."))
 
+NETWORKMANAGER = replace(
+    BIOS_GRUB2, name="networkmanager", summary="like bios-grub2, but NetworkManager (not systemd-networkd) configures "
+                                               "the NIC, from a keyfile profile", network="NetworkManager",
+    packages=BIOS_GRUB2.packages + (("networkmanager", "1.54.3-1", "x86_64",
+                                     "Network connection manager and user applications"),))
+NETCTL = replace(
+    BIOS_GRUB2, name="netctl", summary="like bios-grub2, but netctl's enabled ethernet-dhcp profile configures the NIC",
+    network="netctl", packages=BIOS_GRUB2.packages + (
+        ("netctl", "1.29-3", "any", "Profile based systemd network management"),
+        ("dhcpcd", "10.3.0-1", "x86_64", "DHCP/ IPv4LL/ IPv6RA/ DHCPv6 client")))
+
 PROFILES: dict[str, Profile] = {p.name: p for p in (BIOS_GRUB2, BIOS_GRUB_LEGACY, UEFI_SYSTEMD_BOOT, NO_VIRT,
-                                                    ARCH_GUEST)}
+                                                    ARCH_GUEST, NETWORKMANAGER, NETCTL)}
 DEFAULT_PROFILE = BIOS_GRUB2.name

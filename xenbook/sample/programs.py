@@ -76,10 +76,11 @@ PROGRAMS.update(bootstrap.PROGRAMS)
 PROGRAMS.update(initcpio.PROGRAMS)
 PROGRAMS.update(filetools.PROGRAMS)
 
-from . import network, services, xl  # noqa: E402  (systemctl; ip; xl, xentop)
+from . import netmanagers, network, services, xl  # noqa: E402  (systemctl; ip; netctl; xl, xentop)
 
 PROGRAMS.update(services.PROGRAMS)
 PROGRAMS.update(network.PROGRAMS)
+PROGRAMS.update(netmanagers.PROGRAMS)
 PROGRAMS.update(xl.PROGRAMS)
 
 from . import links  # noqa: E402

@@ -197,6 +197,8 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         out.append(("/sys/firmware/efi/fw_platform_size", b"64\n", 0o444, None))
     out += devices.files(profile) + _storage().tree_files(profile)
     out += _network().files(profile)  # systemd's units, 20-wired.network, the NIC in /sys
+    from .netmanagers import files as manager_files  # netmanagers imports network
+    out += manager_files(profile)  # NetworkManager or netctl with the NIC's profile
     if profile.kernel_pkgbase == "linux":
         from .initcpio import PRESET
         out.append(("/etc/mkinitcpio.d/linux.preset", PRESET.encode(), 0o644, None))

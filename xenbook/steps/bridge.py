@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import json
-
-from ..actions import Plan, RunCommand, WriteFile
+from ..actions import Plan, RemoveFile, RunCommand, WriteFile
 from ..commands import Command
 from ..edits import networkd
-from ..facts import services
+from ..facts import network, services
 from ..hosts.base import Host
 from ..params import RunbookParams
 from .base import Step
+from .bridge_netctl import XenBridgeNetctl
+from .bridge_nm import XenBridgeNM
+from .uplink import HEADER, ssh_guard
 
 SECTION = "dom0"
-NETWORK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/lib/systemd/network")
-HEADER = "# Managed by xenbook: the Xen guests' bridge. Takes effect at the next boot.\n"
-
-
-def default_route_device(host: Host) -> str | None:
-    result = host.run(Command.of("ip", "-j", "route", "show", "default"))
-    try:
-        routes = json.loads(result.stdout) if result.ok else []
-    except ValueError:
-        return None
-    return next((r.get("dev") for r in routes if r.get("dev")), None)
+GUESTS_FILE = "/etc/systemd/network/00-xenbook-guest-interfaces.network"
+GUESTS_NETWORK = [("Match", [("Name", "vif* tap*")]), ("Link", [("Unmanaged", "yes")])]
 
 
 def network_manager(host: Host, wanted: str) -> str | None:
-    """systemd-networkd, netctl or NetworkManager, as configured (wanted) or as enabled on the host."""
+    """systemd-networkd, NetworkManager or netctl, as configured (wanted) or as enabled on the host."""
     if wanted != "auto":
         return wanted
     for unit, name in (("systemd-networkd.service", "systemd-networkd"), ("NetworkManager.service", "NetworkManager")):
@@ -39,18 +31,9 @@ def network_manager(host: Host, wanted: str) -> str | None:
     return None
 
 
-def network_files(host: Host) -> list[tuple[str, str]]:
-    """(path, text) of every .network file in the order systemd-networkd reads them (by file name)."""
-    seen: dict[str, str] = {}
-    for folder in NETWORK_DIRS:
-        for name in host.listdir(folder) or []:
-            if name.endswith(".network") and name not in seen:
-                seen[name] = f"{folder}/{name}"
-    return [(seen[n], host.read_text(seen[n]) or "") for n in sorted(seen)]
-
-
 class XenBridge(Step):
-    """systemd-networkd: a bridge netdev, the bridge's .network with the uplink's addresses, the uplink as a port."""
+    """systemd-networkd: a bridge netdev, the bridge's .network with the uplink's addresses, the uplink as a port,
+    and a file that keeps networkd off the guests' vif*/tap* interfaces."""
 
     section, name = SECTION, "XenBridge"
 
@@ -62,18 +45,32 @@ class XenBridge(Step):
         return (f"/etc/systemd/network/00-xenbook-{br}.netdev", f"/etc/systemd/network/00-xenbook-{br}.network",
                 f"/etc/systemd/network/00-xenbook-{br}-{uplink}.network")
 
+    def _port_files(self, host: Host) -> dict[str, tuple[str, str]]:
+        """xenbook's port files of this bridge: path -> (the interface it names, its text)."""
+        br, folder = self.params.dom0.bridge, "/etc/systemd/network"
+        out = {}
+        for name in host.listdir(folder) or []:
+            if name.startswith(f"00-xenbook-{br}-") and name.endswith(".network"):
+                text = host.read_text(f"{folder}/{name}") or ""
+                names = networkd.values(networkd.parse(text), "Match", "Name")
+                out[f"{folder}/{name}"] = (names[-1] if names else "", text)
+        return out
+
     def plan(self, host: Host) -> Plan:
         if self.manager != "systemd-networkd":
             return self._unsupported()
         br = self.params.dom0.bridge
-        uplink = self.params.dom0.uplink or default_route_device(host)
+        ports = self._port_files(host)
+        uplink, how = network.choose_uplink(host, br, self.params.dom0.uplink,
+                                            [n for n, t in ports.values() if t.startswith(HEADER)])
         if not uplink:
-            return Plan.fail("no uplink: there is no default route and no uplink parameter",
-                             "set dom0.uplink to the NIC that reaches the network")
+            return Plan.fail(f"no uplink for {br}: {how}", "set dom0.uplink to the NIC that reaches the network")
         netdev, bridge_net, port_net = self.paths(uplink)
-        files = [(p, t) for p, t in network_files(host) if p not in (bridge_net, port_net)]
-        source = next(((p, networkd.parse(t)) for p, t in files if networkd.matches_interface(networkd.parse(t), uplink)),
-                      None)
+        files = [(p, t) for p, t in network.network_files(host) if p not in (bridge_net, port_net, GUESTS_FILE)
+                 and p not in ports]
+        link = network.links(host).get(uplink) or network.Link(uplink)
+        source = next(((p, networkd.parse(t)) for p, t in files
+                       if networkd.matches(networkd.parse(t), uplink, "ether", link.mac, link.kind)), None)
         mine = host.read_text(bridge_net)
         if source is None and mine is None:
             return Plan.fail(f"no .network file configures {uplink}", f"configure {uplink} with systemd-networkd first")
@@ -81,42 +78,52 @@ class XenBridge(Step):
         if not moved:
             return Plan.fail(f"{source[0] if source else bridge_net} gives {uplink} no address (no DHCP= or Address=)",
                              "give the uplink its addresses first, or set dom0.network to none")
-        mac = (host.read_text(f"/sys/class/net/{uplink}/address") or "").strip()
+        mac = link.mac or (host.read_text(f"/sys/class/net/{uplink}/address") or "").strip()
         wanted = {
             netdev: networkd.render([("NetDev", [("Name", br), ("Kind", "bridge")] + ([("MACAddress", mac)] if mac
                                                                                        else []))], HEADER),
             bridge_net: networkd.render([("Match", [("Name", br)])] + moved, HEADER),
             port_net: networkd.render([("Match", [("Name", uplink)]), ("Network", [("Bridge", br)])], HEADER),
+            GUESTS_FILE: networkd.render(GUESTS_NETWORK, HEADER.replace("the Xen guests' bridge", "not the guests' "
+                                                                        "interfaces, which Xen puts in the bridge")),
         }
-        actions = []
+        earlier = self._matches_first(files, wanted, (uplink, "ether", mac, link.kind), (br, "bridge", mac, "bridge"))
+        if earlier:
+            return Plan.fail(earlier, "rename that file so it sorts after 00-xenbook-* (e.g. 10-...), or narrow its "
+                             "[Match]; systemd-networkd applies only the first .network file that matches a link")
+        actions: list = [RemoveFile(p, t.encode()) for p, (n, t) in sorted(ports.items())
+                         if p != port_net and t.startswith(HEADER)]
         for path, text in wanted.items():
             old = host.read_bytes(path)
             if old != text.encode():
                 actions.append(WriteFile(path, old, text.encode(), mode=0o644, validator="network-file"))
         if not actions:
-            return Plan.ok(f"{uplink} is a port of {br}, which has its address configuration")
-        warn = ""
-        if host.target.startswith("ssh:"):
-            if not self.params.dom0.network_over_ssh:
-                return Plan.fail(f"this moves {uplink}'s addresses to {br} on a host reached over SSH: a mistake "
-                                 "cuts the connection at the next boot",
-                                 "make sure you have a console (IPMI, KVM, serial), then set dom0.network_over_ssh")
-            warn = "; you are connected over SSH: keep a console at hand for the reboot"
-        origin = f" (from {source[0]}, which stays as it is but no longer matches first)" if source else ""
-        return Plan(actions, f"bridge {br} with {uplink} as its port{origin}; takes effect at the reboot{warn}")
+            return Plan.ok(f"{uplink} ({how}) is a port of {br}, which has its address configuration")
+        refused, warn = ssh_guard(host, self.params, uplink)
+        if refused:
+            return refused
+        origin = f" (from {source[0]}, which stays as it is; xenbook's files now match first)" if source else ""
+        stale = [a.path for a in actions if isinstance(a, RemoveFile)]
+        gone = f"; removes {', '.join(stale)}, an earlier port file of xenbook's" if stale else ""
+        return Plan(actions, f"bridge {br} with {uplink} ({how}) as its port{origin}{gone}; takes effect at the "
+                             f"reboot{warn}")
+
+    @staticmethod
+    def _matches_first(files: list[tuple[str, str]], wanted: dict[str, str], *links) -> str:
+        """Why one of the user's files would still win over xenbook's for the uplink or the bridge ("" if none)."""
+        ordered = sorted([(p.rsplit("/", 1)[1], p, t) for p, t in files] +
+                         [(p.rsplit("/", 1)[1], p, t) for p, t in wanted.items() if p.endswith(".network")])
+        for name, type_, mac, kind in links:
+            first = next((p for _n, p, t in ordered if networkd.matches(networkd.parse(t), name, type_, mac, kind)),
+                         None)
+            if first and first not in wanted:
+                return f"{first} sorts before xenbook's files and matches {name}, so {name} would not join the bridge" \
+                    if type_ == "ether" else f"{first} sorts before xenbook's files and matches {name}"
+        return ""
 
     def _unsupported(self) -> Plan:
-        br = self.params.dom0.bridge
-        if self.manager == "NetworkManager":
-            return Plan.fail("the host uses NetworkManager; xenbook writes bridges for systemd-networkd",
-                             f"nmcli connection add type bridge ifname {br} con-name {br}; nmcli connection add "
-                             f"type bridge-slave ifname <nic> master {br}; or set dom0.network to none")
-        if self.manager == "netctl":
-            return Plan.fail("the host uses netctl; xenbook writes bridges for systemd-networkd",
-                             f"write /etc/netctl/{br} (Connection=bridge, BindsToInterfaces=(<nic>), IP=dhcp), "
-                             f"netctl disable <old profile>, netctl enable {br}; or set dom0.network to none")
-        return Plan.fail("no network manager found (systemd-networkd, netctl or NetworkManager)",
-                         "set dom0.network to systemd-networkd after configuring it, or to none")
+        return Plan.fail("no network manager found (systemd-networkd, NetworkManager or netctl)",
+                         "set dom0.network to the one that configures the host's network, or to none")
 
 
 class NetworkdEnabled(Step):
@@ -133,5 +140,9 @@ def bridge_steps(params: RunbookParams, host: Host) -> list[Step]:
     if params.dom0.network == "none":
         return []
     manager = network_manager(host, params.dom0.network)
+    if manager == "NetworkManager":
+        return [XenBridgeNM(params)]
+    if manager == "netctl":
+        return [XenBridgeNetctl(params)]
     steps: list[Step] = [XenBridge(params, manager or "")]
     return steps + ([NetworkdEnabled()] if manager == "systemd-networkd" else [])
