@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..actions import Plan
-from ..cmdline import xen_command_line
+from ..cmdline import with_root_flags, xen_command_line
 from ..commands import Command
 from ..errors import PreconditionFailed
 from ..edits import blocks, grubentry, shellvars
@@ -41,6 +41,8 @@ class BootFacts:
         return xen_command_line(self.params, microcode=False)
 
     def kernel_args(self, host: Host) -> str:
+        """dom0's options: root= and rw, rootflags=subvol= for a btrfs subvolume root (unless the options name a
+        subvolume already), then the options from the parameter, /etc/default/grub or /proc/cmdline."""
         if self.params.dom0_kernel_options is not None:
             extra = self.params.dom0_kernel_options
         elif self.options_from == "cmdline":
@@ -49,7 +51,8 @@ class BootFacts:
             values = host.fact("boot.grub_defaults", lambda: shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or ""))
             extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
                                          values.get("GRUB_CMDLINE_LINUX_DEFAULT", "")) if v)
-        return f"{self.layout(host).root_arg} rw {extra}".strip()
+        layout = self.layout(host)
+        return f"{layout.root_arg} rw {with_root_flags(extra, layout.root_flags)}".strip()
 
     def entry(self, host: Host) -> str:
         layout, k = self.layout(host), self.params.kernel
