@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..actions import Plan
-from ..cmdline import with_root_flags, xen_command_line
+from ..cmdline import serial_console, with_hvc0, with_root_flags, xen_command_line
 from ..commands import Command
 from ..errors import PreconditionFailed
 from ..edits import blocks, grubentry, shellvars
@@ -42,7 +42,8 @@ class BootFacts:
 
     def kernel_args(self, host: Host) -> str:
         """dom0's options: root= and rw, rootflags=subvol= for a btrfs subvolume root (unless the options name a
-        subvolume already), then the options from the parameter, /etc/default/grub or /proc/cmdline."""
+        subvolume already), then the options from the parameter, /etc/default/grub or /proc/cmdline, and
+        console=hvc0 last when Xen's console is a serial port (so dom0's messages and login share that line)."""
         if self.params.dom0_kernel_options is not None:
             extra = self.params.dom0_kernel_options
         elif self.options_from == "cmdline":
@@ -52,7 +53,8 @@ class BootFacts:
             extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
                                          values.get("GRUB_CMDLINE_LINUX_DEFAULT", "")) if v)
         layout = self.layout(host)
-        return f"{layout.root_arg} rw {with_root_flags(extra, layout.root_flags)}".strip()
+        args = f"{layout.root_arg} rw {with_root_flags(extra, layout.root_flags)}".strip()
+        return with_hvc0(args) if serial_console(self.params) else args  # dom0's console on Xen is hvc0
 
     def entry(self, host: Host) -> str:
         layout, k = self.layout(host), self.params.kernel
