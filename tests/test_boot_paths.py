@@ -87,3 +87,31 @@ def test_dry_run_of_a_fresh_host_does_not_fail_on_what_install_provides(tmp_path
     assert code == 0, out + err
     skipped = [s for s in json.loads(out)["steps"] if s["status"] == "skipped"]
     assert skipped and all("would be installed by" in s["reason"] for s in skipped)
+
+
+def test_btrfs_subvolume_root_boots_xen_with_rootflags(tmp_path):
+    """archinstall's btrfs layout (/ on @, no default subvolume): dom0 gets rootflags=subvol=@ and boots."""
+    converge(tmp_path / "h", "btrfs-subvol")
+    cfg = (tmp_path / "h/boot/grub/grub.cfg").read_text()
+    assert ("module2\t/vmlinuz-linux placeholder root=UUID=b5d0e7a2-6c1f-4d3b-9e8a-2f7c4b1d0a93 rw rootflags=subvol=@ "
+            "zswap.enabled=0 rootfstype=btrfs loglevel=3 quiet\n") in cfg
+    code, out, err = run("reboot", "--target", f"sample:{tmp_path / 'h'}")
+    assert code == 0 and "running Xen" in out, out + err
+    assert "rootflags=subvol=@ " in (tmp_path / "h/proc/cmdline").read_text()
+
+
+def test_simulated_boot_refuses_a_subvolume_root_without_rootflags(tmp_path):
+    """The Xen entry as xenbook wrote it before (no rootflags): dom0's initramfs mounts btrfs's top level, finds no
+    /sbin/init, and the machine comes up on the stock entry (which has rootflags) without Xen."""
+    converge(tmp_path / "h", "btrfs-subvol")
+    path = tmp_path / "h/boot/grub/grub.cfg"
+    text = path.read_text()
+    head, sep, entry = text.partition("--id xenbook-xen {")
+    body, close, rest = entry.partition("\n}\n")
+    path.write_text(head + sep + body.replace(" rootflags=subvol=@", "") + close + rest)
+    code, out, err = run("reboot", "--target", f"sample:{tmp_path / 'h'}")
+    assert code == 0 and "running without Xen" in out, out + err
+    assert "dom0 did not boot: the kernel options lack rootflags=subvol=@" in out
+    assert "Root device mounted successfully, but /sbin/init does not exist." in out
+    assert "booted 'Arch Linux' instead" in out
+    assert "rootflags=subvol=@ " in (tmp_path / "h/proc/cmdline").read_text(), "the stock entry's options"

@@ -1,8 +1,11 @@
-"""The Xen hypervisor command line, built in one place from the boot parameters."""
+"""The Xen hypervisor command line, and the words xenbook adds to dom0's, built in one place from the boot
+parameters."""
 
 from __future__ import annotations
 
 from .params import BootParams
+
+HVC0 = "console=hvc0"
 
 
 def xen_command_line(p: BootParams, *, microcode: bool = False) -> str:
@@ -23,3 +26,28 @@ def xen_command_line(p: BootParams, *, microcode: bool = False) -> str:
         words.append("ucode=scan")
     words += p.xen_options
     return " ".join(words)
+
+
+def serial_console(p: BootParams) -> bool:
+    """True when Xen's console list holds a serial port (com1 or com2, with or without H/L)."""
+    return any(item.startswith(("com1", "com2")) for item in p.console.split(","))
+
+
+def with_hvc0(args: str) -> str:
+    """Kernel options with console=hvc0 once and last (the last console= becomes /dev/console)."""
+    return " ".join([w for w in args.split() if w != HVC0] + [HVC0])
+
+
+def names_subvolume(args: str) -> bool:
+    """True when a rootflags= word of the kernel options already picks a btrfs subvolume (subvol= or subvolid=)."""
+    return any(flag.startswith(("subvol=", "subvolid="))
+               for w in args.split() if w.startswith("rootflags=")
+               for flag in w.removeprefix("rootflags=").split(","))
+
+
+def with_root_flags(args: str, root_flags: str) -> str:
+    """root_flags (rootflags=subvol=...) before the kernel options, as GRUB's 10_linux and 20_linux_xen put it before
+    GRUB_CMDLINE_LINUX; args as they are when root_flags is empty or args already name a subvolume."""
+    if not root_flags or names_subvolume(args):
+        return args
+    return f"{root_flags} {args}".strip()

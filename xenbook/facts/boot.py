@@ -65,6 +65,13 @@ class BootLayout:
             raise HostError(f"the root filesystem {self.root.source} has no UUID; cannot name it in a boot entry")
         return f"root=UUID={self.root.uuid}"
 
+    @property
+    def root_flags(self) -> str:
+        """rootflags=subvol=NAME when / is a btrfs subvolume (NAME without its leading slash, as GRUB's 10_linux
+        and 20_linux_xen write it), else ""."""
+        sub = self.root.subvolume.removeprefix("/") if self.root.fstype == "btrfs" else ""
+        return f"rootflags=subvol={sub}" if sub else ""
+
     def grub_path(self, name: str) -> str:
         return f"{self.prefix}/{name}"
 

@@ -60,6 +60,9 @@ def findmnt(host, argv, stdin) -> Result:
         matched = matched[:1]
     if not matched:
         return Result(1, "", "")
+    for r in matched:  # findmnt shows a bind mount's or btrfs subvolume's path after the device: /dev/sda2[/@]
+        if r["FSROOT"] != "/" and "SOURCE" in columns:
+            r["SOURCE"] = f"{r['SOURCE']}[{r['FSROOT']}]"
     tree = not filters and "-l" not in opts and output_mode(opts) in ("json", "table")
     if tree:
         for i, r in enumerate(rows[1:], 1):

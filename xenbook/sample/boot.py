@@ -1,8 +1,9 @@
 """A SIMULATED reboot of the sample host: the firmware and the boot loader pick an entry, which boots Xen or not.
 
-An entry boots Xen when it loads the hypervisor, every file it names exists, and dom0's kernel has CONFIG_XEN_DOM0;
-otherwise the machine comes up without Xen (on the menu's first plain Linux entry) and the result says why. The
-boot also sets up the network (network.py), the units that start (services.py) and the guests xendomains starts."""
+An entry boots Xen when it loads the hypervisor, every file it names exists, dom0's kernel has CONFIG_XEN_DOM0, and
+its options mount the root that holds /sbin/init (a btrfs subvolume root needs rootflags=subvol=); otherwise the
+machine comes up without Xen (on the menu's first plain Linux entry) and the result says why. The boot also sets up
+the network (network.py), the units that start (services.py) and the guests xendomains starts."""
 
 from __future__ import annotations
 
@@ -35,6 +36,26 @@ def _dom0_capable(host, kernel_path: str) -> bool:
     return bool(re.search(r"^CONFIG_XEN_(DOM0|PRIVILEGED_GUEST)=y$", text, re.M))
 
 
+def _root_problem(state: dict, args: str) -> str:
+    """Why the initramfs finds no /sbin/init on the root the kernel options mount, or "": a btrfs root on a subvolume
+    needs rootflags=subvol= (or subvolid=) naming it, as the profile sets no default subvolume (the last rootflags=
+    counts, as in mkinitcpio's init)."""
+    root = next(m for m in state["mounts"] if m["target"] == "/")
+    if root["fstype"] != "btrfs" or root.get("fsroot", "/") == "/":
+        return ""
+    own = dict(o.partition("=")[::2] for o in root["options"].split(","))
+    flags = next((w.removeprefix("rootflags=") for w in reversed(args.split()) if w.startswith("rootflags=")), "")
+    given = dict(f.partition("=")[::2] for f in flags.split(",") if f)
+    sub = "/" + given["subvol"].lstrip("/") if given.get("subvol") else None
+    if sub == root["fsroot"] or (sub is None and given.get("subvolid") == own.get("subvolid")):
+        return ""
+    mounted = (f"the subvolume {sub}" if sub else f"the subvolume with id {given['subvolid']}" if given.get("subvolid")
+               else "the top level (no default subvolume is set)")
+    return (f"the kernel options lack rootflags=subvol={root['fsroot'].lstrip('/')}, so the initramfs mounted "
+            f"{mounted} of the btrfs filesystem {root['source']} as / and stopped: \"ERROR: Root device mounted "
+            "successfully, but /sbin/init does not exist.\"")
+
+
 def _check(host, entry: Entry) -> str:
     """Why entry cannot boot its kernel (and Xen), or ""."""
     if entry.problem:
@@ -46,7 +67,8 @@ def _check(host, entry: Entry) -> str:
         return f"the entry '{entry.title}' loads no kernel"
     if entry.xen and not _dom0_capable(host, entry.kernel[2]):
         return f"the dom0 kernel {entry.kernel[1]} lacks CONFIG_XEN_DOM0, so Xen finds no dom0 to start"
-    return ""
+    problem = _root_problem(host.load_state(), entry.kernel_args)
+    return f"{'dom0 did not boot: ' if entry.xen else ''}{problem}" if problem else ""
 
 
 def choose(host, state: dict) -> tuple[str, Entry | None, bool, str]:

@@ -43,6 +43,8 @@ def _modules(profile: Profile) -> str:
         rows += [("kvm_amd", 237568, 0, "-"), ("kvm", 1445888, 1, "kvm_amd,"), ("irqbypass", 12288, 1, "kvm,"),
                  ("ccp", 155648, 1, "kvm_amd,")]
     fstypes = {p.fstype for d in profile.disks for p in d.partitions if p.mount}
+    if "btrfs" in fstypes:
+        rows += [("btrfs", 2179072, 1, "-"), ("xor", 20480, 1, "btrfs,"), ("raid6_pq", 122880, 1, "btrfs,")]
     if "vfat" in fstypes:
         rows += [("vfat", 24576, 1, "-"), ("fat", 110592, 1, "vfat,")]
     rows += [("e1000e", 364544, 0, "-") if profile.cpu.vendor == "GenuineIntel" else ("r8169", 126976, 0, "-"),

@@ -21,6 +21,16 @@ class Partition:
     label: str | None = None
     mount: str | None = None  # where the running system has it mounted
     options: str = "rw,relatime"
+    subvolumes: tuple[tuple[str, str], ...] = ()  # btrfs: (subvolume, mount point), in creation order; mount is "/"
+
+
+def mounts_of(p: Partition) -> list[tuple[str, str, str]]:
+    """(mount point, path inside the filesystem, options) of every mount the running system has of p; a btrfs
+    subvolume's options name it, as the kernel lists them (ids count from 256 in creation order)."""
+    if not p.subvolumes:
+        return [(p.mount, "/", p.options)] if p.mount else []
+    return [(target, f"/{name}", f"{p.options},subvolid={256 + i},subvol=/{name}")
+            for i, (name, target) in enumerate(p.subvolumes)]
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,7 @@ class Profile:
     volume_groups: tuple[VolumeGroup, ...] = ()  # LVM on whole disks (see storage.py)
     nics: tuple[Nic, ...] = (ENP1S0,)  # ethernet NICs; the network manager configures the first by DHCP
     network: str = "systemd-networkd"  # or "NetworkManager" or "netctl": what configures the NIC
+    grub_cmdline_linux: str = ""  # GRUB_CMDLINE_LINUX in /etc/default/grub, as the installer left it
 
 
 XEON_E2288G = Cpu(
@@ -249,17 +260,37 @@ ARCH_GUEST = replace(
     packages=tuple(p for p in BIOS_GRUB_LEGACY.packages if p[0] != "intel-ucode"),
     kernel_log=("[    0.000000] Hypervisor detected: Xen HVM", "[    0.000000] Xen version 4.17."))
 
+# archinstall's default disk layout with btrfs and its default subvolumes, on BIOS: an MBR disk, a 1 GiB FAT32 /boot
+# first, then btrfs with @ at /, @home, @log and @pkg; no default subvolume is set, so only rootflags=subvol=@ on the
+# kernel command line makes / the @ subvolume. archinstall puts its own options in GRUB_CMDLINE_LINUX (zram swap on).
+SDA_MBR_BTRFS = Disk(
+    name="sda", size=256 * 1024 ** 3, pttype="dos", ptuuid="c3a81f5e", model="SIMULATED SSD 256GB",
+    partitions=(
+        Partition(1, 2048, 2 * 1024 ** 2, "0xef", "c3a81f5e-01", "vfat", "4C2E-91A7", mount="/boot",
+                  options="rw,relatime,fmask=0022,dmask=0022,codepage=437,iocharset=ascii,shortname=mixed,utf8,"
+                          "errors=remount-ro"),
+        Partition(2, 2099200, _DISK_SECTORS - 2099200, "0x83", "c3a81f5e-02", "btrfs",
+                  "b5d0e7a2-6c1f-4d3b-9e8a-2f7c4b1d0a93", mount="/",
+                  options="rw,relatime,ssd,discard=async,space_cache=v2",
+                  subvolumes=(("@", "/"), ("@home", "/home"), ("@log", "/var/log"), ("@pkg", "/var/cache/pacman/pkg"))),
+    ))
+BTRFS_SUBVOL = replace(
+    BIOS_GRUB2, name="btrfs-subvol", summary="like bios-grub2, but archinstall's btrfs layout: / on the subvolume @ "
+                                            "(no default subvolume), FAT32 /boot, MBR disk",
+    disks=(SDA_MBR_BTRFS,), volume_groups=(), grub_cmdline_linux="zswap.enabled=0 rootfstype=btrfs",
+    packages=tuple(sorted(PACKAGES + (("btrfs-progs", "6.17-1", "x86_64", "Btrfs filesystem utilities"),))))
+
 NETWORKMANAGER = replace(
     BIOS_GRUB2, name="networkmanager", summary="like bios-grub2, but NetworkManager (not systemd-networkd) configures "
                                                "the NIC, from a keyfile profile", network="NetworkManager",
-    packages=BIOS_GRUB2.packages + (("networkmanager", "1.54.3-1", "x86_64",
-                                     "Network connection manager and user applications"),))
+    packages=tuple(sorted(BIOS_GRUB2.packages + (("networkmanager", "1.54.3-1", "x86_64",
+                                     "Network connection manager and user applications"),))))
 NETCTL = replace(
     BIOS_GRUB2, name="netctl", summary="like bios-grub2, but netctl's enabled ethernet-dhcp profile configures the NIC",
-    network="netctl", packages=BIOS_GRUB2.packages + (
+    network="netctl", packages=tuple(sorted(BIOS_GRUB2.packages + (
         ("netctl", "1.29-3", "any", "Profile based systemd network management"),
-        ("dhcpcd", "10.3.0-1", "x86_64", "DHCP/ IPv4LL/ IPv6RA/ DHCPv6 client")))
+        ("dhcpcd", "10.3.0-1", "x86_64", "DHCP/ IPv4LL/ IPv6RA/ DHCPv6 client")))))
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (BIOS_GRUB2, BIOS_GRUB_LEGACY, UEFI_SYSTEMD_BOOT, NO_VIRT,
-                                                    ARCH_GUEST, NETWORKMANAGER, NETCTL)}
+                                                    ARCH_GUEST, BTRFS_SUBVOL, NETWORKMANAGER, NETCTL)}
 DEFAULT_PROFILE = BIOS_GRUB2.name

@@ -10,7 +10,7 @@ from importlib import resources
 
 from . import devices
 from .loaders import LOADER_FILES
-from .profiles import DEPENDENCIES, Cpu, Profile, part_name
+from .profiles import DEPENDENCIES, Cpu, Profile, mounts_of, part_name
 
 STATE_DIR = ".xenbook-sample"
 FORMAT = 2  # of the simulated machine; raised when a sample host made before lacks what xenbook simulates now
@@ -24,9 +24,10 @@ def profile_data(profile: Profile) -> dict:
 def _mounts(profile: Profile) -> list[dict]:
     """The running system's mount table in /proc/self/mountinfo order."""
     half = profile.mem_kib // 2
-    parts = {p.mount: (f"/dev/{part_name(d.name, p.number)}", p) for d in profile.disks for p in d.partitions if p.mount}
+    parts = {target: (f"/dev/{part_name(d.name, p.number)}", p, fsroot, opts)
+             for d in profile.disks for p in d.partitions for target, fsroot, opts in mounts_of(p)}
     out = [{"target": "/", "source": parts["/"][0], "fstype": parts["/"][1].fstype,
-            "options": parts["/"][1].options, "fsroot": "/"}]
+            "options": parts["/"][3], "fsroot": parts["/"][2]}]
     pseudo = [("/proc", "proc", "proc", "rw,nosuid,nodev,noexec,relatime"),
               ("/sys", "sysfs", "sysfs", "rw,nosuid,nodev,noexec,relatime"),
               ("/dev", "devtmpfs", "devtmpfs", f"rw,nosuid,size={half}k,nr_inodes={half // 4},mode=755,inode64"),
@@ -34,8 +35,8 @@ def _mounts(profile: Profile) -> list[dict]:
               ("/tmp", "tmpfs", "tmpfs", f"rw,nosuid,nodev,size={half}k,nr_inodes=1048576,inode64")]
     out += [{"target": t, "source": s, "fstype": f, "options": o, "fsroot": "/"} for t, s, f, o in pseudo]
     for target in sorted(t for t in parts if t != "/"):
-        dev, p = parts[target]
-        out.append({"target": target, "source": dev, "fstype": p.fstype, "options": p.options, "fsroot": "/"})
+        dev, p, fsroot, opts = parts[target]
+        out.append({"target": target, "source": dev, "fstype": p.fstype, "options": opts, "fsroot": fsroot})
     return out
 
 
@@ -139,6 +140,15 @@ def _desc(name: str, version: str, arch: str, summary: str) -> str:
     return "".join(f"%{k}%\n{v}\n\n" for k, v in fields)
 
 
+def _cmdline(profile: Profile, root) -> str:
+    """/proc/cmdline as the profile's stock GRUB 2 entry (10_linux) boots it: rootflags= for a btrfs subvolume root."""
+    sub = next((name for name, target in root.subvolumes if target == "/"), "")
+    flags = [f"rootflags=subvol={sub}"] if sub else []
+    words = [f"BOOT_IMAGE=/vmlinuz-{profile.kernel_pkgbase}", f"root=UUID={root.uuid}", "rw", *flags,
+             *profile.grub_cmdline_linux.split(), "loglevel=3", "quiet"]
+    return " ".join(words) + "\n"
+
+
 def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     """(path, data, mode, link target) for every entry of the tree; data None for a directory or link."""
     root = next(p for d in profile.disks for p in d.partitions if p.mount == "/")
@@ -146,9 +156,11 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     fstab = "# Static information about the filesystems.\n# See fstab(5) for details.\n\n" \
             "# <file system> <dir> <type> <options> <dump> <pass>\n"
     for d in profile.disks:
-        for p in sorted((p for p in d.partitions if p.mount), key=lambda p: len(p.mount)):
-            fstab += (f"# /dev/{part_name(d.name, p.number)}\nUUID={p.uuid}\t{p.mount:<10}\t{p.fstype:<10}\t{p.options}"
-                      f"\t0 {1 if p.mount == '/' else 2}\n\n")
+        for target, p, opts in sorted(((t, p, o) for p in d.partitions for t, _, o in mounts_of(p)),
+                                      key=lambda row: len(row[0])):
+            passno = 0 if p.fstype == "btrfs" else 1 if target == "/" else 2  # fsck.btrfs checks nothing
+            fstab += (f"# /dev/{part_name(d.name, p.number)}\nUUID={p.uuid}\t{target:<10}\t{p.fstype:<10}\t{opts}"
+                      f"\t0 {passno}\n\n")
     simulated = "SIMULATED {}, written by xenbook's sample host; not a real one.\n"
     out: list[tuple[str, bytes | None, int, str | None]] = [
         ("/usr/lib/os-release", _data("os-release"), 0o644, None),
@@ -161,8 +173,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         ("/etc/pacman.conf", _data("pacman.conf"), 0o644, None),
         ("/proc/cpuinfo", _cpuinfo(profile.cpu).encode(), 0o444, None),
         ("/proc/meminfo", _meminfo(profile.mem_kib).encode(), 0o444, None),
-        ("/proc/cmdline", f"BOOT_IMAGE=/vmlinuz-{profile.kernel_pkgbase} root=UUID={root.uuid} rw "
-                          f"loglevel=3 quiet\n".encode(), 0o444, None),
+        ("/proc/cmdline", _cmdline(profile, root).encode(), 0o444, None),
         ("/proc/config.gz", gzip.compress(_data("kernel-config"), mtime=0), 0o444, None),
         (f"/usr/lib/modules/{kver}/pkgbase", f"{profile.kernel_pkgbase}\n".encode(), 0o644, None),
         (f"/usr/lib/modules/{kver}/vmlinuz", simulated.format(f"Linux {kver} kernel image").encode(),
@@ -171,7 +182,9 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         ("/tmp", None, 0o1777, None),
     ]
     if profile.loader == "grub2":
-        out += [("/etc/default/grub", _data("grub.default"), 0o644, None),
+        defaults = _data("grub.default").replace(b'GRUB_CMDLINE_LINUX=""',
+                                                 f'GRUB_CMDLINE_LINUX="{profile.grub_cmdline_linux}"'.encode())
+        out += [("/etc/default/grub", defaults, 0o644, None),
                 ("/etc/grub.d/README", _data("grub.d/README"), 0o644, None),
                 ("/etc/grub.d/40_custom", _data("grub.d/40_custom"), 0o755, None),
                 ("/etc/grub.d/41_custom", _data("grub.d/41_custom"), 0o755, None),

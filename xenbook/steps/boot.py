@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..actions import Plan
-from ..cmdline import xen_command_line
+from ..cmdline import serial_console, with_hvc0, with_root_flags, xen_command_line
 from ..commands import Command
 from ..errors import PreconditionFailed
 from ..edits import blocks, grubentry, shellvars
 from ..facts import boot as bootfacts
+from ..facts import cpu as cpufacts
 from ..hosts.base import Host
 from ..params import BootParams
 from .base import FileStep, Regeneration, Step
@@ -17,6 +18,7 @@ GRUB_DEFAULTS = "/etc/default/grub"
 GRUB_CUSTOM = "/etc/grub.d/40_custom"
 GRUB_CFG = "/boot/grub/grub.cfg"
 XEN_IMAGE = "/boot/xen.gz"
+EFI_UCODE_VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}  # /proc/cpuinfo vendor_id -> blob name
 
 
 class BootFacts:
@@ -36,11 +38,23 @@ class BootFacts:
         """Xen's options when a loader passes the initramfs and microcode as modules (ucode=scan finds it)."""
         return xen_command_line(self.params, microcode=bool(self.microcode(host)))
 
+    def efi_microcode(self, host: Host) -> str | None:
+        """The extracted microcode blob beside xen.efi for this host's CPU vendor (xen-efi-intel-ucode.bin or
+        xen-efi-amd-ucode.bin, as the AUR package's xen-ucode-extract.sh names them), or None when there is none."""
+        cpu = host.fact("cpu.info", lambda: cpufacts.cpu_info(host))
+        vendor = EFI_UCODE_VENDORS.get(cpu.vendor_id if cpu else "")
+        name = f"xen-efi-{vendor}-ucode.bin"
+        return name if vendor and host.exists(f"/boot/{name}") else None
+
     def xen_args_efi(self, host: Host) -> str:
-        """Xen's options for xen.cfg, where the microcode has its own ucode= key."""
-        return xen_command_line(self.params, microcode=False)
+        """Xen's options for xen.cfg: the blob has its own ucode= key there; without one, ucode=scan finds the
+        microcode the mkinitcpio microcode hook puts at the front of the initramfs (the only module)."""
+        return xen_command_line(self.params, microcode=self.efi_microcode(host) is None)
 
     def kernel_args(self, host: Host) -> str:
+        """dom0's options: root= and rw, rootflags=subvol= for a btrfs subvolume root (unless the options name a
+        subvolume already), then the options from the parameter, /etc/default/grub or /proc/cmdline, and
+        console=hvc0 last when Xen's console is a serial port (so dom0's messages and login share that line)."""
         if self.params.dom0_kernel_options is not None:
             extra = self.params.dom0_kernel_options
         elif self.options_from == "cmdline":
@@ -49,7 +63,9 @@ class BootFacts:
             values = host.fact("boot.grub_defaults", lambda: shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or ""))
             extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
                                          values.get("GRUB_CMDLINE_LINUX_DEFAULT", "")) if v)
-        return f"{self.layout(host).root_arg} rw {extra}".strip()
+        layout = self.layout(host)
+        args = f"{layout.root_arg} rw {with_root_flags(extra, layout.root_flags)}".strip()
+        return with_hvc0(args) if serial_console(self.params) else args  # dom0's console on Xen is hvc0
 
     def entry(self, host: Host) -> str:
         layout, k = self.layout(host), self.params.kernel

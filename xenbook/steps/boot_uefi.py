@@ -49,10 +49,9 @@ class XenEfiConfig(FileStep):
             raise PreconditionFailed(f"{XEN_CFG} exists and was written by hand",
                                      f"move it aside (for example to {XEN_CFG}.mine), then plan again")
         f, k = self.facts, self.facts.params.kernel
-        vendor = next((v for v in ("intel", "amd") if host.exists(f"{ESP}/xen-efi-{v}-ucode.bin")), None)
         entry = xencfg.XenEfiEntry(options=f.xen_args_efi(host), kernel=f"vmlinuz-{k}",
                                    kernel_args=f.kernel_args(host), ramdisk=f"initramfs-{k}.img",
-                                   ucode=f"xen-efi-{vendor}-ucode.bin" if vendor else None)
+                                   ucode=f.efi_microcode(host))
         return blocks.ensure_block(old or "", "xen-cfg", MANAGED + xencfg.render_config(entry))
 
 

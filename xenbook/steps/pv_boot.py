@@ -4,6 +4,7 @@ that pygrub (which shows no menu) boots a kernel that exists."""
 from __future__ import annotations
 
 from ..actions import Plan
+from ..cmdline import HVC0, with_hvc0
 from ..edits import blocks, menulst, shellvars
 from ..errors import PreconditionFailed
 from ..facts import boot as bootfacts
@@ -14,15 +15,9 @@ from .base import FileStep, Step
 from .boot import GrubCfgRegeneration
 
 SECTION = "pv-guest"
-CONSOLE = "console=hvc0"
+CONSOLE = HVC0
 GRUB_DEFAULTS, GRUB_CFG, MENU_LST = guestfacts.GRUB_DEFAULTS, guestfacts.GRUB_CFG, guestfacts.MENU_LST
 BLOCK, ENTRY_BLOCK, DEFAULT_BLOCK = "pv-guest", "pv-guest-entry", "pv-guest-default"
-
-
-def with_console(args: str) -> str:
-    """Kernel options with console=hvc0 last (the last console= is /dev/console), the others kept."""
-    words = [w for w in args.split() if w != CONSOLE]
-    return " ".join(words + [CONSOLE])
 
 
 class GuestGrubCmdline(FileStep):
@@ -37,7 +32,7 @@ class GuestGrubCmdline(FileStep):
                                      "set loader to grub-legacy or direct")
         own = shellvars.get_vars(blocks.remove_block(old, BLOCK)).get("GRUB_CMDLINE_LINUX_DEFAULT", "")
         body = ("# Managed by xenbook: your GRUB_CMDLINE_LINUX_DEFAULT above, with the Xen console hvc0 last.\n"
-                + shellvars.render_assignments([("GRUB_CMDLINE_LINUX_DEFAULT", with_console(own))]))
+                + shellvars.render_assignments([("GRUB_CMDLINE_LINUX_DEFAULT", with_hvc0(own))]))
         return blocks.ensure_block(old, BLOCK, body)
 
 
@@ -75,7 +70,7 @@ class GuestMenuLstEntry(FileStep):
         base = entries[index] if index < len(entries) and entries[index] in plain else plain[0]
         lines = [f"title  {base['title']} (Xen guest, console on hvc0)"] + (
             [f"root   {base['root']}"] if base["root"] else []) + [
-            f"kernel {base['kernel']} {with_console(base['args'])}"] + [f"initrd {i}" for i in base["initrd"]]
+            f"kernel {base['kernel']} {with_hvc0(base['args'])}"] + [f"initrd {i}" for i in base["initrd"]]
         text = blocks.ensure_block(old, ENTRY_BLOCK, "\n".join(lines) + "\n")
         begin, _end = blocks.markers(ENTRY_BLOCK)
         number = len(menulst.titles(text[:text.index(begin)]))
