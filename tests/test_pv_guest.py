@@ -190,3 +190,10 @@ def test_every_pv_guest_step_has_cases():
             params = build(RunbookParams, {"pv_guest": {"loader": loader, **extra}})
             names |= {type(s).__name__ for s in pv_guest_steps(params, FakeHost())}
     assert names <= {p.parent.name for p in CASES}, names - {p.parent.name for p in CASES}
+
+
+def test_the_guest_role_fact_survives_loader_direct(guest):
+    params = build(RunbookParams, {"target": guest.target, "pv_guest": {"loader": "direct"}})
+    report = run_sections(guest, params, ["pv-guest"], dry_run=True)
+    assert report.facts["pv_guest"]["role"] == "HVM"
+    assert report.facts["pv_guest"]["xl_cfg"][2].startswith("cmdline = ")
