@@ -84,16 +84,36 @@ class GuestMenuLstEntry(FileStep):
         return menulst.ensure_block_before_entries(text, DEFAULT_BLOCK, body)
 
 
+def fstab_mounts(host: Host) -> dict[str, str]:
+    """fstab's mount points and their devices (comments left out)."""
+    out = {}
+    for line in (host.read_text("/etc/fstab") or "").splitlines():
+        fields = line.split()
+        if len(fields) > 1 and not fields[0].startswith("#"):
+            out[fields[1]] = fields[0]
+    return out
+
+
 def root_option(host: Host) -> str:
     """root= for the guest's kernel: the running one's, else fstab's / device, else /dev/xvda1."""
     for word in (host.read_text("/proc/cmdline") or "").split():
         if word.startswith("root="):
             return word
-    for line in (host.read_text("/etc/fstab") or "").splitlines():
-        fields = line.split()
-        if len(fields) > 1 and fields[1] == "/" and not fields[0].startswith("#"):
-            return f"root={fields[0]}"
-    return "root=/dev/xvda1"
+    root = fstab_mounts(host).get("/")
+    return f"root={root}" if root else "root=/dev/xvda1"
+
+
+# xen-grub-pv64 (AUR, refutationalist's PKGBUILD) installs this image for 64-bit PV guests; xen-grub-pvh's
+# /usr/lib/xen/boot/pvhgrub boots only PVH guests. The image's built-in grub.cfg looks for /boot/grub.cfg, /grub.cfg,
+# /boot/grub2/grub.cfg, /boot/grub/menu.lst ... but never /boot/grub/grub.cfg, the file grub-mkconfig writes.
+PVGRUB64 = "/usr/lib/xen/boot/pvgrub64"
+
+
+def pvgrub_config(host: Host) -> tuple[str, str]:
+    """(the guest's file pvgrub64's built-in config finds, the line in it that loads grub-mkconfig's grub.cfg)."""
+    if "/boot" in fstab_mounts(host):  # /boot's own filesystem: GRUB sees /boot/grub/grub.cfg as /grub/grub.cfg
+        return "/boot/grub.cfg (/grub.cfg on the /boot filesystem)", "configfile /grub/grub.cfg"
+    return "/boot/grub.cfg", "configfile /boot/grub/grub.cfg"
 
 
 class DirectBootCmdline(Step):
@@ -105,11 +125,16 @@ class DirectBootCmdline(Step):
         lines = ['kernel  = "/var/lib/xen/boot/NAME/vmlinuz-linux"',
                  'ramdisk = "/var/lib/xen/boot/NAME/initramfs-linux.img"',
                  f'cmdline = "{root_option(host)} rw {CONSOLE}"']
+        config, line = pvgrub_config(host)
         return Plan.check("ok", "; ".join(lines), "dom0 boots this guest's kernel, so its command line is in dom0's "
                           "/etc/xen/NAME.cfg: put these lines there (copy the guest's /boot/vmlinuz-linux and "
-                          "initramfs to dom0 after each kernel update), or boot it with pvgrub "
-                          '(kernel = "/usr/lib/xen/boot/pvhgrub") and set loader to grub2',
-                          facts={"pv_guest": {"xl_cfg": lines}})
+                          "initramfs to dom0 after each kernel update). Or let GRUB inside the guest boot it: for a "
+                          f'PV guest, kernel = "{PVGRUB64}" (AUR package xen-grub-pv64; pvhgrub is for PVH guests '
+                          "only) and set loader to grub2. That image's built-in config looks for /boot/grub.cfg, "
+                          "/grub.cfg, /boot/grub2/grub.cfg and menu.lst, not for /boot/grub/grub.cfg, so give the "
+                          f"guest a {config} holding the line '{line}'",
+                          facts={"pv_guest": {"xl_cfg": lines, "pvgrub": {"kernel": PVGRUB64, "config": config,
+                                                                           "line": line}}})
 
 
 class PygrubDefaultEntry(Step):
