@@ -260,3 +260,23 @@ def test_the_guest_role_fact_survives_loader_direct(guest):
     report = run_sections(guest, params, ["pv-guest"], dry_run=True)
     assert report.facts["pv_guest"]["role"] == "HVM"
     assert report.facts["pv_guest"]["xl_cfg"][2].startswith("cmdline = ")
+
+
+def test_a_grub2_guest_with_microcode_gets_one_initrd_per_entry(tmp_path):
+    # bios-grub2 has intel-ucode, so grub-mkconfig's entries load /intel-ucode.img before the initramfs; pygrub
+    # would take both as one path. The guest's grub.cfg is regenerated with GRUB_EARLY_INITRD_LINUX_STOCK="".
+    host = init_sample(str(tmp_path / "guest"), profile="bios-grub2")
+    assert "\tinitrd\t/intel-ucode.img /initramfs-linux.img\n" in Path(host.root, "boot/grub/grub.cfg").read_text()
+    params = build(RunbookParams, {"target": host.target, "pv_guest": {"agent": "none"}})
+    plan = run_sections(host, params, ["pv-guest"], dry_run=True)
+    assert not plan.failed, [(s.name, s.reason) for s in plan.failed]
+    report = run_sections(host, params, ["pv-guest"], dry_run=False)
+    assert not report.failed, [(s.name, s.reason, s.remedy) for s in report.failed]
+    cfg = Path(host.root, "boot/grub/grub.cfg").read_text()
+    assert "intel-ucode" not in cfg and "\tinitrd\t/initramfs-linux.img\n" in cfg
+    assert "\t\tinitrd\t/initramfs-linux-fallback.img\n" in cfg
+    assert 'GRUB_EARLY_INITRD_LINUX_STOCK=""\n' in Path(host.root, "etc/default/grub").read_text()
+    (check,) = [s for s in report.steps if s.name == "PygrubDefaultEntry"]
+    assert check.verdict == "ok" and "initrd /initramfs-linux.img exists" in check.reason, check.reason
+    again = run_sections(host, params, ["pv-guest"], dry_run=False)
+    assert {s.status for s in again.steps} == {"ok"}, [(s.name, s.status, s.reason) for s in again.steps]
