@@ -18,10 +18,7 @@ CONSOLE = "console=hvc0"
 GRUB_DEFAULTS, GRUB_CFG, MENU_LST = guestfacts.GRUB_DEFAULTS, guestfacts.GRUB_CFG, guestfacts.MENU_LST
 BLOCK, ENTRY_BLOCK, DEFAULT_BLOCK = "pv-guest", "pv-guest-entry", "pv-guest-default"
 EARLY_INITRDS = "GRUB_EARLY_INITRD_LINUX_STOCK"  # 10_linux's *-ucode.img list, put before the real initrd
-
-
-NO_MICROCODE = ("a guest cannot load microcode anyway (Xen updates it for the whole machine), and pygrub loads one "
-                "initrd only")
+NO_MICROCODE = "a guest cannot load microcode anyway, Xen updates it for the whole machine"
 
 
 def with_console(args: str) -> str:
@@ -42,15 +39,15 @@ class GuestGrubCmdline(FileStep):
             raise PreconditionFailed(f"{GRUB_DEFAULTS} is missing: the guest does not boot with GRUB 2",
                                      "set loader to grub-legacy or direct")
         own = shellvars.get_vars(blocks.remove_block(old, BLOCK)).get("GRUB_CMDLINE_LINUX_DEFAULT", "")
-        body = (f"# Managed by xenbook: no *-ucode.img initrds, since {NO_MICROCODE}; your\n"
-                "# GRUB_CMDLINE_LINUX_DEFAULT above, with the Xen console hvc0 last.\n"
+        body = ("# Managed by xenbook: no *-ucode.img initrds, since pygrub loads one initrd (and\n"
+                f"# {NO_MICROCODE});\n# your GRUB_CMDLINE_LINUX_DEFAULT above, with the Xen console hvc0 last.\n"
                 + shellvars.render_assignments([(EARLY_INITRDS, ""),
                                                 ("GRUB_CMDLINE_LINUX_DEFAULT", with_console(own))]))
         return blocks.ensure_block(old, BLOCK, body)
 
 
 class GuestGrubConfig(GrubCfgRegeneration):
-    """grub.cfg is regenerated, and the entry pygrub boots carries console=hvc0."""
+    """grub.cfg is regenerated, and the entry pygrub boots carries console=hvc0 and loads one initrd."""
 
     section, name = SECTION, "GuestGrubConfig"
     hint = (f"is GRUB_CMDLINE_LINUX_DEFAULT or {EARLY_INITRDS} set again after xenbook's block, or does "
