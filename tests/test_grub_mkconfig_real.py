@@ -134,3 +134,27 @@ def test_the_real_20_linux_xen_uses_multiboot2_with_xenbooks_xen_options(booted,
     assert real_initrds == [["intel-ucode.img", "initramfs-linux.img"]] * 2, generated
     sim_initrds = [line.split()[-1] for line in sim.splitlines() if "module2\t--nounzip" in line]
     assert sim_initrds == ["/initramfs-linux.img", "/intel-ucode.img"] * 2
+
+
+def linux_initrds(cfg: str) -> list[list[str]]:
+    """The file names on each initrd line of 10_linux's entries."""
+    return [[p.rsplit("/", 1)[-1] for p in line.split()[1:]] for line in section(cfg, "10_linux").splitlines()
+            if line.strip().startswith("initrd")]
+
+
+def test_the_real_10_linux_gives_a_pv_guest_one_initrd_per_entry(tmp_path):
+    # a bios-grub2 machine with intel-ucode, made ready as a PV guest: xenbook's GRUB_EARLY_INITRD_LINUX_STOCK=""
+    # must leave the microcode image off every initrd line, since pygrub reads the line as one path
+    host = tmp_path / "host"
+    assert run("sample", "init", str(host), "--profile", "bios-grub2")[0] == 0
+    code, out, err = run("apply", "--target", f"sample:{host}", "--sections", "pv-guest",
+                         "--set", "pv_guest.agent=none")
+    assert code == 0, out + err
+    assert 'GRUB_EARLY_INITRD_LINUX_STOCK=""' in (host / "etc/default/grub").read_text()
+    assert (host / "boot/intel-ucode.img").exists()
+    real = linux_initrds(real_mkconfig(host, tmp_path / "work", dom0_config=False))
+    assert real and all(names == ["initramfs-linux.img"] for names in real), real
+    # the simulated GRUB 2.12 agrees; Arch's 10_linux also writes a fallback entry, which Debian's 2.06 does not
+    sim = linux_initrds((host / "boot/grub/grub.cfg").read_text())
+    assert ["initramfs-linux-fallback.img"] in sim
+    assert [names for names in sim if names != ["initramfs-linux-fallback.img"]] == real

@@ -23,9 +23,13 @@ from xenbook.steps.pv_guest import pv_guest_steps
 from xenbook.steps.xapi import XapiBootMode
 
 UUID = "0b6e2a51-3c1d-4e8f-9a7b-5c4d3e2f1a0b"
-TO_PV = [["xe", "vm-param-set", f"uuid={UUID}", "HVM-boot-policy=", "PV-bootloader=pygrub", "PV-args=console=hvc0"],
+VBD = "7c2e9a40-5b1d-4f3e-8a6c-2d9e0f1b3a57"
+TO_PV = [["xe", "vm-param-set", f"uuid={UUID}", "domain-type=pv", "PV-bootloader=pygrub", "PV-args=console=hvc0"],
          ["xe", "vm-param-remove", f"uuid={UUID}", "param-name=HVM-boot-params", "param-key=order"]]
-TO_HVM = [["xe", "vm-param-set", f"uuid={UUID}", "HVM-boot-policy=BIOS order", "HVM-boot-params:order=dc",
+OLD_HOST_TO_PV = ["xe", "vm-param-set", f"uuid={UUID}", "HVM-boot-policy=", "PV-bootloader=pygrub",
+                  "PV-args=console=hvc0"]
+BOOTABLE = ["xe", "vbd-param-set", f"uuid={VBD}", "bootable=true"]
+TO_HVM = [["xe", "vm-param-set", f"uuid={UUID}", "HVM-boot-policy=BIOS order", "HVM-boot-params:order=cd",
            "PV-bootloader=", "PV-args="]]
 
 
@@ -89,6 +93,10 @@ def test_xe_commands_for_both_directions():
     assert shown.to_pv == TO_PV and shown.to_hvm == TO_HVM
     text = repr(shown)
     assert shlex.join(TO_PV[0]) in text and shlex.join(TO_HVM[0]) in text
+    assert shlex.join(OLD_HOST_TO_PV) in text, "hosts without domain-type get HVM-boot-policy="
+    assert f"xe vbd-list vm-uuid={UUID} type=Disk params=uuid --minimal\n" in text
+    assert "xe vbd-param-set uuid=DISK-VBD-UUID bootable=true" in text
+    assert "order cd: the disk, then the CD" in text
     assert "'HVM-boot-policy=BIOS order'" in text and "XCP-ng 8.1 and later no longer support PV" in text
     assert "VM-UUID" in repr(xe_commands(None)), "a placeholder until vm_uuid is given"
 
@@ -112,22 +120,50 @@ def test_pool_master_rules():
         build(PvGuestParams, {"vm_uuid": UUID, "xe_apply": "pv"})
 
 
-def fake_master(policy: str = "BIOS order", params: str = "order: dc; firmware: bios") -> FakeHost:
-    """A XAPI pool master whose xe keeps one VM's boot fields."""
+def fake_master(policy: str = "BIOS order", params: str = "order: dc; firmware: bios", domain_type: bool = True,
+                bootable: str = "false") -> FakeHost:
+    """A XAPI pool master whose xe keeps one VM's boot fields and its disk VBDs (a CD at userdevice 3, the disk at 0).
+
+    Like XAPI: setting domain-type sets HVM-boot-policy ("" for pv, "BIOS order" for hvm) and the other way round;
+    a host older than XenServer 7.5 has no domain-type field."""
     fields = {"HVM-boot-policy": policy, "HVM-boot-params": params, "PV-bootloader": "", "PV-args": ""}
+    vbds = {VBD: {"userdevice": "0", "bootable": bootable, "type": "Disk"},
+            "3f0a1b2c-4d5e-4f60-8a7b-9c0d1e2f3a4b": {"userdevice": "3", "bootable": "true", "type": "CD"},
+            "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a": {"userdevice": "1", "bootable": "false", "type": "Disk"}}
+    unknown = Result(1, "", "Error: Unknown field 'domain-type'\n")
 
     def xe(host: FakeHost, command: Command) -> Result:
-        verb, args = command.argv[1], dict(a.split("=", 1) for a in command.argv[2:])
+        verb = command.argv[1]
+        args = dict(a.split("=", 1) for a in command.argv[2:] if "=" in a)
+        if verb == "vbd-list":
+            if args["vm-uuid"] != UUID:
+                return Result(0, "\n")
+            return Result(0, ",".join(u for u, v in vbds.items() if v["type"] == args.get("type", v["type"])) + "\n")
+        if verb.startswith("vbd-param-"):
+            vbd = vbds.get(args.pop("uuid"))
+            if vbd is None:
+                return Result(1, "", "The uuid you supplied was invalid.\n")
+            if verb == "vbd-param-get":
+                return Result(0, vbd[args["param-name"]] + "\n")
+            vbd.update(args)
+            return Result(0)
         if args.pop("uuid") != UUID:
             return Result(1, "", "The uuid you supplied was invalid.\n")
         if verb == "vm-param-get":
+            if args["param-name"] == "domain-type":
+                kind = "pv" if fields["HVM-boot-policy"] == "" else "hvm"
+                return Result(0, kind + "\n") if domain_type else unknown
             return Result(0, fields[args["param-name"]] + "\n")
         if verb == "vm-param-remove":
             kept = [p for p in fields["HVM-boot-params"].split("; ") if not p.startswith(args["param-key"] + ":")]
             fields["HVM-boot-params"] = "; ".join(kept)
             return Result(0)
         for key, value in args.items():
-            if key.startswith("HVM-boot-params:"):
+            if key == "domain-type":
+                if not domain_type:
+                    return unknown
+                fields["HVM-boot-policy"] = "" if value == "pv" else "BIOS order"
+            elif key.startswith("HVM-boot-params:"):
                 kept = [p for p in fields["HVM-boot-params"].split("; ") if p and not p.startswith("order:")]
                 fields["HVM-boot-params"] = "; ".join([f"order: {value}"] + kept)
             else:
@@ -135,8 +171,12 @@ def fake_master(policy: str = "BIOS order", params: str = "order: dc; firmware: 
         return Result(0)
 
     master = FakeHost(commands={"xe": xe}, target="ssh:root@master")
-    master.fields = fields
+    master.fields, master.vbds = fields, vbds
     return master
+
+
+def changes(master: FakeHost) -> list[list[str]]:
+    return [list(c) for c in master.calls if not c[1].endswith(("-get", "-list"))]
 
 
 def test_xe_switch_runs_on_the_pool_master_and_converges():
@@ -146,18 +186,41 @@ def test_xe_switch_runs_on_the_pool_master_and_converges():
     report = Runner(guest_host, dry_run=False).run([XapiBootMode(p, open_master=lambda target: master)])
     (step,) = report.steps
     assert step.status == "changed", step.reason
-    assert [list(c) for c in master.calls if c[1] != "vm-param-get"] == TO_PV
+    assert changes(master) == TO_PV + [BOOTABLE], "domain-type=pv, and the disk at userdevice 0 made bootable"
     assert step.commands[0].endswith("(on ssh:root@master)")
     assert report.facts["xapi"]["to_hvm"] == TO_HVM
+    assert report.facts["xapi"]["to_pv"] == TO_PV + [BOOTABLE]
     assert master.fields["HVM-boot-policy"] == "" and "order" not in master.fields["HVM-boot-params"]
+    assert master.vbds[VBD]["bootable"] == "true"
     again = Runner(guest_host, dry_run=False).run([XapiBootMode(p, open_master=lambda target: master)])
     assert again.steps[0].status == "ok" and "already boots PV" in again.steps[0].reason
     back = build(PvGuestParams, {"vm_uuid": UUID, "pool_master": "ssh:root@master", "xe_apply": "hvm"})
     report = Runner(guest_host, dry_run=False).run([XapiBootMode(back, open_master=lambda target: master)])
     assert report.steps[0].status == "changed"
-    assert master.fields == {"HVM-boot-policy": "BIOS order", "HVM-boot-params": "order: dc; firmware: bios",
+    assert master.fields == {"HVM-boot-policy": "BIOS order", "HVM-boot-params": "order: cd; firmware: bios",
                              "PV-bootloader": "",
                              "PV-args": ""}
+    again = Runner(guest_host, dry_run=False).run([XapiBootMode(back, open_master=lambda target: master)])
+    assert again.steps[0].status == "ok" and "the disk, then the CD" in again.steps[0].reason
+
+
+def test_xe_switch_on_a_host_without_domain_type_empties_hvm_boot_policy():
+    master = fake_master(domain_type=False, bootable="true")
+    p = build(PvGuestParams, {"vm_uuid": UUID, "pool_master": "ssh:root@master", "xe_apply": "pv"})
+    report = Runner(FakeHost(), dry_run=False).run([XapiBootMode(p, open_master=lambda target: master)])
+    assert report.steps[0].status == "changed", report.steps[0].reason
+    assert changes(master) == [OLD_HOST_TO_PV, TO_PV[1]], "an already bootable disk is left alone"
+    again = Runner(FakeHost(), dry_run=False).run([XapiBootMode(p, open_master=lambda target: master)])
+    assert again.steps[0].status == "ok", again.steps[0].reason
+
+
+def test_xe_switch_needs_a_disk():
+    master = fake_master()
+    for vbd in master.vbds.values():
+        vbd["type"] = "CD"
+    p = build(PvGuestParams, {"vm_uuid": UUID, "pool_master": "ssh:root@master", "xe_apply": "pv"})
+    report = Runner(FakeHost(), dry_run=True).run([XapiBootMode(p, open_master=lambda target: master)])
+    assert report.steps[0].status == "failed" and "has no disk VBD" in report.steps[0].reason
 
 
 def test_xe_switch_reports_an_unreadable_vm():
@@ -190,3 +253,30 @@ def test_every_pv_guest_step_has_cases():
             params = build(RunbookParams, {"pv_guest": {"loader": loader, **extra}})
             names |= {type(s).__name__ for s in pv_guest_steps(params, FakeHost())}
     assert names <= {p.parent.name for p in CASES}, names - {p.parent.name for p in CASES}
+
+
+def test_the_guest_role_fact_survives_loader_direct(guest):
+    params = build(RunbookParams, {"target": guest.target, "pv_guest": {"loader": "direct"}})
+    report = run_sections(guest, params, ["pv-guest"], dry_run=True)
+    assert report.facts["pv_guest"]["role"] == "HVM"
+    assert report.facts["pv_guest"]["xl_cfg"][2].startswith("cmdline = ")
+
+
+def test_a_grub2_guest_with_microcode_gets_one_initrd_per_entry(tmp_path):
+    # bios-grub2 has intel-ucode, so grub-mkconfig's entries load /intel-ucode.img before the initramfs; pygrub
+    # would take both as one path. The guest's grub.cfg is regenerated with GRUB_EARLY_INITRD_LINUX_STOCK="".
+    host = init_sample(str(tmp_path / "guest"), profile="bios-grub2")
+    assert "\tinitrd\t/intel-ucode.img /initramfs-linux.img\n" in Path(host.root, "boot/grub/grub.cfg").read_text()
+    params = build(RunbookParams, {"target": host.target, "pv_guest": {"agent": "none"}})
+    plan = run_sections(host, params, ["pv-guest"], dry_run=True)
+    assert not plan.failed, [(s.name, s.reason) for s in plan.failed]
+    report = run_sections(host, params, ["pv-guest"], dry_run=False)
+    assert not report.failed, [(s.name, s.reason, s.remedy) for s in report.failed]
+    cfg = Path(host.root, "boot/grub/grub.cfg").read_text()
+    assert "intel-ucode" not in cfg and "\tinitrd\t/initramfs-linux.img\n" in cfg
+    assert "\t\tinitrd\t/initramfs-linux-fallback.img\n" in cfg
+    assert 'GRUB_EARLY_INITRD_LINUX_STOCK=""\n' in Path(host.root, "etc/default/grub").read_text()
+    (check,) = [s for s in report.steps if s.name == "PygrubDefaultEntry"]
+    assert check.verdict == "ok" and "initrd /initramfs-linux.img exists" in check.reason, check.reason
+    again = run_sections(host, params, ["pv-guest"], dry_run=False)
+    assert {s.status for s in again.steps} == {"ok"}, [(s.name, s.status, s.reason) for s in again.steps]

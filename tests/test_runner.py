@@ -143,3 +143,27 @@ def test_file_changed_after_planning_is_not_overwritten():
     report = Runner(host, dry_run=False).run([Racy()])
     assert report.steps[0].status == "failed" and "changed after it was planned" in report.steps[0].reason
     assert host.files["/etc/default/grub"] == b"changed meanwhile\n"
+
+
+def test_merge_facts_merges_nested_mappings_and_copies_them():
+    from xenbook.report import merge_facts
+    role = {"pv_guest": {"role": "HVM"}}
+    facts = merge_facts({}, role)
+    merge_facts(facts, {"pv_guest": {"xl_cfg": ["kernel = x"]}, "xapi": {"vm_uuid": "u"}})
+    assert facts == {"pv_guest": {"role": "HVM", "xl_cfg": ["kernel = x"]}, "xapi": {"vm_uuid": "u"}}
+    assert role == {"pv_guest": {"role": "HVM"}}, "a step's own facts are never changed by later merges"
+    merge_facts(facts, {"pv_guest": "replaced", "xapi": {"vm_uuid": None}})
+    assert facts == {"pv_guest": "replaced", "xapi": {"vm_uuid": None}}
+
+
+def test_two_steps_facts_under_one_key_are_both_in_the_report():
+    class Fact(Step):
+        def __init__(self, name: str, facts: dict):
+            self.name, self.section, self.facts = name, "s", facts
+
+        def plan(self, host):
+            return Plan.check("ok", "v", "r", facts=self.facts)
+
+    report = Runner(FakeHost(), dry_run=True).run([Fact("A", {"pv_guest": {"role": "HVM"}}),
+                                                   Fact("B", {"pv_guest": {"xl_cfg": ["k"]}})])
+    assert report.facts == {"pv_guest": {"role": "HVM", "xl_cfg": ["k"]}}

@@ -442,3 +442,14 @@ def test_grub_cmdline_and_recovery_settings_are_honoured(host):
     assert "(recovery mode)" in cfg and f"root=UUID={ROOT_UUID} rw single console=ttyS0\n" in cfg
     assert "  set timeout=1\n" in cfg and "\tsavedefault\n" in cfg
     check_script(host)
+
+
+def test_an_empty_grub_early_initrd_linux_stock_leaves_the_microcode_out(host):
+    # grub-mkconfig gives GRUB_EARLY_INITRD_LINUX_STOCK its default before sourcing /etc/default/grub, so an empty
+    # value there wins (what xenbook sets in a PV guest, whose pygrub loads one initrd only)
+    text = host.read_text("/etc/default/grub") + 'GRUB_EARLY_INITRD_LINUX_STOCK=""\n'
+    host.write_atomic("/etc/default/grub", text.encode())
+    cfg = mkconfig(host)
+    assert "\tinitrd\t/initramfs-linux.img\n" in cfg and "intel-ucode" not in cfg
+    host.write_atomic("/etc/default/grub", (text + 'GRUB_EARLY_INITRD_LINUX_CUSTOM="intel-ucode.img"\n').encode())
+    assert "\tinitrd\t/intel-ucode.img /initramfs-linux.img\n" in mkconfig(host)

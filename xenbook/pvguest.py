@@ -82,16 +82,30 @@ class PvGuestParams(Model):
         return ["xen-blkfront", "xen-netfront"] + (["xen-fbfront", "xen-kbdfront"] if self.framebuffer else [])
 
 
-def xe_to_pv(uuid: str) -> list[list[str]]:
-    """The xe argv lists that make the VM boot PV through pygrub with its console on hvc0."""
-    return [["xe", "vm-param-set", f"uuid={uuid}", "HVM-boot-policy=", "PV-bootloader=pygrub",
-             "PV-args=console=hvc0"],
+BOOT_DISK = "DISK-VBD-UUID"  # shown until the VM's disk VBD is known (xe vbd-list below prints it)
+
+
+def xe_to_pv(uuid: str, domain_type: bool = True) -> list[list[str]]:
+    """The xe argv lists that make the VM boot PV through pygrub with its console on hvc0: domain-type=pv where the
+    host has that field (XenServer 7.5 and later, XCP-ng), HVM-boot-policy= (empty) on older hosts."""
+    mode = "domain-type=pv" if domain_type else "HVM-boot-policy="
+    return [["xe", "vm-param-set", f"uuid={uuid}", mode, "PV-bootloader=pygrub", "PV-args=console=hvc0"],
             ["xe", "vm-param-remove", f"uuid={uuid}", "param-name=HVM-boot-params", "param-key=order"]]
 
 
+def xe_disk_vbds(uuid: str) -> list[str]:
+    """The xe argv list that prints the UUIDs of the VM's disk VBDs (comma-separated)."""
+    return ["xe", "vbd-list", f"vm-uuid={uuid}", "type=Disk", "params=uuid", "--minimal"]
+
+
+def xe_bootable(vbd: str = BOOT_DISK) -> list[str]:
+    """The xe argv list that marks a disk VBD bootable, so pygrub reads the guest's boot menu from that disk."""
+    return ["xe", "vbd-param-set", f"uuid={vbd}", "bootable=true"]
+
+
 def xe_to_hvm(uuid: str) -> list[list[str]]:
-    """The xe argv list that makes the VM boot HVM again (BIOS order, disk then CD)."""
-    return [["xe", "vm-param-set", f"uuid={uuid}", "HVM-boot-policy=BIOS order", "HVM-boot-params:order=dc",
+    """The xe argv list that makes the VM boot HVM again (BIOS order: c, the disk, before d, the CD)."""
+    return [["xe", "vm-param-set", f"uuid={uuid}", "HVM-boot-policy=BIOS order", "HVM-boot-params:order=cd",
              "PV-bootloader=", "PV-args="]]
 
 
@@ -105,7 +119,12 @@ class XeCommands:
 
     def text(self) -> str:
         lines = ["# switch to PV (run on the pool master; takes effect when the VM next starts):"]
-        lines += [shlex.join(a) for a in self.to_pv] + ["# back to HVM:"] + [shlex.join(a) for a in self.to_hvm]
+        lines += [shlex.join(a) for a in self.to_pv]
+        lines += [f"# on hosts older than XenServer 7.5 (xe vm-param-get uuid={self.uuid} param-name=domain-type "
+                  "fails there), the first line is instead:", shlex.join(xe_to_pv(self.uuid, domain_type=False)[0])]
+        lines += [f"# mark the VM's disk bootable: {BOOT_DISK} is its VBD that the next line prints (userdevice 0 "
+                  "when there are several)", shlex.join(xe_disk_vbds(self.uuid)), shlex.join(xe_bootable())]
+        lines += ["# back to HVM (boot order cd: the disk, then the CD):"] + [shlex.join(a) for a in self.to_hvm]
         return "\n".join(lines + [f"# warning: {PV_WARNING}"])
 
     def __repr__(self) -> str:

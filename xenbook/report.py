@@ -88,12 +88,24 @@ class Report:
 
     def extend(self, other: "Report") -> None:
         self.steps.extend(other.steps)
-        self.facts.update(other.facts)
+        merge_facts(self.facts, other.facts)
         self.reboot_required = self.reboot_required or other.reboot_required
         self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
 
     def _repr_html_(self) -> str:
         return to_html(self)
+
+
+def merge_facts(facts: dict, new: dict) -> dict:
+    """facts holds new's values, nested mappings merged key by key (so two steps can add to one top key)."""
+    for key, value in new.items():
+        if isinstance(value, dict):
+            if not isinstance(facts.get(key), dict):
+                facts[key] = {}
+            merge_facts(facts[key], value)  # a copy: later merges never change a step's own facts
+        else:
+            facts[key] = value
+    return facts
 
 
 _COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c0", "failed": "#c62828",

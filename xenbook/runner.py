@@ -12,7 +12,7 @@ from .actions import Deferred, Plan, RemoveFile, WriteFile
 from .errors import HostError, XenbookError
 from .hosts.base import Host
 from .ledger import RUN_ENV, Journal
-from .report import Report, StepResult
+from .report import Report, StepResult, merge_facts
 from .steps.base import BACKUP_DIR, PENDING_DIR, Regeneration, Step
 from .validators import validate_bytes, validate_candidate
 
@@ -91,7 +91,7 @@ class Runner:
         result.reason, result.remedy = plan.reason, plan.remedy
         result.verdict, result.value = plan.verdict, plan.value
         if plan.facts:
-            self.facts.update(plan.facts)
+            merge_facts(self.facts, plan.facts)
         result.diffs = [{"path": a.path, "diff": a.diff()} for a in plan.actions
                         if isinstance(a, (WriteFile, RemoveFile)) and a.old != a.new]
         result.commands = [a.describe() for a in plan.actions

@@ -38,6 +38,7 @@ class BootEntry:
     kernel: str | None  # the kernel path as the menu names it
     args: str
     note: str = ""  # how the default was chosen, when that matters
+    initrd: str | None = None  # the last initrd line's whole argument: pygrub takes it as one path
 
 
 def kernel_exists(host: Host, path: str) -> bool:
@@ -46,7 +47,7 @@ def kernel_exists(host: Host, path: str) -> bool:
 
 
 def legacy_entries(text: str) -> list[dict]:
-    """menu.lst's entries as {title, root, kernel, args, initrd} in order."""
+    """menu.lst's entries as {title, root, kernel, args, initrd, module} in order (lists of the lines' arguments)."""
     entries: list[dict] = []
     for raw in text.splitlines():
         words = raw.split(None, 1)
@@ -54,13 +55,13 @@ def legacy_entries(text: str) -> list[dict]:
             continue
         key, rest = words[0], (words[1].strip() if len(words) > 1 else "")
         if key == "title":
-            entries.append({"title": rest, "root": "", "kernel": None, "args": "", "initrd": []})
+            entries.append({"title": rest, "root": "", "kernel": None, "args": "", "initrd": [], "module": []})
         elif entries and key == "root":
             entries[-1]["root"] = rest
         elif entries and key == "kernel" and rest:
             entries[-1]["kernel"], _, entries[-1]["args"] = rest.partition(" ")
         elif entries and key in ("initrd", "module") and rest:
-            entries[-1]["initrd"].append(rest)
+            entries[-1][key].append(rest)
     return entries
 
 
@@ -83,22 +84,24 @@ def legacy_boot_entry(text: str) -> BootEntry | None:
     index = legacy_default(text)
     note = "" if index < len(entries) else f"default {index} names no entry, so the first one boots; "
     e = entries[index] if index < len(entries) else entries[0]
-    return BootEntry(e["title"], e["kernel"], e["args"].strip(), note)
+    return BootEntry(e["title"], e["kernel"], e["args"].strip(), note, e["initrd"][-1] if e["initrd"] else None)
 
 
-def _grub_linux_lines(text: str) -> list[tuple[str, str | None, str]]:
-    """(title, linux path, args) of every menuentry in grub.cfg, submenus flattened."""
-    out: list[tuple[str, str | None, str]] = []
+def _grub_linux_lines(text: str) -> list[tuple[str, str | None, str, str | None]]:
+    """(title, linux path, args, initrd argument) of every menuentry in grub.cfg, submenus flattened."""
+    out: list[tuple[str, str | None, str, str | None]] = []
     current: list | None = None
     for raw in text.splitlines():
         m = re.match(r"^\s*menuentry\s+'([^']*)'", raw)
         if m:
-            current = [m.group(1), None, ""]
+            current = [m.group(1), None, "", None]
             out.append(current)
             continue
         words = raw.split(None, 2)
         if current is not None and words[:1] in (["linux"], ["linux16"], ["linuxefi"]) and len(words) > 1:
             current[1], current[2] = words[1], words[2] if len(words) > 2 else ""
+        elif current is not None and words[:1] in (["initrd"], ["initrd16"]) and len(words) > 1:
+            current[3] = raw.split(None, 1)[1].strip()  # pygrub's Grub2Image keeps the last initrd line
     return [tuple(e) for e in out]
 
 
@@ -122,11 +125,11 @@ def grub2_boot_entry(host: Host) -> BootEntry | None:
     elif spec in ids:
         index = ids.index(spec)
     else:
-        titles = [t for t, _p, _a in entries]
+        titles = [e[0] for e in entries]
         index = titles.index(spec) if spec in titles else 0
         note += "" if spec in titles else f"the default '{spec}' names no entry, so the first one boots; "
-    title, kernel, args = entries[index]
-    return BootEntry(title, kernel, args.strip(), note)
+    title, kernel, args, initrd = entries[index]
+    return BootEntry(title, kernel, args.strip(), note, initrd)
 
 
 def clock(host: Host) -> tuple[str, str]:

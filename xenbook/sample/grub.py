@@ -73,12 +73,14 @@ class Mkconfig:
         boot = find_device(self.state, mount_for(self.state, "/boot")["source"]) or {}
         v = {"GRUB_DEVICE": root.get("path", ""), "GRUB_DEVICE_UUID": root.get("uuid") or "",
              "GRUB_DEVICE_PARTUUID": root.get("partuuid") or "", "GRUB_DEVICE_BOOT": boot.get("path", ""),
-             "GRUB_DEVICE_BOOT_UUID": boot.get("uuid") or "", "GRUB_FS": (root.get("grub") or {}).get("fs", "")}
+             "GRUB_DEVICE_BOOT_UUID": boot.get("uuid") or "", "GRUB_FS": (root.get("grub") or {}).get("fs", ""),
+             # grub-mkconfig sets the stock early initrds before it sources /etc/default/grub, so an empty value
+             # there (GRUB_EARLY_INITRD_LINUX_STOCK="") leaves the microcode images out
+             "GRUB_EARLY_INITRD_LINUX_STOCK": EARLY_INITRD}
         v.update(get_vars(text))  # grub-mkconfig sources /etc/default/grub: the last assignment wins
         if v.get("GRUB_TERMINAL"):
             v["GRUB_TERMINAL_INPUT"] = v["GRUB_TERMINAL_OUTPUT"] = v["GRUB_TERMINAL"]
         v["GRUB_TERMINAL_OUTPUT"] = v.get("GRUB_TERMINAL_OUTPUT") or "gfxterm"
-        v["GRUB_EARLY_INITRD_LINUX_STOCK"] = v.get("GRUB_EARLY_INITRD_LINUX_STOCK") or EARLY_INITRD
         if v.get("GRUB_DISABLE_SUBMENU") in ("y", "yes"):
             v["GRUB_DISABLE_SUBMENU"] = "true"
         self.v = v
