@@ -6,6 +6,9 @@ import pytest
 
 from xenbook.actions import Plan, RunCommand
 from xenbook.commands import Command, Result
+from xenbook.errors import HostError
+from xenbook.facts import packages as pkgfacts
+from xenbook.facts import xen as xenfacts
 from xenbook.hosts.fake import FakeHost
 from xenbook.params import InstallParams, RunbookParams
 from xenbook.runner import Runner
@@ -14,7 +17,7 @@ from xenbook.sections import run_sections
 from xenbook.steps.aur import AurPackageInstalled
 from xenbook.steps.base import Step
 from xenbook.steps.failures import explain
-from xenbook.steps.install import install_steps
+from xenbook.steps.install import BuildToolsInstalled, RepoPackagesInstalled, install_steps
 
 BUILD = "/var/lib/xenbook/build"
 XEN_FILES = ["/boot/xen.gz", "/usr/bin/xl", "/usr/bin/xenstored", "/etc/xen/xl.conf", "/etc/conf.d/xencommons",
@@ -46,6 +49,29 @@ def test_known_failures_have_remedies(output, remedy):
 
 def test_an_unknown_failure_has_no_remedy():
     assert explain("error: something nobody has seen\n") == ""
+
+
+# no pacman at all: every package reader fails the step, naming pacman, instead of guessing "(not) installed"
+
+@pytest.mark.parametrize("answer", [Result(127, "", "bash: line 1: pacman: command not found\n"), Result(127)])
+def test_a_missing_pacman_is_an_error_for_every_reader(answer):
+    host = FakeHost(commands={"pacman": answer})
+    for read in (lambda: pkgfacts.installed_versions(host, ["xen"]), lambda: pkgfacts.unsatisfied(host, ["git"]),
+                 lambda: xenfacts.xen_package_version(host)):
+        with pytest.raises(HostError, match="pacman is missing"):
+            read()
+
+
+def test_a_missing_pacman_fails_the_install_steps_with_what_to_do():
+    for step in (BuildToolsInstalled(), RepoPackagesInstalled(InstallParams())):
+        result = Runner(FakeHost(), dry_run=True).run([step]).steps[0]
+        assert result.status == "failed" and "pacman is missing" in result.reason, result.reason
+        assert "not an Arch Linux host" in result.remedy
+
+
+def test_deptest_still_lists_what_is_missing():
+    host = FakeHost(commands={"pacman -T git yajl": Result(127, "yajl\n")})
+    assert pkgfacts.unsatisfied(host, ["git", "yajl"]) == ["yajl"]
 
 
 # dry runs: a check that misses only what an earlier step would install is skipped, not failed
