@@ -136,9 +136,9 @@ def test_apply_installs_xen_streams_the_build_and_converges(host):
     lines = []
     report = Runner(host, dry_run=False, on_line=lines.append).run(install_steps(InstallParams(xen_grub_pvh=True)))
     assert not report.failed, report.summary()
-    assert "[simulated] ==> Making package: xen 4.22.1pre-1" in "\n".join(lines)
+    assert "[simulated] ==> Making package: xen 4.21.2-1" in "\n".join(lines)
     for path in XEN_FILES + ["/usr/lib/xen/bin/qemu-system-i386", "/usr/share/qemu/bios-256k.bin",
-                             "/usr/lib/xen/boot/pvhgrub", f"{BUILD}/xen/xen-4.22.1pre-1-x86_64-build.log"]:
+                             "/usr/lib/xen/boot/pvhgrub", f"{BUILD}/xen/xen-4.21.2-1-x86_64-build.log"]:
         assert host.exists(path), path
     assert not host.exists("/boot/xen.efi") and not host.exists("/usr/lib/xen/boot/pvgrub64")
     assert host.read_text("/boot/xen.gz").startswith("SIMULATED") and "vif.default.bridge" in host.read_text(
@@ -147,7 +147,7 @@ def test_apply_installs_xen_streams_the_build_and_converges(host):
     again = apply(host, xen_grub_pvh=True)
     assert set(statuses(again).values()) == {"ok"}
     assert next(s for s in again.steps if s.name == "AurPackageInstalled(xen)").reason == \
-        "xen 4.22.1pre-1 is installed"
+        "xen 4.21.2-1 is installed"
 
 
 def test_uefi_hosts_get_and_need_xen_efi(tmp_path):
@@ -157,6 +157,33 @@ def test_uefi_hosts_get_and_need_xen_efi(tmp_path):
     host.remove("/boot/xen.efi")
     report = apply(host, xen_qemu=False, hvm_guests=False)
     assert [s.name for s in report.failed] == ["XenInstalled"] and "/boot/xen.efi" in report.failed[0].reason
+
+
+def test_installing_xen_extracts_the_microcode_for_xen_efi_as_its_post_install_does(tmp_path):
+    amd = init_sample(str(tmp_path / "amd"), profile="uefi-systemd-boot")  # amd-ucode installed
+    lines = []
+    report = Runner(amd, dry_run=False, on_line=lines.append).run(install_steps(InstallParams(xen_qemu=False)))
+    assert not report.failed, report.summary()
+    assert "SIMULATED microcode: kernel/x86/microcode/AuthenticAMD.bin extracted from /boot/amd-ucode.img" in \
+        amd.read_text("/boot/xen-efi-amd-ucode.bin")
+    assert not amd.exists("/boot/xen-efi-intel-ucode.bin")
+    assert "If booting via efi, copy the example /etc/xen/efi-xen.cfg to /boot/xen.cfg" in "\n".join(lines)
+    for path in ("/usr/share/libalpm/scripts/xen-ucode-extract.sh", "/usr/share/libalpm/hooks/xen-amd-ucode.hook",
+                 "/usr/share/libalpm/hooks/xen-intel-ucode.hook"):
+        assert amd.exists(path), path
+    intel = init_sample(str(tmp_path / "intel"))  # bios-grub2: intel-ucode installed
+    assert not apply(intel, xen_qemu=False).failed
+    assert intel.exists("/boot/xen-efi-intel-ucode.bin") and not intel.exists("/boot/xen-efi-amd-ucode.bin")
+
+
+def test_the_sample_builds_a_debug_xen_from_the_real_branch(host):
+    lines = []
+    assert not Runner(host, dry_run=False, on_line=lines.append).run(install_steps(InstallParams())).failed
+    assert "DEBUG=y (SIMULATED: nothing is compiled)" in "\n".join(lines)
+    srcinfo = host.read_text(f"{BUILD}/xen/.SRCINFO")
+    assert "\tpkgver = 4.21.2\n" in srcinfo and "#branch=stable-4.21\n" in srcinfo
+    assert "\tsource = xen-ucode-extract.sh\n" in srcinfo and "\tinstall = xen.install\n" in srcinfo
+    assert "\tpkgver = 11.1.0\n" in host.read_text(f"{BUILD}/xen-qemu/.SRCINFO")
 
 
 def ready(host):
@@ -205,7 +232,7 @@ def test_a_failed_build_shows_the_log_tail_and_where_the_log_is(host):
     steps = ready(host)
     fault(host, build_fails=["xen"])
     step = failed_step(Runner(host, dry_run=False).run(steps[5:6]))
-    log = f"{BUILD}/xen/xen-4.22.1pre-1-x86_64-build.log"
+    log = f"{BUILD}/xen/xen-4.21.2-1-x86_64-build.log"
     assert "make: *** [Makefile:46: dist-tools] Error 2" in step.reason and "A failure occurred in build()" in step.reason
     assert f"the full log is {log}" in step.remedy and "Error 2" in host.read_text(log)
     assert not host.exists("/boot/xen.gz")
@@ -230,8 +257,8 @@ def test_a_held_pacman_lock_fails_before_pacman_runs(host):
 
 def test_a_pin_the_aur_does_not_build_fails_with_what_to_do(host):
     ready(host)
-    step = failed_step(apply(host, versions=["xen:4.21.2-1"]))
-    assert "builds xen 4.22.1pre-1, not the pinned 4.21.2-1" in step.reason and "git -C" in step.remedy
+    step = failed_step(apply(host, versions=["xen:4.21.1-1"]))
+    assert "builds xen 4.21.2-1, not the pinned 4.21.1-1" in step.reason and "git -C" in step.remedy
 
 
 def test_a_name_the_aur_does_not_have(host):
