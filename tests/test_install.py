@@ -6,7 +6,7 @@ import pytest
 
 from xenbook.actions import Plan, RunCommand
 from xenbook.commands import Command, Result
-from xenbook.errors import HostError
+from xenbook.errors import HostError, PreconditionFailed
 from xenbook.facts import packages as pkgfacts
 from xenbook.facts import xen as xenfacts
 from xenbook.hosts.fake import FakeHost
@@ -14,12 +14,13 @@ from xenbook.params import InstallParams, RunbookParams
 from xenbook.runner import Runner
 from xenbook.sample import init_sample
 from xenbook.sections import run_sections
-from xenbook.steps.aur import AurPackageInstalled
+from xenbook.steps.aur import AurPackageInstalled, _Build
 from xenbook.steps.base import Step
 from xenbook.steps.failures import explain
 from xenbook.steps.install import BuildToolsInstalled, RepoPackagesInstalled, install_steps
 
 BUILD = "/var/lib/xenbook/build"
+QEMU_KEY = "CEACC9E15534EBABB82D3FA03353C9CEF108B584"  # saur xen-qemu/PKGBUILD validpgpkeys (Michael Roth)
 XEN_FILES = ["/boot/xen.gz", "/usr/bin/xl", "/usr/bin/xenstored", "/etc/xen/xl.conf", "/etc/conf.d/xencommons",
              "/etc/conf.d/xendomains", "/usr/lib/modules-load.d/xen.conf", "/etc/xen/scripts/vif-bridge"] + [
     f"/usr/lib/systemd/system/{u}" for u in ("xenstored.service", "xenconsoled.service", "xen-init-dom0.service",
@@ -42,6 +43,11 @@ XEN_FILES = ["/boot/xen.gz", "/usr/bin/xl", "/usr/bin/xenstored", "/etc/xen/xl.c
      "pgrep -a pacman"),
     ("error: target not found: libfoo\n", "no enabled repository"),
     ("cc1: fatal error: error writing to /tmp/ccX.s: No space left on device\n", "the disk filled up"),
+    ("==> Verifying source file signatures with gpg...\n    qemu-11.1.0.tar.xz ... FAILED (unknown public key "
+     "3353C9CEF108B584)\n==> ERROR: One or more PGP signatures could not be verified!\n", "gpg --batch --recv-keys"),
+    ("gpg: keyserver receive failed: No name\n", "--keyserver hkps://keyserver.ubuntu.com"),
+    ("gpg: keyserver receive failed: Server indicated a failure\n", "--import FILE"),
+    ("gpg: Fatal: can't create directory '/var/lib/xenbook/build/.gnupg': Permission denied\n", "make the home"),
 ])
 def test_known_failures_have_remedies(output, remedy):
     assert remedy in explain(output)
@@ -236,6 +242,45 @@ def test_a_failed_build_shows_the_log_tail_and_where_the_log_is(host):
     assert "make: *** [Makefile:46: dist-tools] Error 2" in step.reason and "A failure occurred in build()" in step.reason
     assert f"the full log is {log}" in step.remedy and "Error 2" in host.read_text(log)
     assert not host.exists("/boot/xen.gz")
+
+
+def test_the_build_user_gets_xen_qemus_signing_key_before_makepkg(host):
+    steps = ready(host)
+    assert not Runner(host, dry_run=False).run(steps[5:6]).failed  # xen: its sources are not signed
+    report = Runner(host, dry_run=False).run(steps[6:7])  # xen-qemu: qemu-11.1.0.tar.xz{,.sig}, validpgpkeys
+    assert not report.failed, report.summary()
+    # the simulated makepkg verified qemu-11.1.0.tar.xz.sig against the key in the build user's keyring
+    assert QEMU_KEY in host.read_text(f"{BUILD}/.gnupg/pubring.kbx") and host.exists("/usr/lib/xen/bin/qemu-system-i386")
+
+
+def test_a_keyserver_failure_says_how_to_import_the_key_by_hand(host):
+    steps = ready(host)
+    assert not Runner(host, dry_run=False).run(steps[5:6]).failed
+    fault(host, offline=["keyserver.ubuntu.com"])
+    step = failed_step(Runner(host, dry_run=False).run(steps[6:7]))
+    assert f"gpg --batch --recv-keys {QEMU_KEY} exited 2" in step.reason
+    assert "gpg: keyserver receive failed: No name" in step.reason
+    assert f"runuser -u xenbook-build -- gpg --batch --keyserver hkps://keyserver.ubuntu.com --recv-keys {QEMU_KEY}" \
+        in step.remedy and "--import FILE" in step.remedy
+    assert not host.exists("/usr/lib/xen/bin/qemu-system-i386")
+
+
+def test_makepkg_without_the_key_fails_with_its_own_message_and_a_remedy(host):
+    steps = ready(host)
+    assert not Runner(host, dry_run=False).run(steps[5:6]).failed
+    step = AurPackageInstalled("xen-qemu", InstallParams())
+    step.signing_keys = lambda h, build: []  # as xenbook did before it imported validpgpkeys
+    failed = failed_step(Runner(host, dry_run=False).run([step]))
+    assert "qemu-11.1.0.tar.xz ... FAILED (unknown public key 3353C9CEF108B584)" in failed.reason
+    assert "One or more PGP signatures could not be verified!" in failed.reason
+    assert f"runuser -u xenbook-build -- gpg --batch --recv-keys {QEMU_KEY}" in failed.remedy
+
+
+def test_validpgpkeys_must_be_full_fingerprints():
+    info = pkgfacts.parse_srcinfo("pkgbase = x\n\tvalidpgpkeys = 3353C9CEF108B584\n\tvalidpgpkeys = --import\n"
+                                  "\npkgname = x\n")
+    with pytest.raises(PreconditionFailed, match="not full fingerprints .40 hex digits."):
+        AurPackageInstalled("x", InstallParams()).signing_keys(FakeHost(), _Build(info))
 
 
 def test_too_little_space_fails_before_building(host):

@@ -225,7 +225,12 @@ def makepkg(host, argv, stdin, ctx: Context) -> Result:
     build = [f"make -j{ctx.env.get('MAKEFLAGS', '-j1').removeprefix('-j')}{extra} (SIMULATED: nothing is compiled)",
              f"  CC      {pkgbase}/simulated.o", f"  LD      {pkgbase}/simulated"]
     stages = {"prepare": ["==> Starting prepare()..."], "build": ["==> Starting build()..."] + build}
-    out += ["==> Validating source files with sha512sums...", "==> Extracting sources..."]
+    out += ["==> Validating source files with sha512sums..."]
+    verified = _verify_signatures(host, ctx, base)
+    if verified is not None and verified.returncode:
+        return Result(verified.returncode, _label(out + verified.stdout.splitlines()), verified.stderr)
+    signatures = verified.stderr if verified is not None else ""
+    out += (verified.stdout.splitlines() if verified is not None else []) + ["==> Extracting sources..."]
     fails = pkgbase in host.load_state().get("faults", {}).get("build_fails", [])
     if fails:
         stages["build"] += ["make: *** [Makefile:46: dist-tools] Error 2"]
@@ -254,7 +259,27 @@ def makepkg(host, argv, stdin, ctx: Context) -> Result:
                 "files": {p: [mode, text] for p, (mode, text) in package_files(name, uefi).items()}}
         host.write_atomic(_package_path(ctx, pkgbase, name), (json.dumps(data, indent=1) + "\n").encode())
     out += ["==> Leaving fakeroot environment.", f"==> Finished making: {pkgbase} {version} ({now})"]
-    return Result(0, _label(out), "")
+    return Result(0, _label(out), signatures)
+
+
+def _verify_signatures(host, ctx: Context, base: dict) -> Result | None:
+    """What libmakepkg's check_pgpsigs prints (None when no source is signed): each signed source against the
+    build user's keyring, failing when it lacks the key (the signer is the first of validpgpkeys)."""
+    from .gpg import keyring
+    signed = [posixpath.basename(s)[:-4] for s in base.get("source", []) if s.endswith((".sig", ".asc"))]
+    if not signed:
+        return None
+    keys, have = base.get("validpgpkeys", []), keyring(host, ctx)
+    err, failed = "", False
+    for name in signed:
+        if keys and keys[0].upper() in have:
+            err += f"    {name} ... Passed\n"
+        else:
+            err += f"    {name} ... FAILED (unknown public key {(keys or ['0' * 16])[0][-16:].upper()})\n"
+            failed = True
+    if failed:
+        err += "==> ERROR: One or more PGP signatures could not be verified!\n"
+    return Result(1 if failed else 0, "==> Verifying source file signatures with gpg...\n", err)
 
 
 def _label(lines: list[str]) -> str:

@@ -3,7 +3,7 @@
 pacman -Q [-i], -T, -S [-y] [-u] [--needed] [--asdeps], -U print what the real pacman prints. Installing writes the
 package's desc and files entries into /var/lib/pacman/local and its files (stand-ins, see xenfiles), then runs its
 install scriptlet (scriptlets). A repository counts when /etc/pacman.conf enables it and its database was synced
-(pacman -Sy); dependencies of repository packages are not resolved. Also registers accounts (runuser, env, ...) and aur (git, makepkg)."""
+(pacman -Sy); dependencies of repository packages are not resolved. Also registers accounts (runuser, env, ...), aur (git, makepkg) and gpg."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import time
 
 from ..commands import Result
 from ..facts.packages import active_sections
-from . import accounts, aur  # importing aur registers git and makepkg
+from . import accounts, aur, gpg  # noqa: F401  (importing aur registers git and makepkg, gpg gpg)
 from .accounts import CONTEXT_PROGRAMS, Context, dispatch
 from .options import Usage
 from .repos import REPO, meets, parse_dep
