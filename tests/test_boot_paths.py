@@ -38,6 +38,8 @@ def test_uefi_systemd_boot(tmp_path):
     cfg = (tmp_path / "h/boot/xen.cfg").read_bytes()
     assert cfg.isascii() and b"[global]\ndefault=xenbook\n" in cfg and b"options=dom0_mem=3G,max:3G" in cfg
     assert b"kernel=vmlinuz-linux root=UUID=8d2f6b1a-3c4e-4f5a-9b6c-7d8e9f0a1b2c rw" in cfg
+    # xen's post_install extracted the AMD microcode from /boot/amd-ucode.img (xen-ucode-extract.sh); xen.cfg loads it
+    assert (tmp_path / "h/boot/xen-efi-amd-ucode.bin").exists() and b"\nucode=xen-efi-amd-ucode.bin\n" in cfg
     assert (tmp_path / "h/boot/loader/entries/xenbook-xen.conf").read_text().endswith("efi     /xen.efi\n")
     assert (tmp_path / "h/boot/loader/entries/arch.conf").exists(), "the Arch entry must stay"
     assert "default xenbook-xen.conf" in (tmp_path / "h/boot/loader/loader.conf").read_text()

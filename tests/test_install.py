@@ -6,17 +6,21 @@ import pytest
 
 from xenbook.actions import Plan, RunCommand
 from xenbook.commands import Command, Result
+from xenbook.errors import HostError, PreconditionFailed
+from xenbook.facts import packages as pkgfacts
+from xenbook.facts import xen as xenfacts
 from xenbook.hosts.fake import FakeHost
 from xenbook.params import InstallParams, RunbookParams
 from xenbook.runner import Runner
 from xenbook.sample import init_sample
 from xenbook.sections import run_sections
-from xenbook.steps.aur import AurPackageInstalled
+from xenbook.steps.aur import AurPackageInstalled, _Build
 from xenbook.steps.base import Step
 from xenbook.steps.failures import explain
-from xenbook.steps.install import install_steps
+from xenbook.steps.install import BuildToolsInstalled, RepoPackagesInstalled, install_steps
 
 BUILD = "/var/lib/xenbook/build"
+QEMU_KEY = "CEACC9E15534EBABB82D3FA03353C9CEF108B584"  # saur xen-qemu/PKGBUILD validpgpkeys (Michael Roth)
 XEN_FILES = ["/boot/xen.gz", "/usr/bin/xl", "/usr/bin/xenstored", "/etc/xen/xl.conf", "/etc/conf.d/xencommons",
              "/etc/conf.d/xendomains", "/usr/lib/modules-load.d/xen.conf", "/etc/xen/scripts/vif-bridge"] + [
     f"/usr/lib/systemd/system/{u}" for u in ("xenstored.service", "xenconsoled.service", "xen-init-dom0.service",
@@ -39,6 +43,11 @@ XEN_FILES = ["/boot/xen.gz", "/usr/bin/xl", "/usr/bin/xenstored", "/etc/xen/xl.c
      "pgrep -a pacman"),
     ("error: target not found: libfoo\n", "no enabled repository"),
     ("cc1: fatal error: error writing to /tmp/ccX.s: No space left on device\n", "the disk filled up"),
+    ("==> Verifying source file signatures with gpg...\n    qemu-11.1.0.tar.xz ... FAILED (unknown public key "
+     "3353C9CEF108B584)\n==> ERROR: One or more PGP signatures could not be verified!\n", "gpg --batch --recv-keys"),
+    ("gpg: keyserver receive failed: No name\n", "--keyserver hkps://keyserver.ubuntu.com"),
+    ("gpg: keyserver receive failed: Server indicated a failure\n", "--import FILE"),
+    ("gpg: Fatal: can't create directory '/var/lib/xenbook/build/.gnupg': Permission denied\n", "make the home"),
 ])
 def test_known_failures_have_remedies(output, remedy):
     assert remedy in explain(output)
@@ -46,6 +55,29 @@ def test_known_failures_have_remedies(output, remedy):
 
 def test_an_unknown_failure_has_no_remedy():
     assert explain("error: something nobody has seen\n") == ""
+
+
+# no pacman at all: every package reader fails the step, naming pacman, instead of guessing "(not) installed"
+
+@pytest.mark.parametrize("answer", [Result(127, "", "bash: line 1: pacman: command not found\n"), Result(127)])
+def test_a_missing_pacman_is_an_error_for_every_reader(answer):
+    host = FakeHost(commands={"pacman": answer})
+    for read in (lambda: pkgfacts.installed_versions(host, ["xen"]), lambda: pkgfacts.unsatisfied(host, ["git"]),
+                 lambda: xenfacts.xen_package_version(host)):
+        with pytest.raises(HostError, match="pacman is missing"):
+            read()
+
+
+def test_a_missing_pacman_fails_the_install_steps_with_what_to_do():
+    for step in (BuildToolsInstalled(), RepoPackagesInstalled(InstallParams())):
+        result = Runner(FakeHost(), dry_run=True).run([step]).steps[0]
+        assert result.status == "failed" and "pacman is missing" in result.reason, result.reason
+        assert "not an Arch Linux host" in result.remedy
+
+
+def test_deptest_still_lists_what_is_missing():
+    host = FakeHost(commands={"pacman -T git yajl": Result(127, "yajl\n")})
+    assert pkgfacts.unsatisfied(host, ["git", "yajl"]) == ["yajl"]
 
 
 # dry runs: a check that misses only what an earlier step would install is skipped, not failed
@@ -110,9 +142,9 @@ def test_apply_installs_xen_streams_the_build_and_converges(host):
     lines = []
     report = Runner(host, dry_run=False, on_line=lines.append).run(install_steps(InstallParams(xen_grub_pvh=True)))
     assert not report.failed, report.summary()
-    assert "[simulated] ==> Making package: xen 4.22.1pre-1" in "\n".join(lines)
+    assert "[simulated] ==> Making package: xen 4.21.2-1" in "\n".join(lines)
     for path in XEN_FILES + ["/usr/lib/xen/bin/qemu-system-i386", "/usr/share/qemu/bios-256k.bin",
-                             "/usr/lib/xen/boot/pvhgrub", f"{BUILD}/xen/xen-4.22.1pre-1-x86_64-build.log"]:
+                             "/usr/lib/xen/boot/pvhgrub", f"{BUILD}/xen/xen-4.21.2-1-x86_64-build.log"]:
         assert host.exists(path), path
     assert not host.exists("/boot/xen.efi") and not host.exists("/usr/lib/xen/boot/pvgrub64")
     assert host.read_text("/boot/xen.gz").startswith("SIMULATED") and "vif.default.bridge" in host.read_text(
@@ -121,7 +153,7 @@ def test_apply_installs_xen_streams_the_build_and_converges(host):
     again = apply(host, xen_grub_pvh=True)
     assert set(statuses(again).values()) == {"ok"}
     assert next(s for s in again.steps if s.name == "AurPackageInstalled(xen)").reason == \
-        "xen 4.22.1pre-1 is installed"
+        "xen 4.21.2-1 is installed"
 
 
 def test_uefi_hosts_get_and_need_xen_efi(tmp_path):
@@ -131,6 +163,33 @@ def test_uefi_hosts_get_and_need_xen_efi(tmp_path):
     host.remove("/boot/xen.efi")
     report = apply(host, xen_qemu=False, hvm_guests=False)
     assert [s.name for s in report.failed] == ["XenInstalled"] and "/boot/xen.efi" in report.failed[0].reason
+
+
+def test_installing_xen_extracts_the_microcode_for_xen_efi_as_its_post_install_does(tmp_path):
+    amd = init_sample(str(tmp_path / "amd"), profile="uefi-systemd-boot")  # amd-ucode installed
+    lines = []
+    report = Runner(amd, dry_run=False, on_line=lines.append).run(install_steps(InstallParams(xen_qemu=False)))
+    assert not report.failed, report.summary()
+    assert "SIMULATED microcode: kernel/x86/microcode/AuthenticAMD.bin extracted from /boot/amd-ucode.img" in \
+        amd.read_text("/boot/xen-efi-amd-ucode.bin")
+    assert not amd.exists("/boot/xen-efi-intel-ucode.bin")
+    assert "If booting via efi, copy the example /etc/xen/efi-xen.cfg to /boot/xen.cfg" in "\n".join(lines)
+    for path in ("/usr/share/libalpm/scripts/xen-ucode-extract.sh", "/usr/share/libalpm/hooks/xen-amd-ucode.hook",
+                 "/usr/share/libalpm/hooks/xen-intel-ucode.hook"):
+        assert amd.exists(path), path
+    intel = init_sample(str(tmp_path / "intel"))  # bios-grub2: intel-ucode installed
+    assert not apply(intel, xen_qemu=False).failed
+    assert intel.exists("/boot/xen-efi-intel-ucode.bin") and not intel.exists("/boot/xen-efi-amd-ucode.bin")
+
+
+def test_the_sample_builds_a_debug_xen_from_the_real_branch(host):
+    lines = []
+    assert not Runner(host, dry_run=False, on_line=lines.append).run(install_steps(InstallParams())).failed
+    assert "DEBUG=y (SIMULATED: nothing is compiled)" in "\n".join(lines)
+    srcinfo = host.read_text(f"{BUILD}/xen/.SRCINFO")
+    assert "\tpkgver = 4.21.2\n" in srcinfo and "#branch=stable-4.21\n" in srcinfo
+    assert "\tsource = xen-ucode-extract.sh\n" in srcinfo and "\tinstall = xen.install\n" in srcinfo
+    assert "\tpkgver = 11.1.0\n" in host.read_text(f"{BUILD}/xen-qemu/.SRCINFO")
 
 
 def ready(host):
@@ -179,10 +238,49 @@ def test_a_failed_build_shows_the_log_tail_and_where_the_log_is(host):
     steps = ready(host)
     fault(host, build_fails=["xen"])
     step = failed_step(Runner(host, dry_run=False).run(steps[5:6]))
-    log = f"{BUILD}/xen/xen-4.22.1pre-1-x86_64-build.log"
+    log = f"{BUILD}/xen/xen-4.21.2-1-x86_64-build.log"
     assert "make: *** [Makefile:46: dist-tools] Error 2" in step.reason and "A failure occurred in build()" in step.reason
     assert f"the full log is {log}" in step.remedy and "Error 2" in host.read_text(log)
     assert not host.exists("/boot/xen.gz")
+
+
+def test_the_build_user_gets_xen_qemus_signing_key_before_makepkg(host):
+    steps = ready(host)
+    assert not Runner(host, dry_run=False).run(steps[5:6]).failed  # xen: its sources are not signed
+    report = Runner(host, dry_run=False).run(steps[6:7])  # xen-qemu: qemu-11.1.0.tar.xz{,.sig}, validpgpkeys
+    assert not report.failed, report.summary()
+    # the simulated makepkg verified qemu-11.1.0.tar.xz.sig against the key in the build user's keyring
+    assert QEMU_KEY in host.read_text(f"{BUILD}/.gnupg/pubring.kbx") and host.exists("/usr/lib/xen/bin/qemu-system-i386")
+
+
+def test_a_keyserver_failure_says_how_to_import_the_key_by_hand(host):
+    steps = ready(host)
+    assert not Runner(host, dry_run=False).run(steps[5:6]).failed
+    fault(host, offline=["keyserver.ubuntu.com"])
+    step = failed_step(Runner(host, dry_run=False).run(steps[6:7]))
+    assert f"gpg --batch --recv-keys {QEMU_KEY} exited 2" in step.reason
+    assert "gpg: keyserver receive failed: No name" in step.reason
+    assert f"runuser -u xenbook-build -- gpg --batch --keyserver hkps://keyserver.ubuntu.com --recv-keys {QEMU_KEY}" \
+        in step.remedy and "--import FILE" in step.remedy
+    assert not host.exists("/usr/lib/xen/bin/qemu-system-i386")
+
+
+def test_makepkg_without_the_key_fails_with_its_own_message_and_a_remedy(host):
+    steps = ready(host)
+    assert not Runner(host, dry_run=False).run(steps[5:6]).failed
+    step = AurPackageInstalled("xen-qemu", InstallParams())
+    step.signing_keys = lambda h, build: []  # as xenbook did before it imported validpgpkeys
+    failed = failed_step(Runner(host, dry_run=False).run([step]))
+    assert "qemu-11.1.0.tar.xz ... FAILED (unknown public key 3353C9CEF108B584)" in failed.reason
+    assert "One or more PGP signatures could not be verified!" in failed.reason
+    assert f"runuser -u xenbook-build -- gpg --batch --recv-keys {QEMU_KEY}" in failed.remedy
+
+
+def test_validpgpkeys_must_be_full_fingerprints():
+    info = pkgfacts.parse_srcinfo("pkgbase = x\n\tvalidpgpkeys = 3353C9CEF108B584\n\tvalidpgpkeys = --import\n"
+                                  "\npkgname = x\n")
+    with pytest.raises(PreconditionFailed, match="not full fingerprints .40 hex digits."):
+        AurPackageInstalled("x", InstallParams()).signing_keys(FakeHost(), _Build(info))
 
 
 def test_too_little_space_fails_before_building(host):
@@ -204,8 +302,8 @@ def test_a_held_pacman_lock_fails_before_pacman_runs(host):
 
 def test_a_pin_the_aur_does_not_build_fails_with_what_to_do(host):
     ready(host)
-    step = failed_step(apply(host, versions=["xen:4.21.2-1"]))
-    assert "builds xen 4.22.1pre-1, not the pinned 4.21.2-1" in step.reason and "git -C" in step.remedy
+    step = failed_step(apply(host, versions=["xen:4.21.1-1"]))
+    assert "builds xen 4.21.2-1, not the pinned 4.21.1-1" in step.reason and "git -C" in step.remedy
 
 
 def test_a_name_the_aur_does_not_have(host):

@@ -18,6 +18,7 @@ git and util-linux's runuser."""
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -217,3 +218,42 @@ def test_makepkg_as_root_is_refused_with_the_real_message(world):
     result = subprocess.run(["makepkg", "--noconfirm"], cwd=world / "aur" / "xen.git", capture_output=True,
                             text=True)
     assert result.returncode == 10 and "never as root" in explain(result.stderr)
+
+
+@pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg (GnuPG) is not installed")
+def test_an_unknown_signing_key_fails_the_real_makepkg_as_the_sample_says():
+    """Real makepkg and gpg print what the sample's simulations print, and the remedies match their output."""
+    with tempfile.TemporaryDirectory(prefix="xenbook-pgp-") as folder:  # pytest's tmp_path is closed to nobody
+        os.chmod(folder, 0o755)
+        _check_signatures(Path(folder))
+
+
+def _check_signatures(tmp_path: Path) -> None:
+    signer, home, build = tmp_path / "signer", tmp_path / "home", tmp_path / "build"
+    for folder in (signer, home, build):
+        folder.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(signer)}
+    sh("gpg", "--batch", "--passphrase", "", "--quick-gen-key", "xenbook test <test@xenbook.invalid>", "default",
+       "default", "never", env=env)
+    fpr = next(line.split(":")[9] for line in sh("gpg", "--batch", "--with-colons", "--list-keys", env=env)
+               .splitlines() if line.startswith("fpr:"))
+    (build / "x").write_text("x\n")
+    sh("tar", "cJf", str(build / "src.tar.xz"), "-C", str(build), "x")
+    sh("gpg", "--batch", "--detach-sign", str(build / "src.tar.xz"), env=env)
+    (build / "PKGBUILD").write_text(f"pkgname=signed\npkgver=1\npkgrel=1\narch=(any)\nsource=(src.tar.xz{{,.sig}})\n"
+                                    f"sha256sums=(SKIP SKIP)\nvalidpgpkeys=('{fpr}')\npackage() {{ :; }}\n")
+    builder = pwd.getpwnam(BUILDER)
+    for path in (home, build, *build.iterdir()):
+        os.chown(path, builder.pw_uid, builder.pw_gid)
+    as_builder = ("runuser", "-u", BUILDER, "--", "env", f"HOME={home}")
+    absent = run_local((*as_builder, "gpg", "--batch", "--list-keys", fpr))
+    assert absent.returncode == 2 and absent.stderr.endswith("gpg: error reading key: No public key\n")
+    made = run_local(("runuser", "-u", BUILDER, "--", "env", "-C", str(build), f"HOME={home}", "makepkg",
+                      "--noconfirm"))
+    assert made.returncode == 1 and "==> Verifying source file signatures with gpg...\n" in made.stdout
+    assert made.stderr.endswith(f"    src.tar.xz ... FAILED (unknown public key {fpr[-16:]})\n"
+                                "==> ERROR: One or more PGP signatures could not be verified!\n")
+    assert "gpg --batch --recv-keys" in explain(made.stderr)
+    refused = run_local((*as_builder, "gpg", "--batch", "--keyserver", "hkp://127.0.0.1:1", "--recv-keys", fpr))
+    assert refused.returncode == 2 and "gpg: keyserver receive failed: " in refused.stderr
+    assert "--import FILE" in explain(refused.stderr)

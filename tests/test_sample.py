@@ -430,6 +430,11 @@ def test_20_linux_xen_needs_a_dom0_kernel_config(host):
     assert "submenu 'Advanced options for Arch GNU/Linux (with Xen hypervisor)'" in xen
     check_script(host)
     host.remove("/boot/xen.gz")
+    # 20_linux_xen takes every /boot/xen* as a hypervisor, so the microcode xen's post_install extracts for xen.efi
+    # makes an entry of its own (as on a real host; util/grub.d/20_linux_xen.in skips only xen-syms-*, xenpolicy-*
+    # and *.config)
+    assert "submenu 'Xen hypervisor, version efi-intel-ucode.bin'" in mkconfig(host)
+    host.remove("/boot/xen-efi-intel-ucode.bin")
     assert "with Xen hypervisor" not in mkconfig(host)
 
 

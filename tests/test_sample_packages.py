@@ -145,3 +145,58 @@ def test_makepkg_refuses_root_and_missing_dependencies_then_builds(host, monkeyp
     assert "is up to date -- skipping" in run(host, "pacman", "-U", "--noconfirm", "--needed", package).stderr
     assert run(host, "pacman", "-U", "--noconfirm", "/etc/hostname").stderr == \
         "error: '/etc/hostname': invalid or corrupted package\n"
+
+
+QEMU_KEY = "CEACC9E15534EBABB82D3FA03353C9CEF108B584"  # saur xen-qemu/PKGBUILD validpgpkeys
+
+
+def test_xen_qemu_is_signed_and_its_makepkg_needs_the_key_the_gpg_of_the_build_user_fetches(host, monkeypatch):
+    monkeypatch.setenv("XENBOOK_SAMPLE_BUILD_SECONDS", "0")
+    user = built(host)
+    enable_multilib(host)
+    run(host, "pacman", "-Sy")
+    assert run(host, *user, "env", "-C", BUILD, "git", "clone", "https://aur.archlinux.org/xen-qemu.git",
+               "xen-qemu").ok
+    info = pkgfacts.parse_srcinfo(host.read_text(f"{BUILD}/xen-qemu/.SRCINFO"))
+    assert info.base["validpgpkeys"] == [QEMU_KEY] and info.full_version == "11.1.0-1"
+    assert "https://download.qemu.org/qemu-11.1.0.tar.xz.sig" in info.base["source"]
+    host.makedirs("/var/lib/pacman/local/xen-4.21.2-1")  # as if the xen package were installed
+    host.write_atomic("/var/lib/pacman/local/xen-4.21.2-1/desc", b"%NAME%\nxen\n\n%VERSION%\n4.21.2-1\n\n")
+    assert run(host, "pacman", "-S", "--noconfirm", "--asdeps",
+               *pkgfacts.unsatisfied(host, info.build_deps("xen-qemu"))).ok
+    gpg = (*user, "gpg", "--batch")
+    absent = run(host, *gpg, "--list-keys", QEMU_KEY)
+    assert absent.returncode == 2 and absent.stderr.endswith("gpg: error reading key: No public key\n")
+    assert absent.stderr == (f"gpg: directory '{BUILD}/.gnupg' created\ngpg: keybox '{BUILD}/.gnupg/pubring.kbx' "
+                             f"created\ngpg: {BUILD}/.gnupg/trustdb.gpg: trustdb created\n"
+                             "gpg: error reading key: No public key\n")  # what GnuPG 2.2 prints in a fresh home
+    where = (*user, "env", "-C", f"{BUILD}/xen-qemu")
+    unsigned = run(host, *where, "makepkg", "--noconfirm", "--log")
+    assert unsigned.returncode == 1 and "[simulated] ==> Verifying source file signatures with gpg..." in unsigned.stdout
+    assert unsigned.stderr == ("    qemu-11.1.0.tar.xz ... FAILED (unknown public key 3353C9CEF108B584)\n"
+                               "==> ERROR: One or more PGP signatures could not be verified!\n")
+    state = host.load_state()
+    state["faults"] = {"offline": ["keyserver.ubuntu.com"]}
+    host.save_state(state)
+    cut = run(host, *gpg, "--recv-keys", QEMU_KEY)
+    assert cut.returncode == 2 and cut.stderr.endswith("gpg: keyserver receive failed: No name\n")
+    state["faults"] = {}
+    host.save_state(state)
+    got = run(host, *gpg, "--recv-keys", QEMU_KEY)
+    assert got.ok and 'gpg: key 3353C9CEF108B584: public key "Michael Roth <flukshun@gmail.com>" imported\n' in got.stderr
+    assert "unchanged: 1" in run(host, *gpg, "--recv-keys", QEMU_KEY).stderr
+    listed = run(host, *gpg, "--list-keys", QEMU_KEY)
+    assert listed.ok and f"      {QEMU_KEY}\nuid           [ unknown] Michael Roth" in listed.stdout
+    assert run(host, "gpg", "--batch", "--list-keys", QEMU_KEY).returncode == 2  # root's keyring is another one
+    made = run(host, *where, "makepkg", "--noconfirm", "--log")
+    assert made.ok and made.stderr == "    qemu-11.1.0.tar.xz ... Passed\n"
+
+
+def test_gpg_needs_a_home_its_user_can_write(host):
+    run(host, "useradd", "--system", "--home-dir", "/var/lib", "builder")  # a home that root owns
+    denied = run(host, "runuser", "-u", "builder", "--", "gpg", "--batch", "--list-keys", QEMU_KEY)
+    assert denied.returncode == 2 and denied.stderr == ("gpg: Fatal: can't create directory '/var/lib/.gnupg': "
+                                                        "Permission denied\n")  # as GnuPG 2.2 says it
+    run(host, "useradd", "--system", "--home-dir", "/var/lib/nohome", "homeless")  # no --create-home
+    missing = run(host, "runuser", "-u", "homeless", "--", "gpg", "--batch", "--list-keys", QEMU_KEY)
+    assert missing.stderr == "gpg: Fatal: can't create directory '/var/lib/nohome/.gnupg': No such file or directory\n"

@@ -9,6 +9,7 @@ import yaml
 
 from xenbook.actions import Deferred, RemoveFile, WriteFile
 from xenbook.commands import Result
+from xenbook.errors import HostError
 from xenbook.hosts.fake import FakeHost
 from xenbook.params import BootParams, InstallParams, PreflightParams, RunbookParams, build
 from xenbook.steps.dom0 import dom0_steps
@@ -90,6 +91,12 @@ def test_step_case(path):
     expect = case["expect"]
     host = make_host(case)
     step = find_step(case, path, host)
+    if expect["status"] == "error":  # the host cannot answer: plan() raises, and the runner fails the step
+        with pytest.raises(HostError) as raised:
+            plan(step, host)
+        assert expect.get("reason", "") in str(raised.value)
+        assert expect.get("remedy", "") in getattr(raised.value, "hint", "")
+        return
     p = plan(step, host)
     status = "fail" if p.failed else ("change" if p.actions else "ok")
     assert status == expect["status"], p.reason

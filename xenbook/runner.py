@@ -86,6 +86,7 @@ class Runner:
                 plan = step.plan(self.host)
         except (XenbookError, ValueError) as e:
             result.status, result.reason = "failed", f"could not plan: {e}"
+            result.remedy = getattr(e, "hint", "") or getattr(e, "remedy", "")
             return result
         self._reboot = plan.reboot
         result.reason, result.remedy = plan.reason, plan.remedy

@@ -16,9 +16,25 @@ _NOT_FOUND = re.compile(r"^error: package '(.+)' was not found$")
 _PACKAGE_FILE = re.compile(r"^(?P<name>.+)-(?P<ver>[^-/]+-[^-/]+)-(?P<arch>[^-/]+)\.pkg\.tar(\.[a-z0-9]+)?$")
 
 
+PACMAN_MISSING = ("pacman is missing on the host (or not on its PATH): this is not an Arch Linux host, or its "
+                  "pacman package is broken. Run the runbook on Arch Linux, where pacman -V works")
+
+
 def _failed(command: Command, result) -> HostError:
     tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
     return HostError(f"{command} exited {result.returncode}" + (":\n    " + "\n    ".join(tail) if tail else ""))
+
+
+def pacman_missing(command: Command, result) -> HostError:
+    """The error for a pacman query that exited 127 because the shell found no pacman."""
+    error = HostError(f"pacman is missing: {_failed(command, result)}")
+    error.hint = PACMAN_MISSING  # the report shows it as the step's remedy
+    return error
+
+
+def _not_found(result) -> bool:
+    """True when pacman exited 127 with no output: the shell found no pacman (pacman -T's own 127 lists deps)."""
+    return result.returncode == 127 and not result.stdout.strip()
 
 
 def installed_versions(host: Host, names: list[str] | tuple[str, ...]) -> dict[str, str | None]:
@@ -27,6 +43,8 @@ def installed_versions(host: Host, names: list[str] | tuple[str, ...]) -> dict[s
         return {}
     command = Command.of("pacman", "-Q", *names)
     result = host.run(command)
+    if result.returncode == 127:  # pacman -Q never exits 127 itself
+        raise pacman_missing(command, result)
     found: dict[str, str | None] = {n: None for n in names}
     for line in result.stdout.splitlines():
         parts = line.split()
@@ -47,6 +65,8 @@ def unsatisfied(host: Host, deps: list[str] | tuple[str, ...]) -> list[str]:
     result = host.run(command)
     if result.returncode == 0:
         return []
+    if _not_found(result):  # pacman -T also exits 127, but then it names each unsatisfied dependency
+        raise pacman_missing(command, result)
     if result.returncode == 127:
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
     raise _failed(command, result)

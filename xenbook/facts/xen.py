@@ -100,14 +100,21 @@ _PACMAN_Q = re.compile(r"^xen (\S+)$", re.MULTILINE)
 
 
 def xen_package_version(host: Host) -> str | None:
-    """The installed `xen` package's version (pacman -Q xen; the local database when pacman is missing)."""
-    result = host.run(Command.of("pacman", "-Q", "xen"))
+    """The installed `xen` package's version (pacman -Q xen; the local database when pacman is missing).
+
+    Without pacman and without its local database nothing says what is installed: that raises HostError."""
+    command = Command.of("pacman", "-Q", "xen")
+    result = host.run(command)
     if result.ok:
         m = _PACMAN_Q.search(result.stdout)
         return m.group(1) if m else None
     if result.returncode == 1:  # error: package 'xen' was not found
         return None
-    for name in host.listdir(PACMAN_DB) or []:
+    names = host.listdir(PACMAN_DB)
+    if names is None:
+        from .packages import pacman_missing
+        raise pacman_missing(command, result)
+    for name in names:
         if name.startswith("xen-"):
             desc = _read(host, f"{PACMAN_DB}/{name}/desc") or ""
             fields = dict(re.findall(r"%([A-Z]+)%\n([^\n]*)", desc))

@@ -22,25 +22,32 @@ AUR = "https://aur.archlinux.org"
 _XEN_LIBS = ["zlib", "python", "ncurses", "openssl", "libx11", "libuuid.so", "yajl", "libaio", "glib2", "pkgconf"]
 _XEN_COMMON = _XEN_LIBS[:] + ["iproute2", "inetutils", "acpica", "lib32-glibc", "gnutls", "vde2", "lzo", "pciutils",
                               "sdl2"]
+# saur's xen-aur/PKGBUILD and xen-qemu/PKGBUILD (pkgver, _branch, sources, validpgpkeys as they have them)
 BASES = {  # pkgbase -> .SRCINFO fields; "packages" maps each pkgname to its own overrides
-    "xen": {"pkgdesc": "Open-source type-1 or baremetal hypervisor - stable branch", "pkgver": "4.22.1pre",
+    "xen": {"pkgdesc": "Open-source type-1 or baremetal hypervisor - stable branch", "pkgver": "4.21.2",
             "pkgrel": "1", "url": "https://xenproject.org/", "arch": ["x86_64"], "license": ["GPL2"],
-            "makedepends": _XEN_COMMON[:11] + ["git"] + _XEN_COMMON[11:] + [
-                "systemd-libs", "systemd", "wget", "pandoc", "valgrind", "bison", "gettext", "flex", "pixman",
+            "makedepends": _XEN_COMMON[:10] + ["git"] + _XEN_COMMON[10:] + [
+                "systemd-libs", "systemd", "wget", "pandoc", "valgrind", "git", "bison", "gettext", "flex", "pixman",
                 "figlet", "fig2dev", "python-setuptools"],
             "options": ["!buildflags", "strip"],
-            "source": ["git+https://xenbits.xen.org/git-http/xen.git#branch=stable-4.22", "efi-xen.cfg",
-                       "xen.conf", "tmpfiles.conf"],
-            "packages": {"xen": {"pkgdesc": "Open-source type-1 or baremetal hypervisor", "install": ["xen.install"],
+            "make_flags": "BOOT_DIR=/boot EFI_DIR=/boot EFI_MOUNTPOINT=/boot XEN_VENDORVERSION=-1arch DEBUG=y",
+            "source": ["git+https://xenbits.xen.org/git-http/xen.git#branch=stable-4.21", "efi-xen.cfg",
+                       "xen.conf", "tmpfiles.conf", "xen-ucode-extract.sh", "xen-intel-ucode.hook",
+                       "xen-amd-ucode.hook"],
+            "packages": {"xen": {"pkgdesc": "Open-source type-1 or baremetal hypervisor", "install": "xen.install",
                                  "depends": _XEN_COMMON + ["pixman", "libseccomp", "libpng", "libjpeg-turbo"],
                                  "backup": ["etc/conf.d/xencommons", "etc/conf.d/xendomains", "etc/xen/efi-xen.cfg",
-                                            "etc/xen/xl.conf"]},
+                                            "etc/xen/cpupool", "etc/xen/xl.conf"]},
                          "xen-docs": {"pkgdesc": "Xen hypervisor documentation and man pages", "arch": ["any"]}}},
-    "xen-qemu": {"pkgdesc": "A xen-specific QEMU, built to qemu-builtin standards", "pkgver": "11.1.1",
+    "xen-qemu": {"pkgdesc": "A xen-specific QEMU, built to qemu-builtin standards", "pkgver": "11.1.0",
                  "pkgrel": "1", "url": "https://www.qemu.org", "arch": ["x86_64"], "license": ["GPL2", "LGPL2.1"],
                  "makedepends": ["ninja", "meson", "python-packaging"],
                  "depends": ["curl", "xen", "numactl", "spice", "usbredir", "seabios", "qemu-common"],
-                 "provides": ["qemu-xen", "xen-qemu-builtin"], "source": ["https://download.qemu.org/qemu-11.1.1.tar.xz"],
+                 "provides": ["qemu-xen", "xen-qemu", "xen-qemu-builtin"], "conflicts": ["xen-qemu-builtin"],
+                 "replaces": ["xen-qemu-builtin"],
+                 "source": ["https://download.qemu.org/qemu-11.1.0.tar.xz",
+                            "https://download.qemu.org/qemu-11.1.0.tar.xz.sig", "qemu-create-xenfv-alias.patch"],
+                 "validpgpkeys": ["CEACC9E15534EBABB82D3FA03353C9CEF108B584"],  # Michael Roth
                  "packages": {"xen-qemu": {}}},
     "xen-edk2": {"pkgdesc": "UEFI firmware for xen hypervisor from edk2", "pkgver": "202608", "pkgrel": "1",
                  "url": "https://github.com/tianocore/edk2", "arch": ["x86_64"], "license": ["Apache-2.0"],
@@ -58,8 +65,9 @@ BASES = {  # pkgbase -> .SRCINFO fields; "packages" maps each pkgname to its own
                               "xen-grub-pv64": {"pkgdesc": "GRUB bootloader for Xen 64bit PV domUs"}}},
     **AGENT_BASES,  # the guest agents the pv-guest section builds (guestagents.py)
 }
+# the order makepkg --printsrcinfo writes the keys in (libmakepkg's srcinfo.sh)
 _ORDER = ("pkgdesc", "pkgver", "pkgrel", "url", "install", "arch", "license", "makedepends", "depends", "provides",
-          "options", "backup", "source")
+          "conflicts", "replaces", "options", "backup", "source", "validpgpkeys")
 
 
 def pkgnames(pkgbase: str, env: dict[str, str]) -> list[str]:
@@ -76,7 +84,7 @@ def srcinfo(pkgbase: str, env: dict[str, str]) -> str:
     for key in _ORDER:
         values = base.get(key, [])
         lines += [f"\t{key} = {v}" for v in ([values] if isinstance(values, str) else values)]
-    lines.append("\tsha512sums = SKIP")
+    lines += ["\tsha512sums = SKIP"] * len(base.get("source", []))  # one per source; the sample checks none
     for name in pkgnames(pkgbase, env):
         lines += ["", f"pkgname = {name}"]
         for key in _ORDER:
@@ -95,7 +103,8 @@ def pkgbuild(pkgbase: str) -> str:
     text = ("# SIMULATED: an abbreviated stand-in for the AUR's PKGBUILD, written by xenbook's sample host.\n"
             f"pkgbase={pkgbase}\npkgname=({' '.join(names)})\npkgver={base['pkgver']}\npkgrel={base['pkgrel']}\n"
             f"pkgdesc={base['pkgdesc']!r}\nurl={base['url']!r}\n")
-    for key in ("arch", "license", "makedepends", "depends", "provides", "options", "source"):
+    for key in ("arch", "license", "makedepends", "depends", "provides", "conflicts", "replaces", "options", "source",
+                "validpgpkeys"):
         text += array(key, base.get(key, []))
     text += "\nbuild() {\n\techo 'SIMULATED build'\n}\n"
     for name, own in base["packages"].items():
@@ -212,10 +221,16 @@ def makepkg(host, argv, stdin, ctx: Context) -> Result:
         out.append(f"  -> Cloning {pkgbase} git repo...")
         return Result(1, _label(out), _unreachable(url) + f"==> ERROR: Failure while downloading {pkgbase} git "
                                                            "repo\n    Aborting...\n")
-    build = [f"make -j{ctx.env.get('MAKEFLAGS', '-j1').removeprefix('-j')} (SIMULATED: nothing is compiled)",
+    extra = f" {base['make_flags']}" if base.get("make_flags") else ""  # xen: a DEBUG=y build
+    build = [f"make -j{ctx.env.get('MAKEFLAGS', '-j1').removeprefix('-j')}{extra} (SIMULATED: nothing is compiled)",
              f"  CC      {pkgbase}/simulated.o", f"  LD      {pkgbase}/simulated"]
     stages = {"prepare": ["==> Starting prepare()..."], "build": ["==> Starting build()..."] + build}
-    out += ["==> Validating source files with sha512sums...", "==> Extracting sources..."]
+    out += ["==> Validating source files with sha512sums..."]
+    verified = _verify_signatures(host, ctx, base)
+    if verified is not None and verified.returncode:
+        return Result(verified.returncode, _label(out + verified.stdout.splitlines()), verified.stderr)
+    signatures = verified.stderr if verified is not None else ""
+    out += (verified.stdout.splitlines() if verified is not None else []) + ["==> Extracting sources..."]
     fails = pkgbase in host.load_state().get("faults", {}).get("build_fails", [])
     if fails:
         stages["build"] += ["make: *** [Makefile:46: dist-tools] Error 2"]
@@ -240,10 +255,31 @@ def makepkg(host, argv, stdin, ctx: Context) -> Result:
         data = {"simulated": True, "notice": "SIMULATED package file made by xenbook's sample host; not a real one.",
                 "name": name, "version": version, "arch": own.get("arch", base["arch"])[0],
                 "desc": own.get("pkgdesc", base["pkgdesc"]), "depends": own.get("depends", base.get("depends", [])),
+                "install": own.get("install", ""),
                 "files": {p: [mode, text] for p, (mode, text) in package_files(name, uefi).items()}}
         host.write_atomic(_package_path(ctx, pkgbase, name), (json.dumps(data, indent=1) + "\n").encode())
     out += ["==> Leaving fakeroot environment.", f"==> Finished making: {pkgbase} {version} ({now})"]
-    return Result(0, _label(out), "")
+    return Result(0, _label(out), signatures)
+
+
+def _verify_signatures(host, ctx: Context, base: dict) -> Result | None:
+    """What libmakepkg's check_pgpsigs prints (None when no source is signed): each signed source against the
+    build user's keyring, failing when it lacks the key (the signer is the first of validpgpkeys)."""
+    from .gpg import keyring
+    signed = [posixpath.basename(s)[:-4] for s in base.get("source", []) if s.endswith((".sig", ".asc"))]
+    if not signed:
+        return None
+    keys, have = base.get("validpgpkeys", []), keyring(host, ctx)
+    err, failed = "", False
+    for name in signed:
+        if keys and keys[0].upper() in have:
+            err += f"    {name} ... Passed\n"
+        else:
+            err += f"    {name} ... FAILED (unknown public key {(keys or ['0' * 16])[0][-16:].upper()})\n"
+            failed = True
+    if failed:
+        err += "==> ERROR: One or more PGP signatures could not be verified!\n"
+    return Result(1 if failed else 0, "==> Verifying source file signatures with gpg...\n", err)
 
 
 def _label(lines: list[str]) -> str:

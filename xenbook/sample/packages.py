@@ -1,9 +1,9 @@
 """The sample host's SIMULATED pacman: its local database in the real format, a small repository catalogue.
 
 pacman -Q [-i], -T, -S [-y] [-u] [--needed] [--asdeps], -U print what the real pacman prints. Installing writes the
-package's desc and files entries into /var/lib/pacman/local and its files (stand-ins, see xenfiles). A repository
-counts when /etc/pacman.conf enables it and its database was synced (pacman -Sy); dependencies of repository
-packages are not resolved. Also registers accounts (runuser, env, ...) and aur (git, makepkg)."""
+package's desc and files entries into /var/lib/pacman/local and its files (stand-ins, see xenfiles), then runs its
+install scriptlet (scriptlets). A repository counts when /etc/pacman.conf enables it and its database was synced
+(pacman -Sy); dependencies of repository packages are not resolved. Also registers accounts (runuser, env, ...), aur (git, makepkg) and gpg."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import time
 
 from ..commands import Result
 from ..facts.packages import active_sections
-from . import accounts, aur  # importing aur registers git and makepkg
+from . import accounts, aur, gpg  # noqa: F401  (importing aur registers git and makepkg, gpg gpg)
 from .accounts import CONTEXT_PROGRAMS, Context, dispatch
 from .options import Usage
 from .repos import REPO, meets, parse_dep
+from .scriptlets import run_scriptlet
 from .xenfiles import package_files
 
 LOCAL = "/var/lib/pacman/local"
@@ -121,8 +122,11 @@ def _transaction(host, packages: list[dict], asdeps: bool) -> str:
            "loading package files...\nchecking for file conflicts...\nchecking available disk space...\n"
            ":: Processing package changes...\n")
     for pkg in packages:
+        upgrade = pkg["name"] in installed(host)
         _record(host, pkg, asdeps)
-        out += f"installing {pkg['name']}...\n"
+        out += f"{'upgrading' if upgrade else 'installing'} {pkg['name']}...\n"
+        if pkg.get("install"):  # the package's install scriptlet: post_install, or post_upgrade
+            out += run_scriptlet(host, pkg["install"], upgrade)
     return out + "[simulated] xenbook's sample host wrote the local database entries and stand-in files\n"
 
 

@@ -170,6 +170,13 @@ UNITS = {
 }
 
 
+def _ucode_hook(vendor: str, name: str) -> str:
+    """saur's xen-<vendor>-ucode.hook: re-extract the Xen EFI microcode whenever the vendor's image changes."""
+    return ("[Trigger]\nType = Path\nOperation = Install\nOperation = Upgrade\nOperation = Remove\n"
+            f"Target = boot/{vendor}-ucode.img\n\n[Action]\nDescription = Extracting {name} microcode for Xen EFI...\n"
+            "When = PostTransaction\nExec = /usr/share/libalpm/scripts/xen-ucode-extract.sh\n")
+
+
 def _xl_conf() -> str:
     return resources.files(__package__).joinpath("files", "xl.conf").read_text()
 
@@ -194,6 +201,10 @@ def xen_files(uefi: bool) -> dict[str, tuple[int, str]]:
         "/etc/conf.d/xendomains": (0o644, XENDOMAINS),
         "/usr/lib/modules-load.d/xen.conf": (0o644, MODULES_LOAD),
         "/usr/lib/tmpfiles.d/xen.conf": (0o644, "d /run/xen 0755 root root -\nd /run/xenstored 0755 root root -\n"),
+        "/usr/share/libalpm/scripts/xen-ucode-extract.sh": (0o755, script(
+            "xen-ucode-extract.sh: /boot/xen-efi-{intel,amd}-ucode.bin from /boot/{intel,amd}-ucode.img", p)),
+        **{f"/usr/share/libalpm/hooks/xen-{v}-ucode.hook": (0o644, _ucode_hook(v, name)) for v, name in (
+            ("intel", "Intel"), ("amd", "AMD"))},
     }
     files.update({f"{SYSTEMD}/{name}": (0o644, text) for name, text in UNITS.items()})
     if not uefi:  # the real package installs xen.efi wherever binutils can make it; the sample: UEFI hosts only

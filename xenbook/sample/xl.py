@@ -23,9 +23,10 @@ DOM0_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def xen_version(host) -> str:
-    """The installed hypervisor's version as xl info prints it: 4.22.1pre-1 (pacman) is 4.22.1-pre-1arch."""
+    """The installed hypervisor's version as xl info prints it: 4.21.2-1 (pacman) is 4.21.2-1arch, 4.21.3pre-1 is
+    4.21.3-pre-1arch (the PKGBUILD sets XEN_VENDORVERSION=-${pkgrel}arch)."""
     from .packages import installed
-    version = installed(host).get("xen", {}).get("version", "4.22.0-1")
+    version = installed(host).get("xen", {}).get("version", "4.21.2-1")
     upstream, _, pkgrel = version.split(":")[-1].rpartition("-")
     major, minor, *rest = upstream.split(".")
     extra = "." + ".".join(rest) if rest else ".0"

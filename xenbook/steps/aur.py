@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..actions import Action, Deferred, Plan, RunCommand
@@ -35,6 +36,7 @@ PKGBUILD_ENV = {"xen-grub": ("build_pvh=true", "build_pv32=false", "build_pv64=f
 HELPER_ARGS = {"paru": ("-S", "--needed", "--noconfirm", "--skipreview"),
                "yay": ("-S", "--needed", "--noconfirm", "--answerdiff", "None", "--answerclean", "None")}
 GIB = 1024 ** 3
+FINGERPRINT = re.compile(r"[0-9A-Fa-f]{40}")  # makepkg accepts only full fingerprints in validpgpkeys
 
 
 @dataclass
@@ -71,8 +73,9 @@ class AurPackageInstalled(Step):
         return f"{self.dir}/{self.pkgbase}-{version}-{CARCH}-build.log"
 
     def fixes(self, info: pkgfacts.SrcInfo | None = None, source: str = "") -> tuple[tuple[str, str], ...]:
+        keys = " ".join(info.base.get("validpgpkeys", [])) if info else ""
         return remedies(source=source or "the source hosts in the PKGBUILD", dir=self.dir,
-                        log=self.log_path(info), user=self.user)
+                        log=self.log_path(info), user=self.user, keys=keys or "FINGERPRINT")
 
     # plan
     def plan(self, host: Host) -> Plan:
@@ -138,6 +141,9 @@ class AurPackageInstalled(Step):
             Deferred(f"pacman -S --needed --noconfirm --asdeps <what {self.dir}/PKGBUILD depends on and is "
                      "missing: makepkg --printsrcinfo, then pacman -T>",
                      lambda h: self.dependencies(h, build, wanted)),
+            Deferred(f"runuser -u {self.user} -- gpg --batch --recv-keys <the validpgpkeys of "
+                     f"makepkg --printsrcinfo that gpg --list-keys does not find in {self.user}'s keyring>",
+                     lambda h: self.signing_keys(h, build)),
             Deferred(make.display(), lambda h: [RunCommand(make, f"build {self.pkgbase}", ok_codes=(0, 13),
                                                            remedies=self.fixes(build.srcinfo), tail=25)]),
             Deferred(f"pacman -U --noconfirm --needed <the {self.package} package file makepkg --packagelist names>",
@@ -178,6 +184,37 @@ class AurPackageInstalled(Step):
             return []
         return [RunCommand(Command.of("pacman", "-S", "--needed", "--noconfirm", "--asdeps", *missing),
                            f"what {self.pkgbase} needs to build", remedies=self.fixes(info, "the package mirrors"))]
+
+    def gpg(self, *argv: str) -> Command:
+        """gpg as the build user: makepkg checks signed sources against that user's keyring."""
+        return Command.of("runuser", "-u", self.user, "--", "gpg", "--batch", *argv)
+
+    def lacks_key(self, host: Host, fingerprint: str) -> bool:
+        """True when gpg --list-keys does not find fingerprint in the build user's keyring."""
+        command = self.gpg("--list-keys", fingerprint)
+        result = host.run(command)
+        if result.ok:
+            return False
+        if result.returncode == 2:  # gpg: error reading key: No public key
+            return True
+        raise HostError(f"{command} exited {result.returncode}: {(result.stderr or result.stdout).strip()}"
+                        + ("; gpg (package gnupg) is missing" if result.returncode == 127 else ""))
+
+    def signing_keys(self, host: Host, build: _Build) -> list[Action]:
+        """gpg --recv-keys of the PKGBUILD's validpgpkeys (from makepkg --printsrcinfo) the build user lacks."""
+        info = build.srcinfo
+        keys = info.base.get("validpgpkeys", []) if info else []
+        odd = [k for k in keys if not FINGERPRINT.fullmatch(k)]
+        if odd:
+            raise PreconditionFailed(f"{self.dir}/PKGBUILD's validpgpkeys holds {', '.join(odd)}, not full "
+                                     "fingerprints (40 hex digits), which makepkg requires",
+                                     f"fix the PKGBUILD or ask its maintainer on {AUR}/packages/{self.package}")
+        missing = [k for k in keys if self.lacks_key(host, k)]
+        if not missing:
+            return []
+        return [RunCommand(self.gpg("--recv-keys", *missing),
+                           f"makepkg verifies {self.pkgbase}'s signed sources with {', '.join(missing)}",
+                           remedies=remedies(dir=self.dir, user=self.user, keys=" ".join(missing)))]
 
     def installation(self, host: Host, build: _Build) -> list[Action]:
         files = pkgfacts.package_files(self.read(host, "makepkg", "--packagelist"), self.package)

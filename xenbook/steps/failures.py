@@ -14,10 +14,23 @@ MULTILIB_REMEDY = ("enable the multilib repository in /etc/pacman.conf (the inst
 NETWORK_REMEDY = ("the host could not reach {source}: check its network, DNS and proxy settings "
                   "(e.g. curl -I https://aur.archlinux.org), then run again")
 
+KEYSERVER_REMEDY = ("gpg could not fetch the key(s) {keys} from its keyserver for {user}. Check the network "
+                    "(keyservers answer on port 443 for hkps), or ask another keyserver: runuser -u {user} -- gpg "
+                    "--batch --keyserver hkps://keyserver.ubuntu.com --recv-keys {keys}; or import a key file you "
+                    "trust from the signer's own site: runuser -u {user} -- gpg --batch --import FILE. Then run again")
+PGP_REMEDY = ("makepkg could not verify a source file's PGP signature: {user}'s keyring lacks the signer's key "
+              "(validpgpkeys in {dir}/PKGBUILD names it; makepkg prints its last 16 hex digits). Import it as "
+              "{user}: runuser -u {user} -- gpg --batch --recv-keys {keys} (a keyserver that strips user IDs "
+              "imports nothing: add --keyserver hkps://keyserver.ubuntu.com), then run again")
+
 # (regex over the command's output, remedy template); the first match wins. Templates may name {source},
-# {dir}, {log} and {user}.
+# {dir}, {log}, {user} and {keys}.
 KNOWN: tuple[tuple[str, str], ...] = (
     (r"unable to lock database|could not lock database", LOCK_REMEDY),
+    (r"keyserver receive failed|No keyserver available", KEYSERVER_REMEDY),
+    (r"gpg: Fatal: can't create directory", "gpg keeps {user}'s keyring in the .gnupg folder of its home, which "
+     "{user} cannot create: make the home {user}'s own (the folder getent passwd {user} names), then run again"),
+    (r"unknown public key|One or more PGP signatures could not be verified", PGP_REMEDY),
     (r"target not found: lib32-", MULTILIB_REMEDY),
     (r"Running makepkg as root is not allowed",
      "makepkg refuses to build as root: run it as the unprivileged build user (parameter build_user), "
@@ -44,7 +57,7 @@ KNOWN: tuple[tuple[str, str], ...] = (
 def remedies(**names: str) -> tuple[tuple[str, str], ...]:
     """KNOWN with its templates filled in from names (unnamed placeholders read 'the source host' etc.)."""
     values = {"source": "the source host", "dir": "the build folder", "log": "in the build folder",
-              "user": "named by build_user"} | names
+              "user": "named by build_user", "keys": "FINGERPRINT"} | names
     return tuple((pattern, text.format_map(values)) for pattern, text in KNOWN)
 
 
