@@ -55,6 +55,31 @@ class XenServicesEnabled(Step):
                            RunCommand(Command.of("systemctl", "enable", *todo)))
 
 
+def guest_cpumask(boot) -> str | None:
+    """xl.conf's vm.cpumask that keeps guests off dom0's pinned CPUs 0..dom0_max_vcpus-1, or None when not pinned."""
+    if not (boot.dom0_vcpus_pin and boot.dom0_max_vcpus):
+        return None
+    return f"all,^0-{boot.dom0_max_vcpus - 1}" if boot.dom0_max_vcpus > 1 else "all,^0"
+
+
+def check_cpus_left(params: RunbookParams, host: Host) -> None:
+    """ParameterError when vm.cpumask would leave guests no CPU: xl ANDs the hard affinity of every guest it creates
+    and every vCPU it pins with the mask and fails on an empty result (xl.conf(5)), so every xl create would fail."""
+    from ..errors import ParameterError
+    boot = params.boot
+    mask = guest_cpumask(boot)
+    found = xen.machine_cpus(host) if mask else None
+    if found is None or found[0] > boot.dom0_max_vcpus:
+        return
+    cpus, source = found
+    fix = f"set boot.dom0_max_vcpus to at most {cpus - 1}, or " if cpus > 1 else ""
+    raise ParameterError([("boot.dom0_max_vcpus", boot.dom0_max_vcpus, (
+        f"with boot.dom0_vcpus_pin, {XL_CONF} gets vm.cpumask=\"{mask}\" to keep guests off dom0's CPUs, and this "
+        f"host has {cpus} CPU{'s' if cpus != 1 else ''} ({source}): none is left for guests and every xl create "
+        f"would fail (\"vcpu hard affinity map is empty\"); leave at least one CPU for guests: {fix}"
+        "set boot.dom0_vcpus_pin to false"))])
+
+
 class XlConfSettings(FileStep):
     """xl.conf: no autoballooning (dom0's memory is fixed) and guests kept off dom0's pinned CPUs."""
 
@@ -64,10 +89,10 @@ class XlConfSettings(FileStep):
         self.params = params
 
     def settings(self) -> list[tuple[str, str]]:
-        boot = self.params.boot
         pairs = [("autoballoon", "off")]
-        if boot.dom0_vcpus_pin and boot.dom0_max_vcpus:
-            pairs.append(("vm.cpumask", f"all,^0-{boot.dom0_max_vcpus - 1}" if boot.dom0_max_vcpus > 1 else "all,^0"))
+        mask = guest_cpumask(self.params.boot)
+        if mask:
+            pairs.append(("vm.cpumask", mask))
         if self.params.dom0.bridge != "xenbr0":
             pairs.append(("vif.default.bridge", self.params.dom0.bridge))
         return pairs
