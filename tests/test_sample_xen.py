@@ -424,6 +424,32 @@ def test_xendomains_starts_the_auto_guests_at_boot(dom0):
     assert run(dom0, "xl", "domid", "dom01").stdout == "1\n"
 
 
+def test_xendomains_saves_guests_at_shutdown_and_restores_them_at_boot(dom0):
+    """Xen's sysconfig.xendomains: XENDOMAINS_SAVE=/var/lib/xen/save and XENDOMAINS_RESTORE=true."""
+    assert 'XENDOMAINS_SAVE=/var/lib/xen/save' in dom0.read_text("/etc/conf.d/xendomains")
+    assert run(dom0, "xl", "create", "/etc/xen/dom01.cfg").ok
+    assert run(dom0, "xl", "mem-set", "dom01", "512m").ok
+    result = reboot(dom0)
+    assert result["saved"] == ["dom01"] and result["autostarted"] == ["dom01"]
+    restored = domains.parse_xl_list(run(dom0, "xl", "list", "dom01").stdout)[0]
+    assert restored["memory_mib"] == 512, "a restored guest resumes as it was, not booted from its config"
+    assert dom0.listdir("/var/lib/xen/save") == [], "xendomains removes an image it restored"
+
+
+def test_xendomains_shuts_guests_down_with_save_empty(dom0):
+    conf = dom0.read_text("/etc/conf.d/xendomains") + 'XENDOMAINS_SAVE=""\n'
+    dom0.write_atomic("/etc/conf.d/xendomains", conf.encode())
+    assert run(dom0, "xl", "create", "/etc/xen/dom01.cfg").ok
+    result = reboot(dom0)
+    assert result["saved"] == [] and result["autostarted"] == []
+    assert not dom0.listdir("/var/lib/xen/save")
+    assert run(dom0, "xl", "domid", "dom01").returncode == 1
+    dom0.makedirs("/etc/xen/auto")
+    os.symlink("/etc/xen/dom01.cfg", os.path.join(dom0.root, "etc/xen/auto/dom01.cfg"))
+    assert reboot(dom0)["autostarted"] == ["dom01"]
+    assert domains.parse_xl_list(run(dom0, "xl", "list", "dom01").stdout)[0]["memory_mib"] == 1024  # booted afresh
+
+
 def test_xentop_batch(dom0, monkeypatch):
     assert run(dom0, "xl", "create", "/etc/xen/dom01.cfg").ok
     state = dom0.load_state()

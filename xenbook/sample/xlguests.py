@@ -1,5 +1,5 @@
 """The sample host's guests: xl create (libxl's checks in its order, with its messages), shutdown, reboot,
-destroy, pause, vcpu-pin, mem-set, and what xendomains starts at boot."""
+destroy, pause, vcpu-pin, mem-set (xendomains.py creates the guests xendomains starts at boot)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import uuid
 from ..commands import Result
 from ..facts.domains import disk_spec, parse_xl_cfg, vif_spec
 from . import affinity
-from .services import is_active
-from .xl import (_config_json, _fail, _no_domain, all_domains, context, cpu_seconds, find, free_mib, total_mib,
+from .xl import (_config_json, _fail, _no_domain, all_domains, cpu_seconds, find, free_mib, total_mib,
                  virt_caps)
 
 QEMU = "/usr/lib/xen/bin/qemu-system-i386"
@@ -162,19 +161,6 @@ def xl_create(host, state: dict | None, args: list[str], dryrun: bool) -> Result
         err += (f"[simulated] here xl would attach to {dom['name']}'s console (Ctrl-] leaves it); "
                 "the sample host's guests have no console to show\n")
     return Result(0, "", err)
-
-
-def autostart(host) -> list[str]:
-    """What xendomains does at boot when it is active: create every guest in /etc/xen/auto; their names."""
-    state, problem = context(host)
-    if problem is not None or not is_active(host, "xendomains.service"):
-        return []
-    started = []
-    for name in host.listdir("/etc/xen/auto") or []:
-        result = xl_create(host, state, ["-q", f"/etc/xen/auto/{name}"], False)
-        if result.ok:
-            started.append(state["running"]["domains"][-1]["name"])
-    return started
 
 
 # the guests' life cycle
