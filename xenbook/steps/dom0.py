@@ -7,7 +7,7 @@ import re
 
 from ..actions import Plan, RunCommand, WriteFile
 from ..commands import Command
-from ..edits import blocks, xlcfg
+from ..edits import blocks, shellvars, xlcfg
 from ..facts import services, xen
 from ..hosts.base import Host
 from ..params import RunbookParams
@@ -15,6 +15,8 @@ from .base import FileStep, Step
 
 SECTION = "dom0"
 XL_CONF = "/etc/xen/xl.conf"
+XENDOMAINS_CONF = "/etc/conf.d/xendomains"  # the AUR package's sysconfig leaf dir is conf.d; xendomains sources it
+XENDOMAINS_SAVE_DIR = "/var/lib/xen/save"  # sysconfig.xendomains.in's XENDOMAINS_SAVE
 REBOOT_MARK = "/var/lib/xenbook/reboot-required"
 CORE_UNITS = ("xenstored.service", "xenconsoled.service", "xen-init-dom0.service")
 QEMU_BACKEND = "xen-qemu-dom0-disk-backend.service"
@@ -115,6 +117,41 @@ class XlConfSettings(FileStep):
         return blocks.ensure_block(old, "dom0", body + xlcfg.render_settings(mine))
 
 
+class XendomainsSettings(FileStep):
+    """/etc/conf.d/xendomains: at host shutdown xendomains shuts the guests down (XENDOMAINS_SAVE=""), unless
+    dom0.xendomains_save keeps the file's own value (saving them to /var/lib/xen/save and restoring them at boot)."""
+
+    section, name, path, validator = SECTION, "XendomainsSettings", XENDOMAINS_CONF, "shell"
+
+    def __init__(self, params: RunbookParams):
+        self.params = params
+
+    def plan(self, host: Host) -> Plan:
+        if not host.exists(XENDOMAINS_CONF):
+            return Plan.fail(f"{XENDOMAINS_CONF} is missing: the xendomains script refuses to run without it",
+                             "reinstall the xen package (pacman -S xen puts a missing backup file back)",
+                             missing=(XENDOMAINS_CONF,))
+        plan = super().plan(host)
+        saved = [] if self.params.dom0.xendomains_save else host.listdir(XENDOMAINS_SAVE_DIR) or []
+        if saved and not plan.failed:
+            plan.reason += (f"; note: {XENDOMAINS_SAVE_DIR} holds saved guests ({', '.join(saved)}) that are not "
+                            "restored with saving off: remove them once those guests boot from their disks")
+        return plan
+
+    def ok_reason(self) -> str:
+        if self.params.dom0.xendomains_save:
+            return (f"{XENDOMAINS_CONF} keeps its own XENDOMAINS_SAVE (dom0.xendomains_save): guests are saved at "
+                    "host shutdown and restored at boot")
+        return f'{XENDOMAINS_CONF} sets XENDOMAINS_SAVE="": guests are shut down at host shutdown, not saved'
+
+    def render(self, host: Host, old: str | None) -> str:
+        if self.params.dom0.xendomains_save:
+            return blocks.remove_block(old or "", "dom0")
+        body = ("# Managed by xenbook: shut guests down at host shutdown instead of saving their memory to "
+                f"{XENDOMAINS_SAVE_DIR}\n# (set the runbook's dom0.xendomains_save to keep saving).\n")
+        return blocks.ensure_block(old or "", "dom0", body + shellvars.render_assignments([("XENDOMAINS_SAVE", "")]))
+
+
 class Dom0InitramfsBackendsOnly(Step):
     """dom0's initramfs holds no Xen frontend drivers (the old guide added xen-blkfront; dom0 needs backends)."""
 
@@ -196,5 +233,6 @@ def dom0_memory_mib(host: Host) -> int | None:
 
 def dom0_steps(params: RunbookParams, host: Host) -> list[Step]:
     from .bridge import bridge_steps
-    return ([XenServicesEnabled(params), XlConfSettings(params), Dom0InitramfsBackendsOnly()]
+    xendomains = [XendomainsSettings(params)] if params.dom0.xendomains else []
+    return ([XenServicesEnabled(params), XlConfSettings(params), *xendomains, Dom0InitramfsBackendsOnly()]
             + bridge_steps(params, host) + [RebootIntoXen(params)])
