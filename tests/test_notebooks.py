@@ -46,7 +46,7 @@ def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
     values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
     model = section_model(section)
     fields = model.model_fields if model else {}
-    assert set(values) - {*HOST_FIELDS, "report_path"} == set(fields)
+    assert set(values) - {*HOST_FIELDS, "report_path", "params_file"} == set(fields)
     for field, info in fields.items():
         assert values[field] == info.get_default(call_default_factory=True), field
 
