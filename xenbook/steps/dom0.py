@@ -78,7 +78,7 @@ def check_cpus_left(params: RunbookParams, host: Host) -> None:
     raise ParameterError([("boot.dom0_max_vcpus", boot.dom0_max_vcpus, (
         f"with boot.dom0_vcpus_pin, {XL_CONF} gets vm.cpumask=\"{mask}\" to keep guests off dom0's CPUs, and this "
         f"host has {cpus} CPU{'s' if cpus != 1 else ''} ({source}): none is left for guests and every xl create "
-        f"would fail (\"vcpu hard affinity map is empty\"); leave at least one CPU for guests: {fix}"
+        f"would fail (xl finds the guest's CPU map empty, or Xen refuses it); leave at least one CPU for guests: {fix}"
         "set boot.dom0_vcpus_pin to false"))])
 
 
