@@ -206,6 +206,21 @@ def test_the_table_and_charts_change_between_refreshes(dom0):
     assert dash.samples[-1].free_mib and dash.samples[-1].memory["db"] == 2048
 
 
+def test_pinning_dom0_ignores_the_guests_cpumask(dom0):
+    """With dom0_vcpus_pin, xl.conf's vm.cpumask keeps guests off dom0's CPUs; pinning Domain-0 there still works."""
+    params = build(RunbookParams, {"target": dom0.target, "boot": {"dom0_max_vcpus": 2, "dom0_vcpus_pin": True}})
+    assert not run_sections(dom0, params, ["dom0"], dry_run=False).failed
+    assert 'vm.cpumask="all,^0-1"' in dom0.read_text("/etc/xen/xl.conf")
+    report = act(dom0, action="vcpu-pin", domain="Domain-0", cpus="0-1")
+    assert not report.failed, report.summary()
+    assert dom0.load_state()["running"]["xen"]["pins"] == {"all": ["0-1"]}
+    guest = act(dom0, action="vcpu-pin", domain="db", vcpu="0", cpus="0-1")
+    step = guest.steps[1]
+    assert step.status == "failed" and "vcpu hard affinity map is empty" in step.reason
+    assert "outside /etc/xen/xl.conf's vm.cpumask" in step.remedy
+    assert not act(dom0, action="vcpu-pin", domain="db", vcpu="0", cpus="2-3").failed
+
+
 def test_each_action_changes_the_sample_as_expected(dom0):
     assert not act(dom0, action="pause", domain="web").failed
     assert listed(dom0)["web"]["state"] == "paused"

@@ -10,6 +10,9 @@ import nbformat
 import papermill
 import pytest
 
+from xenbook.notebook import HOST_FIELDS, section_model
+from xenbook.sections import SECTIONS
+
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 FORBIDDEN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.AsyncFor, ast.Lambda,
              ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.If, ast.Try)
@@ -32,6 +35,20 @@ def test_notebook_is_thin(path):
                 assert not any(n.split(".")[0] in ("subprocess", "os", "shutil") for n in names)
     assert code[-1].source.strip() == "report.raise_for_failures()"
     assert not any(c.get("outputs") for c in code), "commit notebooks without outputs"
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS), ids=sorted(SECTIONS))
+def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
+    """Each notebook's parameters cell names its section's parameters (one guest's for domu) with their defaults."""
+    section = SECTIONS[name]
+    nb = nbformat.read(NOTEBOOKS[0].parent / section.notebook, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
+    model = section_model(section)
+    fields = model.model_fields if model else {}
+    assert set(values) - {*HOST_FIELDS, "report_path", "params_file"} == set(fields)
+    for field, info in fields.items():
+        assert values[field] == info.get_default(call_default_factory=True), field
 
 
 def run_notebook(name, tmp_path, target, **params):

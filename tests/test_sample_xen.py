@@ -381,11 +381,73 @@ def test_xl_life_cycle(dom0):
     assert run(dom0, "xl", "destroy", "0").stderr.startswith("Not destroying domain 0; use -f to force.")
 
 
+def test_xl_conf_global_masks_apply_to_vcpu_pin_and_create(dom0):
+    """xl ANDs hard affinities with xl.conf's vm.cpumask and fails on an empty map (xl.conf(5), xl_vcpu.c)."""
+    conf = dom0.read_text("/etc/xen/xl.conf") + 'vm.cpumask="all,^0-1"\n'
+    dom0.write_atomic("/etc/xen/xl.conf", conf.encode())
+    assert run(dom0, "xl", "create", "/etc/xen/dom01.cfg").ok  # CPUs 2-7 are left for it
+    empty = run(dom0, "xl", "vcpu-pin", "Domain-0", "all", "0-1")
+    assert (empty.returncode, empty.stderr) == (1, "vcpu hard affinity map is empty\n")
+    assert "pins" not in dom0.load_state()["running"]["xen"]
+    for flag in ("--ignore-global-affinity-masks", "-i"):
+        assert run(dom0, "xl", "vcpu-pin", flag, "Domain-0", "all", "0-1").ok
+    assert dom0.load_state()["running"]["xen"]["pins"] == {"all": ["0-1"]}
+    assert run(dom0, "xl", "vcpu-pin", "dom01", "0", "0").stderr == "vcpu hard affinity map is empty\n"
+    assert run(dom0, "xl", "vcpu-pin", "dom01", "0", "1-3").ok  # CPU 1 is masked off, 2-3 are left
+    assert run(dom0, "xl", "vcpu-pin", "dom01", "0", "2-1").stderr == "Invalid pcpu range: 2-1.\n"
+    assert run(dom0, "xl", "destroy", "dom01").ok
+    pinned = run(dom0, "xl", "create", "/etc/xen/dom01.cfg", 'cpus="0-1"')
+    assert (pinned.returncode, pinned.stderr) == (1, "Parsing config from /etc/xen/dom01.cfg\n"
+                                                     "vcpu hard affinity map is empty\n")
+    assert run(dom0, "xl", "-N", "create", "/etc/xen/dom01.cfg", 'cpus="0-1"').returncode == 1
+    assert run(dom0, "xl", "create", "--ignore-global-affinity-masks", "/etc/xen/dom01.cfg", 'cpus="0-1"').ok
+
+
+def test_a_mask_that_leaves_guests_no_cpu_fails_every_create(dom0):
+    dom0.write_atomic("/etc/xen/xl.conf", b'vm.cpumask="all,^0-7"\n')  # 8 CPUs: dom0_max_vcpus=8, pinned
+    result = run(dom0, "xl", "create", "/etc/xen/dom01.cfg")
+    assert result.returncode == 1 and result.stderr.endswith("vcpu hard affinity map is empty\n")
+    state = dom0.load_state()
+    state["machine"]["cpu"]["count"] = 6  # the map has 8 bits: 6 and 7 are left, CPUs Xen does not have
+    dom0.save_state(state)
+    dom0.write_atomic("/etc/xen/xl.conf", b'vm.cpumask="all,^0-5"\n')
+    result = run(dom0, "xl", "create", "/etc/xen/dom01.cfg")
+    assert result.returncode == 3 and "Setting vcpu affinity: Invalid argument" in result.stderr
+    assert "setting affinity failed on vcpu `0'" in result.stderr
+    assert [d["name"] for d in domains.parse_xl_list(run(dom0, "xl", "list").stdout)] == ["Domain-0"]
+
+
 def test_xendomains_starts_the_auto_guests_at_boot(dom0):
     dom0.makedirs("/etc/xen/auto")
     os.symlink("/etc/xen/dom01.cfg", os.path.join(dom0.root, "etc/xen/auto/dom01.cfg"))
     assert reboot(dom0)["autostarted"] == ["dom01"]
     assert run(dom0, "xl", "domid", "dom01").stdout == "1\n"
+
+
+def test_xendomains_saves_guests_at_shutdown_and_restores_them_at_boot(dom0):
+    """Xen's sysconfig.xendomains: XENDOMAINS_SAVE=/var/lib/xen/save and XENDOMAINS_RESTORE=true."""
+    assert 'XENDOMAINS_SAVE=/var/lib/xen/save' in dom0.read_text("/etc/conf.d/xendomains")
+    assert run(dom0, "xl", "create", "/etc/xen/dom01.cfg").ok
+    assert run(dom0, "xl", "mem-set", "dom01", "512m").ok
+    result = reboot(dom0)
+    assert result["saved"] == ["dom01"] and result["autostarted"] == ["dom01"]
+    restored = domains.parse_xl_list(run(dom0, "xl", "list", "dom01").stdout)[0]
+    assert restored["memory_mib"] == 512, "a restored guest resumes as it was, not booted from its config"
+    assert dom0.listdir("/var/lib/xen/save") == [], "xendomains removes an image it restored"
+
+
+def test_xendomains_shuts_guests_down_with_save_empty(dom0):
+    conf = dom0.read_text("/etc/conf.d/xendomains") + 'XENDOMAINS_SAVE=""\n'
+    dom0.write_atomic("/etc/conf.d/xendomains", conf.encode())
+    assert run(dom0, "xl", "create", "/etc/xen/dom01.cfg").ok
+    result = reboot(dom0)
+    assert result["saved"] == [] and result["autostarted"] == []
+    assert not dom0.listdir("/var/lib/xen/save")
+    assert run(dom0, "xl", "domid", "dom01").returncode == 1
+    dom0.makedirs("/etc/xen/auto")
+    os.symlink("/etc/xen/dom01.cfg", os.path.join(dom0.root, "etc/xen/auto/dom01.cfg"))
+    assert reboot(dom0)["autostarted"] == ["dom01"]
+    assert domains.parse_xl_list(run(dom0, "xl", "list", "dom01").stdout)[0]["memory_mib"] == 1024  # booted afresh
 
 
 def test_xentop_batch(dom0, monkeypatch):

@@ -71,12 +71,15 @@ class Outcome:
 
 @contextmanager
 def held(params: RunbookParams, report: Report, wait: float = 0.0):
-    """The run's journal for its notebooks: one run id for all, and in an apply the target's lock held throughout."""
+    """The run's journal for its notebooks: one run id for all, and in an apply the target's lock held throughout;
+    ParameterError first, before the host is touched, for values of the sections that this host cannot take."""
     from .ledger import RUN_ENV, Journal
     from .runner import run_id
+    from .sections import check_sections
     from .targets import open_host
 
     with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
+        check_sections(host, params)  # each notebook checks only its own section, after the earlier ones ran
         journal = Journal(host, run_id(), dry_run=params.dry_run, wait=wait)
         journal.open(report)  # reports (and in an apply records) steps an earlier run left interrupted
         before = os.environ.get(RUN_ENV)

@@ -179,6 +179,8 @@ class Dom0Params(Model):
     """dom0's services, toolstack settings and guest network."""
 
     xendomains: bool = Field(False, description="start guests in /etc/xen/auto at boot (conflicts with libvirtd)")
+    xendomains_save: bool = Field(False, description="with xendomains: save guests to /var/lib/xen/save at host "
+                                  "shutdown and restore them at boot (Xen's default); off shuts them down")
     network: Literal["auto", "systemd-networkd", "NetworkManager", "netctl", "none"] = Field(
         "auto", description="who configures the bridge; auto finds what the host uses, none leaves it")
     bridge: str = Field("xenbr0", description="the bridge guests join")

@@ -19,6 +19,7 @@ class Section:
     title: str
     params_field: str | None  # the RunbookParams field holding this section's parameters
     steps: Callable[[RunbookParams, Host], list[Step]]
+    check: Callable[[RunbookParams, Host], None] | None = None  # ParameterError for values this host cannot take
 
 
 def _preflight_steps(p: RunbookParams, host: Host) -> list[Step]:
@@ -34,6 +35,11 @@ def _install_steps(p: RunbookParams, host: Host) -> list[Step]:
 def _dom0_steps(p: RunbookParams, host: Host) -> list[Step]:
     from .steps.dom0 import dom0_steps
     return dom0_steps(p, host)
+
+
+def _dom0_check(p: RunbookParams, host: Host) -> None:
+    from .steps.dom0 import check_cpus_left
+    check_cpus_left(p, host)
 
 
 def _domu_steps(p: RunbookParams, host: Host) -> list[Step]:
@@ -63,7 +69,7 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("boot", "20-boot.ipynb", "Boot Xen: a multiboot2 entry for the hypervisor and dom0", "boot",
             _boot_steps),
     Section("dom0", "30-dom0.ipynb", "dom0: Xen's services, fixed memory and CPUs, the guests' bridge, the reboot",
-            "dom0", _dom0_steps),
+            "dom0", _dom0_steps, _dom0_check),
     Section("domu", "40-domu.ipynb", "A guest: storage made safely, Arch bootstrapped, xl config, started",
             "guests", _domu_steps),
     Section("pv-guest", "50-pv-guest.ipynb", "Arch as a Xen guest: frontends, the hvc0 console, an agent, PV boot",
@@ -84,8 +90,16 @@ def available(names: list[str] | None) -> list[Section]:
     return [SECTIONS[n] for n in SECTION_NAMES if n in wanted]
 
 
+def check_sections(host: Host, params: RunbookParams, names: list[str] | None = None) -> None:
+    """ParameterError, before any step runs, when the named sections' values do not fit this host."""
+    for section in available(names or params.sections):
+        if section.check:
+            section.check(params, host)
+
+
 def section_steps(host: Host, params: RunbookParams, names: list[str] | None = None) -> list[Step]:
-    """The steps of the named sections for this host, in order."""
+    """The steps of the named sections for this host, in order (after check_sections)."""
+    check_sections(host, params, names)
     return [step for section in available(names or params.sections) for step in section.steps(params, host)]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..commands import Command
 from ..errors import HostError
 from ..hosts.base import Host
+from .cpu import cpu_info
 
 HYPERVISOR_TYPE = "/sys/hypervisor/type"
 CAPABILITIES = "/proc/xen/capabilities"
@@ -128,3 +129,14 @@ def version_tuple(version: str) -> tuple[int, ...]:
     version = version.split(":", 1)[-1]
     m = re.match(r"^(\d+(?:\.\d+)*)", version)
     return tuple(int(p) for p in m.group(1).split(".")) if m else ()
+
+
+def machine_cpus(host: Host) -> tuple[int, str] | None:
+    """The machine's logical CPUs and where that was read: `xl info` nr_cpus as dom0, /proc/cpuinfo without Xen;
+    None when unknown (under Xen, /proc/cpuinfo lists only this domain's vCPUs)."""
+    state = xen_state(host)
+    if state.on_xen:
+        info = xl_info(host) if state.dom0 else None
+        return (info.nr_cpus, "xl info nr_cpus") if info and info.nr_cpus else None
+    cpu = cpu_info(host)
+    return (cpu.count, "/proc/cpuinfo") if cpu and cpu.count else None

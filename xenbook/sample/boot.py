@@ -3,7 +3,8 @@
 An entry boots Xen when it loads the hypervisor, every file it names exists, dom0's kernel has CONFIG_XEN_DOM0, and
 its options mount the root that holds /sbin/init (a btrfs subvolume root needs rootflags=subvol=); otherwise the
 machine comes up without Xen (on the menu's first plain Linux entry) and the result says why. The boot also sets up
-the network (network.py), the units that start (services.py) and the guests xendomains starts."""
+the network (netmanagers.py), the units that start (services.py) and, after saving or shutting down the guests of
+the boot that ends, the guests xendomains restores and starts (xendomains.py)."""
 
 from __future__ import annotations
 
@@ -95,13 +96,14 @@ def choose(host, state: dict) -> tuple[str, Entry | None, bool, str]:
 def reboot(host) -> dict:
     """Reboot the sample host; return {"xen", "entry", "why", ...} and record it in the state and boot log."""
     from .xl import xen_version
-    from .xlguests import autostart
+    from . import xendomains
     from ..facts.domains import dom0_allocation
     state = host.load_state()
     title, entry, on_xen, why = choose(host, state)
     run, machine = state["running"], state["machine"]
     run["boot_count"] = run.get("boot_count", 0) + 1
     run["boot_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"xenbook-sample:{machine['hostname']}:{run['boot_count']}"))
+    saved = xendomains.stop(host, state)  # the ending boot's guests: saved, or shut down
     run["booted_at"] = time.time()
     run.update(domains=[], next_domid=1)
     run.pop("xen", None)
@@ -134,11 +136,11 @@ def reboot(host) -> dict:
     host.save_state(state)
     state["running"]["units"] = sorted(pulled_in(host))
     host.save_state(state)
-    started = autostart(host) if on_xen else []
+    started = xendomains.start(host) if on_xen else []
     host.makedirs(posixpath.dirname(LOG))
     line = (f"[simulated] boot {run['boot_count']} ({time.strftime('%Y-%m-%d %H:%M:%S')}): entry '{title}' "
             + (f"started Xen {run['xen']['version']}" if on_xen else f"without Xen: {why}") + "\n")
     host.write_atomic(LOG, (host.read_bytes(LOG) or b"") + line.encode(), mode=0o644)
     return {**state["last_boot"], "boot": run["boot_count"], "boot_id": run["boot_id"],
             "cmdline": run.get("cmdline", ""), "xen_info": run.get("xen"), "bridges": run["bridges"],
-            "autostarted": started}
+            "saved": saved, "autostarted": started}

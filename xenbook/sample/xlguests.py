@@ -1,8 +1,9 @@
 """The sample host's guests: xl create (libxl's checks in its order, with its messages), shutdown, reboot,
-destroy, pause, vcpu-pin, mem-set, and what xendomains starts at boot."""
+destroy, pause, vcpu-pin, mem-set (xendomains.py creates the guests xendomains starts at boot)."""
 
 from __future__ import annotations
 
+import getopt
 import json
 import posixpath
 import time
@@ -10,8 +11,8 @@ import uuid
 
 from ..commands import Result
 from ..facts.domains import disk_spec, parse_xl_cfg, vif_spec
-from .services import is_active
-from .xl import (_config_json, _fail, _no_domain, all_domains, context, cpu_seconds, find, free_mib, total_mib,
+from . import affinity
+from .xl import (_config_json, _fail, _no_domain, all_domains, cpu_seconds, find, free_mib, total_mib,
                  virt_caps)
 
 QEMU = "/usr/lib/xen/bin/qemu-system-i386"
@@ -49,8 +50,9 @@ def _teardown(domid: int) -> str:
             f"libxl: error: libxl_domain.c:1063:domain_destroy_cb: Domain {domid}:Destruction of domain failed\n")
 
 
-def start(host, state: dict, dom: dict, paused: bool = False) -> tuple[str, int]:
-    """(stderr, exit code) of libxl creating dom on the running sample; on success dom joins the state's domains."""
+def start(host, state: dict, dom: dict, paused: bool = False, hard: set[int] | None = None) -> tuple[str, int]:
+    """(stderr, exit code) of libxl creating dom (its vCPUs' hard affinity hard, None for any CPU) on the running
+    sample; on success dom joins the state's domains."""
     run = state["running"]
     domid = run.get("next_domid", 1)
     balloon = str(xl_conf(host).get("autoballoon", "auto"))
@@ -74,6 +76,10 @@ def start(host, state: dict, dom: dict, paused: bool = False) -> tuple[str, int]
         return (f"libxl: error: libxl_create.c:1224:libxl__domain_config_setdefault: Domain {domid}:[simulated "
                 f"wording] {dom['type']} guests need hvm in virt_caps; VT-x/AMD-V is off on this host\n"
                 + _teardown(domid)), 3
+    if hard is not None and not affinity.online(hard, state["machine"]["cpu"]["count"]):
+        return (f"libxl: error: libxl_sched.c:62:libxl_set_vcpuaffinity: Domain {domid}:Setting vcpu affinity: "
+                "Invalid argument\nlibxl: error: libxl_dom.c:345:libxl__build_pre: setting affinity failed on vcpu "
+                "`0'\n" + rebuilt + _teardown(domid)), 3
     for key in ("kernel", "ramdisk"):
         if dom.get(key) and not host.exists(dom[key]):
             return (f"xc: error: panic: xc_dom_core.c:207: failed to open file '{dom[key]}': No such file or "
@@ -138,9 +144,16 @@ def xl_create(host, state: dict | None, args: list[str], dryrun: bool) -> Result
         return Result(1, "", err + f"Invalid domain type {dom['type']}.\n")
     if dom["type"] != "hvm" and not (dom.get("kernel") or dom.get("bootloader") or dom.get("firmware")):
         return Result(1, "", err + "Neither kernel nor bootloader specified\n")
+    hard = None
+    if not flags & {"i", "--ignore-global-affinity-masks"}:  # xl_vmcontrol.c: before the dry run's print
+        try:
+            hard = affinity.hard_affinity(host, dom["type"], dom["cpus"] or "all", state["machine"]["cpu"]["count"],
+                                          False)
+        except ValueError as e:
+            return Result(1, "", err + str(e))
     if dryrun or "n" in flags:
         return Result(0, json.dumps(_config_json(dom), indent=4) + "\n", err)
-    problem, code = start(host, state, dom, paused="p" in flags)
+    problem, code = start(host, state, dom, paused="p" in flags, hard=hard)
     host.save_state(state)
     if code:
         return Result(code, "", err + problem)
@@ -148,19 +161,6 @@ def xl_create(host, state: dict | None, args: list[str], dryrun: bool) -> Result
         err += (f"[simulated] here xl would attach to {dom['name']}'s console (Ctrl-] leaves it); "
                 "the sample host's guests have no console to show\n")
     return Result(0, "", err)
-
-
-def autostart(host) -> list[str]:
-    """What xendomains does at boot when it is active: create every guest in /etc/xen/auto; their names."""
-    state, problem = context(host)
-    if problem is not None or not is_active(host, "xendomains.service"):
-        return []
-    started = []
-    for name in host.listdir("/etc/xen/auto") or []:
-        result = xl_create(host, state, ["-q", f"/etc/xen/auto/{name}"], False)
-        if result.ok:
-            started.append(state["running"]["domains"][-1]["name"])
-    return started
 
 
 # the guests' life cycle
@@ -212,9 +212,37 @@ def _size_kib(text: str) -> int | None:
     return int(int(number) * units[unit]) if number.isdigit() and unit in units else None
 
 
+def pin(host, state: dict, dom: dict, args: list[str], ignore_masks: bool) -> Result | None:
+    """What xl vcpu-pin DOM VCPU HARD [SOFT] fails with, or None: the global masks first (xl_vcpu.c), then Xen."""
+    cpus = state["machine"]["cpu"]["count"]
+    hard = None
+    if args[2] != "-":
+        try:
+            hard = affinity.hard_affinity(host, dom["type"], args[2], cpus, ignore_masks)
+        except ValueError as e:
+            return _fail(str(e))
+    if args[1] != "all" and not (args[1].isdigit() and int(args[1]) < dom["vcpus"]):
+        return _fail(f"libxl: error: libxl_sched.c:62:libxl_set_vcpuaffinity: Domain {dom['domid']}:"
+                     f"[simulated wording] vcpu {args[1]} does not exist\n")
+    if hard is None or affinity.online(hard, cpus):
+        return None
+    err = "".join(f"libxl: error: libxl_sched.c:62:libxl_set_vcpuaffinity: Domain {dom['domid']}:Setting vcpu "
+                  "affinity: Invalid argument\n" for _ in (range(dom["vcpus"]) if args[1] == "all" else [0]))
+    if args[1] == "all":  # libxl_set_vcpuaffinity_all failed: xl_vcpu.c says so and still exits 0
+        return Result(0, "", err + "Could not set affinity.\n")
+    return _fail(err + f"Could not set affinity for vcpu `{args[1]}'.\n")
+
+
 def tune(host, state: dict, verb: str, args: list[str]) -> Result:
-    """vcpu-pin DOM VCPU HARD [SOFT] and mem-set DOM SIZE (kB unless suffixed with b, k, m, g, t)."""
-    need = 3 if verb == "vcpu-pin" else 2
+    """vcpu-pin [-f] [-i|--ignore-global-affinity-masks] DOM VCPU HARD [SOFT] and mem-set DOM SIZE (kB unless
+    suffixed with b, k, m, g, t)."""
+    need, ignore_masks = (3 if verb == "vcpu-pin" else 2), False
+    if verb == "vcpu-pin":
+        try:
+            opts, args = getopt.gnu_getopt(args, "fi", ["force", "ignore-global-affinity-masks"])
+        except getopt.GetoptError as e:
+            return _fail(f"xl vcpu-pin: {e}\n", 2)
+        ignore_masks = any(o in ("-i", "--ignore-global-affinity-masks") for o, _ in opts)
     if len(args) < need:
         return _fail(f"'xl {verb}' requires at least {need} arguments.\n\n", 2)
     dom = find(state, args[0])
@@ -223,9 +251,9 @@ def tune(host, state: dict, verb: str, args: list[str]) -> Result:
     run = state["running"]
     target = run["xen"] if dom["domid"] == 0 else next(d for d in run["domains"] if d["domid"] == dom["domid"])
     if verb == "vcpu-pin":
-        if args[1] != "all" and not (args[1].isdigit() and int(args[1]) < dom["vcpus"]):
-            return _fail(f"libxl: error: libxl_sched.c:62:libxl_set_vcpuaffinity: Domain {dom['domid']}:"
-                         f"[simulated wording] vcpu {args[1]} does not exist\n")
+        problem = pin(host, state, dom, args, ignore_masks)
+        if problem is not None:
+            return problem
         target.setdefault("pins", {})[args[1]] = args[2:4]
     else:
         kib = _size_kib(args[1])

@@ -27,7 +27,7 @@ PACKAGE_FILES: dict[str, tuple[str, ...]] = {
     "seabios": ("/usr/share/qemu/bios-256k.bin",),
 }
 # More of what installing a package provides, for later sections' dry runs (XenInstalled checks PACKAGE_FILES).
-ALSO_PROVIDED: dict[str, tuple[str, ...]] = {"xen": ("/etc/xen/xl.conf", *(
+ALSO_PROVIDED: dict[str, tuple[str, ...]] = {"xen": ("/etc/xen/xl.conf", "/etc/conf.d/xendomains", *(
     f"/usr/lib/systemd/system/{u}" for u in ("xenconsoled.service", "xen-init-dom0.service",
                                              "xen-qemu-dom0-disk-backend.service", "xendomains.service")))}
 PKGBASE = {"xen-grub-pvh": "xen-grub"}  # split packages live in their pkgbase's AUR repository

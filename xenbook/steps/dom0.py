@@ -7,7 +7,7 @@ import re
 
 from ..actions import Plan, RunCommand, WriteFile
 from ..commands import Command
-from ..edits import blocks, xlcfg
+from ..edits import blocks, shellvars, xlcfg
 from ..facts import services, xen
 from ..hosts.base import Host
 from ..params import RunbookParams
@@ -15,6 +15,8 @@ from .base import FileStep, Step
 
 SECTION = "dom0"
 XL_CONF = "/etc/xen/xl.conf"
+XENDOMAINS_CONF = "/etc/conf.d/xendomains"  # the AUR package's sysconfig leaf dir is conf.d; xendomains sources it
+XENDOMAINS_SAVE_DIR = "/var/lib/xen/save"  # sysconfig.xendomains.in's XENDOMAINS_SAVE
 REBOOT_MARK = "/var/lib/xenbook/reboot-required"
 CORE_UNITS = ("xenstored.service", "xenconsoled.service", "xen-init-dom0.service")
 QEMU_BACKEND = "xen-qemu-dom0-disk-backend.service"
@@ -55,6 +57,31 @@ class XenServicesEnabled(Step):
                            RunCommand(Command.of("systemctl", "enable", *todo)))
 
 
+def guest_cpumask(boot) -> str | None:
+    """xl.conf's vm.cpumask that keeps guests off dom0's pinned CPUs 0..dom0_max_vcpus-1, or None when not pinned."""
+    if not (boot.dom0_vcpus_pin and boot.dom0_max_vcpus):
+        return None
+    return f"all,^0-{boot.dom0_max_vcpus - 1}" if boot.dom0_max_vcpus > 1 else "all,^0"
+
+
+def check_cpus_left(params: RunbookParams, host: Host) -> None:
+    """ParameterError when vm.cpumask would leave guests no CPU: xl ANDs the hard affinity of every guest it creates
+    and every vCPU it pins with the mask and fails on an empty result (xl.conf(5)), so every xl create would fail."""
+    from ..errors import ParameterError
+    boot = params.boot
+    mask = guest_cpumask(boot)
+    found = xen.machine_cpus(host) if mask else None
+    if found is None or found[0] > boot.dom0_max_vcpus:
+        return
+    cpus, source = found
+    fix = f"set boot.dom0_max_vcpus to at most {cpus - 1}, or " if cpus > 1 else ""
+    raise ParameterError([("boot.dom0_max_vcpus", boot.dom0_max_vcpus, (
+        f"with boot.dom0_vcpus_pin, {XL_CONF} gets vm.cpumask=\"{mask}\" to keep guests off dom0's CPUs, and this "
+        f"host has {cpus} CPU{'s' if cpus != 1 else ''} ({source}): none is left for guests and every xl create "
+        f"would fail (xl finds the guest's CPU map empty, or Xen refuses it); leave at least one CPU for guests: {fix}"
+        "set boot.dom0_vcpus_pin to false"))])
+
+
 class XlConfSettings(FileStep):
     """xl.conf: no autoballooning (dom0's memory is fixed) and guests kept off dom0's pinned CPUs."""
 
@@ -64,10 +91,10 @@ class XlConfSettings(FileStep):
         self.params = params
 
     def settings(self) -> list[tuple[str, str]]:
-        boot = self.params.boot
         pairs = [("autoballoon", "off")]
-        if boot.dom0_vcpus_pin and boot.dom0_max_vcpus:
-            pairs.append(("vm.cpumask", f"all,^0-{boot.dom0_max_vcpus - 1}" if boot.dom0_max_vcpus > 1 else "all,^0"))
+        mask = guest_cpumask(self.params.boot)
+        if mask:
+            pairs.append(("vm.cpumask", mask))
         if self.params.dom0.bridge != "xenbr0":
             pairs.append(("vif.default.bridge", self.params.dom0.bridge))
         return pairs
@@ -88,6 +115,41 @@ class XlConfSettings(FileStep):
                                      "remove or comment out those lines; xenbook then manages them in its block")
         body = "# Managed by xenbook: dom0's memory is fixed on Xen's command line, so no autoballooning.\n"
         return blocks.ensure_block(old, "dom0", body + xlcfg.render_settings(mine))
+
+
+class XendomainsSettings(FileStep):
+    """/etc/conf.d/xendomains: at host shutdown xendomains shuts the guests down (XENDOMAINS_SAVE=""), unless
+    dom0.xendomains_save keeps the file's own value (saving them to /var/lib/xen/save and restoring them at boot)."""
+
+    section, name, path, validator = SECTION, "XendomainsSettings", XENDOMAINS_CONF, "shell"
+
+    def __init__(self, params: RunbookParams):
+        self.params = params
+
+    def plan(self, host: Host) -> Plan:
+        if not host.exists(XENDOMAINS_CONF):
+            return Plan.fail(f"{XENDOMAINS_CONF} is missing: the xendomains script refuses to run without it",
+                             "reinstall the xen package (pacman -S xen puts a missing backup file back)",
+                             missing=(XENDOMAINS_CONF,))
+        plan = super().plan(host)
+        saved = [] if self.params.dom0.xendomains_save else host.listdir(XENDOMAINS_SAVE_DIR) or []
+        if saved and not plan.failed:
+            plan.reason += (f"; note: {XENDOMAINS_SAVE_DIR} holds saved guests ({', '.join(saved)}) that are not "
+                            "restored with saving off: remove them once those guests boot from their disks")
+        return plan
+
+    def ok_reason(self) -> str:
+        if self.params.dom0.xendomains_save:
+            return (f"{XENDOMAINS_CONF} keeps its own XENDOMAINS_SAVE (dom0.xendomains_save): guests are saved at "
+                    "host shutdown and restored at boot")
+        return f'{XENDOMAINS_CONF} sets XENDOMAINS_SAVE="": guests are shut down at host shutdown, not saved'
+
+    def render(self, host: Host, old: str | None) -> str:
+        if self.params.dom0.xendomains_save:
+            return blocks.remove_block(old or "", "dom0")
+        body = ("# Managed by xenbook: shut guests down at host shutdown instead of saving their memory to "
+                f"{XENDOMAINS_SAVE_DIR}\n# (set the runbook's dom0.xendomains_save to keep saving).\n")
+        return blocks.ensure_block(old or "", "dom0", body + shellvars.render_assignments([("XENDOMAINS_SAVE", "")]))
 
 
 class Dom0InitramfsBackendsOnly(Step):
@@ -184,5 +246,6 @@ def dom0_memory_mib(host: Host) -> int | None:
 
 def dom0_steps(params: RunbookParams, host: Host) -> list[Step]:
     from .bridge import bridge_steps
-    return ([XenServicesEnabled(params), XlConfSettings(params), Dom0InitramfsBackendsOnly()]
+    xendomains = [XendomainsSettings(params)] if params.dom0.xendomains else []
+    return ([XenServicesEnabled(params), XlConfSettings(params), *xendomains, Dom0InitramfsBackendsOnly()]
             + bridge_steps(params, host) + [RebootIntoXen(params)])

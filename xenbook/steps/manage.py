@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SECTION = "manage"
 DASHBOARD_DIR = f"{STATE_DIR}/dashboard"  # the host report shows the PNG files here (hostreport.DASHBOARD_DIR)
+XL_CONF = "/etc/xen/xl.conf"
 NOT_DOM0 = ("start", "shutdown", "reboot", "destroy", "pause", "unpause", "autostart-on", "autostart-off")
 
 
@@ -99,7 +100,7 @@ class DomainAction(Step):
             return change(f"unpause {name}", ("xl", "unpause", name)) if state == "paused" else \
                 Plan.ok(f"{name} is not paused ({state})")
         if p.action == "vcpu-pin":
-            return change(f"pin {name}'s vCPU {p.vcpu} to CPUs {p.cpus}", ("xl", "vcpu-pin", name, p.vcpu, p.cpus))
+            return self.pin(name)
         if p.action == "mem-set":
             from ..model import size_mib
             mib = size_mib(p.memory)
@@ -116,6 +117,20 @@ class DomainAction(Step):
                 ("ln", "-sfn", cfg, link))
         return change(f"remove {link}: {name} no longer starts at boot", ("rm", "-f", link)) if linked else \
             Plan.ok(f"{name} does not start at boot (no {link})")
+
+
+    def pin(self, name: str) -> Plan:
+        """xl vcpu-pin; Domain-0's ignores xl.conf's global masks, which keep guests (not dom0) off its CPUs."""
+        p = self.p
+        if name == "Domain-0":  # else xl ANDs the CPUs with vm.cpumask, empty for dom0's own (xl_vcpu.c)
+            return Plan.change(f"pin Domain-0's vCPU {p.vcpu} to CPUs {p.cpus} (ignoring xl.conf's vm.cpumask, "
+                               "which is for guests)", RunCommand(Command.of(
+                                   "xl", "vcpu-pin", "--ignore-global-affinity-masks", name, p.vcpu, p.cpus), tail=10))
+        fix = (f"the CPUs {p.cpus} are all outside {XL_CONF}'s vm.cpumask, which keeps guests off dom0's pinned "
+               "CPUs (the boot section's dom0_max_vcpus and dom0_vcpus_pin): pin the guest to other CPUs")
+        return Plan.change(f"pin {name}'s vCPU {p.vcpu} to CPUs {p.cpus}", RunCommand(
+            Command.of("xl", "vcpu-pin", name, p.vcpu, p.cpus), tail=10,
+            remedies=((r"vcpu hard affinity map is empty", fix),)))
 
 
 class DashboardSnapshot(Step):
