@@ -182,8 +182,7 @@ class GuestBootstrapped(Step):
 
 def domain_config(g: GuestParams, host_cpus: int | None = None) -> str:
     """The guest's /etc/xen/<name>.cfg."""
-    disks = [xlcfg.disk_spec(disk_path(g), fmt="qcow2" if g.storage == "image" and g.image_format == "qcow2"
-                             else "raw")]
+    disks = [xlcfg.disk_spec(disk_path(g), fmt="raw")]  # image_format qcow2 is refused (guests.py)
     if g.type == "hvm" and g.iso:
         disks.append(f"format=raw, vdev=hdc, access=ro, devtype=cdrom, target={g.iso}")
     kernel = ramdisk = cmdline = firmware = None
