@@ -8,6 +8,9 @@ import sys
 import pytest
 
 from tests.test_cli import tree_hashes
+from xenbook.commands import Command
+from xenbook.sample import SampleHost
+from xenbook.sample.guestdisks import installer_partitions
 
 XENBOOK = [sys.executable, "-m", "xenbook.cli"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
@@ -76,3 +79,26 @@ def test_guard_refuses_existing_data_and_leaves_host_alone(xen_host, tmp_path):
     failed = [s for s in json.loads(out)["steps"] if s["status"] == "failed"]
     assert failed and "[has-filesystem]" in failed[0]["reason"]
     assert tree_hashes(xen_host) == before
+
+
+def test_hvm_guest_gets_storage_but_no_filesystem_and_stays_ok_once_installed(xen_host, tmp_path):
+    (xen_host / "var/lib/xen/isos").mkdir(parents=True, exist_ok=True)
+    (xen_host / "var/lib/xen/isos/archlinux.iso").write_bytes(b"SIMULATED install medium\n")
+    params = tmp_path / "host.yaml"
+    params.write_text(f"target: sample:{xen_host}\nguests:\n  - name: hvm01\n    type: hvm\n    bootstrap: none\n"
+                      "    iso: /var/lib/xen/isos/archlinux.iso\n    size: 8G\n")
+    code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json")
+    assert code == 0, out + err
+    steps = {s["name"]: s for s in json.loads(out)["steps"]}
+    assert steps["GuestStorage(hvm01)"]["status"] == "changed" and steps["GuestRunning(hvm01)"]["status"] == "changed"
+    assert not [n for n in steps if n.startswith(("GuestFilesystem", "GuestBootstrapped"))]
+    host = SampleHost.open(str(xen_host))
+    assert host.run(Command.of("blkid", "-p", "-o", "export", "/dev/vg0/hvm01")).returncode == 2, "xenbook formatted it"
+    installer_partitions(host, "hvm01")  # the Arch ISO's installer, run in the guest, partitions its disk
+    assert "PTTYPE=gpt" in host.run(Command.of("blkid", "-p", "-o", "export", "/dev/vg0/hvm01")).stdout
+    for _ in range(2):
+        code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json")
+        assert code == 0, out + err
+        steps = json.loads(out)["steps"]
+        assert {s["status"] for s in steps} == {"ok"}, out
+        assert not any("force" in s["reason"] + s.get("remedy", "") for s in steps), "it offered to reformat"

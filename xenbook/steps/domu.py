@@ -261,9 +261,9 @@ def domu_steps(params: RunbookParams, host: Host) -> list[Step]:
         steps.append(GuestNameFree(g))
         if g.type == "hvm":
             steps.append(GuestDeviceModel(g))
-        steps += [GuestStorage(g), GuestFilesystem(g)]
-        if g.bootstrap != "none":
-            steps.append(GuestBootstrapped(g))
+        steps.append(GuestStorage(g))
+        if g.bootstrap != "none":  # an ISO's installer (HVM) or the user fills the disk: xenbook formats nothing
+            steps += [GuestFilesystem(g), GuestBootstrapped(g)]
         steps.append(GuestConfig(g))
         if g.autostart:
             steps.append(GuestAutostart(g))
