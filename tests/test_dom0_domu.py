@@ -68,6 +68,9 @@ def test_guest_created_listed_and_converged(xen_host, tmp_path):
     cfg = (xen_host / "etc/xen/dom01.cfg").read_text()
     assert 'type = "pvh"' in cfg and "target=/dev/vg0/dom01" in cfg and "console=hvc0" in cfg
     assert not list(xen_host.glob("var/lib/xenbook/mnt/dom01/*")), "the guest's disk was left mounted"
+    volume = SampleHost.open(str(xen_host)).load_state()["volumes"]["/dev/mapper/vg0-dom01"]["id"]
+    resolv = xen_host / ".xenbook-sample/volumes" / volume / "etc/resolv.conf"
+    assert os.readlink(resolv) == "../run/systemd/resolve/stub-resolv.conf", "systemd-resolved's stub is not linked"
 
 
 def test_guard_refuses_existing_data_and_leaves_host_alone(xen_host, tmp_path):

@@ -21,6 +21,7 @@ MANAGED = "# Managed by xenbook: change the guest's parameters in the runbook, n
 DEVICE_MODEL = "/usr/lib/xen/bin/qemu-system-i386"
 FIRMWARE = {"seabios": "/usr/share/qemu/bios-256k.bin", "ovmf": "/usr/lib/xen/boot/ovmf.bin"}
 PVHGRUB = "/usr/lib/xen/boot/pvhgrub"
+RESOLV_STUB = "../run/systemd/resolve/stub-resolv.conf"  # relative to /etc, as the ArchWiki's systemd-resolved asks
 
 
 def password_hash(g: GuestParams) -> str | None:
@@ -164,7 +165,11 @@ class GuestBootstrapped(Step):
                             lambda h: [WriteFile(p, h.read_bytes(p), data, mode=mode, set_mode=True)
                                        for p, (data, mode) in files.items()]),
                    RunCommand(Command.of("arch-chroot", mnt, "mkinitcpio", "-P"), tail=20),
-                   RunCommand(Command.of("arch-chroot", mnt, "systemctl", "enable", *units))]
+                   RunCommand(Command.of("arch-chroot", mnt, "systemctl", "enable", *units)),
+                   # systemd-resolved's stub for programs that read /etc/resolv.conf themselves (Go, dig, musl); made
+                   # from dom0 after the last arch-chroot, which bind-mounts dom0's resolv.conf over the guest's
+                   RunCommand(Command.of("ln", "-sf", RESOLV_STUB, f"{mnt}/etc/resolv.conf"),
+                              why="/etc/resolv.conf names systemd-resolved's stub")]
         secret = password_hash(g)
         if secret:
             actions.append(RunCommand(Command.of("chpasswd", "-e", "-R", mnt, stdin=f"root:{secret}\n"),
