@@ -1,5 +1,5 @@
 """What the sample's running guests do to their own disks, which dom0 only sees through the block device: an
-installer booted from an ISO partitions the disk.
+installer booted from an ISO partitions the disk, pacman -Syu inside a guest replaces its kernel and initramfs.
 
 Tests call these to model the guest's side; nothing in dom0 runs them."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import uuid
 
-from .storage import VOLUMES, volume_key
+from .storage import VOLUMES, stand_in, volume_key
 from .xl import find
 
 
@@ -33,3 +33,14 @@ def installer_partitions(host, name: str, pttype: str = "gpt") -> str:
     host.save_state(state)
     return key
 
+
+def kernel_upgraded(host, name: str, release: str) -> None:
+    """pacman -Syu in the running guest name installed Linux release: new /boot files, its modules only."""
+    state, key = _running_disk(host, name)
+    root = f"{VOLUMES}/{state['volumes'][key]['id']}"
+    for old in host.listdir(f"{root}/usr/lib/modules") or []:
+        shutil.rmtree(host.real(f"{root}/usr/lib/modules/{old}"), ignore_errors=True)
+    host.makedirs(f"{root}/usr/lib/modules/{release}")
+    host.write_atomic(f"{root}/usr/lib/modules/{release}/pkgbase", b"linux\n", mode=0o644)
+    host.write_atomic(f"{root}/boot/vmlinuz-linux", stand_in(f"Linux {release} kernel image"), mode=0o644)
+    host.write_atomic(f"{root}/boot/initramfs-linux.img", stand_in(f"initramfs for Linux {release}"), mode=0o600)

@@ -82,9 +82,10 @@ PROGRAMS.update(services.PROGRAMS)
 PROGRAMS.update(network.PROGRAMS)
 PROGRAMS.update(xl.PROGRAMS)
 
-from . import links  # noqa: E402
+from . import debugfs, links  # noqa: E402
 
 PROGRAMS.update(links.PROGRAMS)
+PROGRAMS.update(debugfs.PROGRAMS)
 
 from . import xlmanage  # noqa: E402  (xl uptime, rm -f)
 

@@ -13,10 +13,9 @@ from ..guests import GuestParams
 from ..hosts.base import Host
 from ..params import RunbookParams
 from .base import Step
-from .domu_storage import SECTION, GuestFilesystem, GuestStorage, disk_path
+from .domu_kernel import BOOT_DIR, GuestKernelCurrent
+from .domu_storage import SECTION, STATE, GuestFilesystem, GuestStorage, disk_path
 
-STATE = "/var/lib/xenbook"
-BOOT_DIR = "/var/lib/xen/boot"
 MANAGED = "# Managed by xenbook: change the guest's parameters in the runbook, not this file.\n"
 DEVICE_MODEL = "/usr/lib/xen/bin/qemu-system-i386"
 FIRMWARE = {"seabios": "/usr/share/qemu/bios-256k.bin", "ovmf": "/usr/lib/xen/boot/ovmf.bin"}
@@ -129,7 +128,7 @@ def guest_files(g: GuestParams, mnt: str) -> dict[str, tuple[bytes, int]]:
 
 
 class GuestBootstrapped(Step):
-    """The guest's filesystem holds Arch (pacstrap or a copy) set up for Xen; its kernel is where xl finds it."""
+    """The guest's filesystem holds Arch (pacstrap or a copy) set up for Xen (GuestKernelCurrent copies its kernel)."""
 
     section = SECTION
 
@@ -174,10 +173,6 @@ class GuestBootstrapped(Step):
         if secret:
             actions.append(RunCommand(Command.of("chpasswd", "-e", "-R", mnt, stdin=f"root:{secret}\n"),
                                       why="root's password hash (from stdin, never shown)"))
-        if g.boot == "direct":
-            actions += [RunCommand(Command.of("install", "-D", "-m", "0644", f"{mnt}/boot/{n}",
-                                              f"{BOOT_DIR}/{g.name}/{n}"))
-                        for n in ("vmlinuz-linux", "initramfs-linux.img")]
         actions.append(Deferred(f"record {self.marker}", lambda h: [
             WriteFile(self.marker, h.read_bytes(self.marker), f"{g.disk_uuid}\n".encode(), mode=0o644)]))
         plan = Plan.change(f"bootstrap {dev} ({g.bootstrap}) mounted at {mnt}", *actions)
@@ -269,6 +264,8 @@ def domu_steps(params: RunbookParams, host: Host) -> list[Step]:
         steps.append(GuestStorage(g))
         if g.bootstrap != "none":  # an ISO's installer (HVM) or the user fills the disk: xenbook formats nothing
             steps += [GuestFilesystem(g), GuestBootstrapped(g)]
+            if g.boot == "direct":
+                steps.append(GuestKernelCurrent(g))
         steps.append(GuestConfig(g))
         if g.autostart:
             steps.append(GuestAutostart(g))
