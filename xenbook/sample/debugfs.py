@@ -24,7 +24,7 @@ def _when(seconds: int) -> str:
     return f"0x{seconds:08x}:00000000 -- {time.strftime('%a %b %e %H:%M:%S %Y', time.gmtime(seconds))}"
 
 
-def _stat(real: str, path: str) -> str:
+def _stat(real: str) -> str:
     info = os.lstat(real)
     kind = TYPES.get(stat_mod.S_IFMT(info.st_mode), "unknown")
     text = (f"Inode: {info.st_ino % 1048576 + 11}   Type: {kind:<10} Mode:  {stat_mod.S_IMODE(info.st_mode):04o}   "
@@ -64,12 +64,11 @@ def debugfs(host, argv, stdin) -> Result:
     if cmd not in ("stat", "dump") or len(names) != (1 if cmd == "stat" else 2):
         return Result(0, "", BANNER + "debugfs: [simulated] xenbook's sample host simulates the requests "
                                       "'stat PATH' and 'dump [-p] PATH OUT'\n")
-    path = posixpath.normpath("/" + names[0].lstrip("/"))
-    real = root + path
+    real = root + posixpath.normpath("/" + names[0].lstrip("/"))
     if not os.path.lexists(real):
         return Result(0, "", f"{BANNER}{names[0]}: File not found by ext2_lookup \n")
     if cmd == "stat":
-        return Result(0, _stat(real, path), BANNER)
+        return Result(0, _stat(real), BANNER)
     out = _abs(names[1])
     parent = host.stat(posixpath.dirname(out))
     if parent is None or parent.kind != "dir":

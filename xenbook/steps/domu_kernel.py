@@ -89,10 +89,13 @@ class GuestKernelCurrent(Step):
         stale = [n for n in BOOT_FILES if have.get(paths[n]) != guest[n]]
         if not stale:
             return Plan.ok(f"{self.folder} holds the guest's current kernel and initramfs")
+        copied = all(paths[n] in have for n in stale)
         if host.run(Command.of("xl", "domid", g.name)).ok:
-            return Plan.check("warning", ", ".join(stale), "the guest's kernel was updated; the copy refreshes when "
-                              f"it is stopped ({', '.join(stale)} in {self.folder} differ from its /boot)",
+            why = (f"the guest's kernel was updated; the copy refreshes when it is stopped ({', '.join(stale)} in "
+                   f"{self.folder} differ from its /boot)" if copied else
+                   f"{', '.join(stale)} missing in {self.folder}; copied when the guest is stopped")
+            return Plan.check("warning", ", ".join(stale), why,
                               f"xl shutdown -w {g.name}, then apply again: the copies refresh before it starts")
-        verb = "refresh" if all(paths[n] in have for n in stale) else "copy"
+        verb = "refresh" if copied else "copy"
         return Plan.change(f"{verb} {', '.join(stale)} in {self.folder} from the guest's /boot",
                            *self.refresh(stale))
