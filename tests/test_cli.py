@@ -88,6 +88,17 @@ def test_bad_values_from_params_file(sample, tmp_path):
     assert "boot.dom0_mem = 'lots'" in proc.stderr and "boot.console = 'serial'" in proc.stderr
 
 
+def test_qcow2_images_are_refused_naming_the_parameter_and_why(sample, tmp_path):
+    params = tmp_path / "host.yaml"
+    params.write_text(f"target: sample:{sample}\nguests:\n  - name: img01\n    storage: image\n"
+                      "    image_format: qcow2\n")
+    before = tree_hashes(sample)
+    proc = xenbook("apply", "--params", str(params), "--sections", "domu")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "guests.0.image_format = 'qcow2': qcow2 is refused" in proc.stderr and "Use raw" in proc.stderr
+    assert tree_hashes(sample) == before
+
+
 def test_params_file_values_used_and_cli_wins(sample, tmp_path):
     params = tmp_path / "host.yaml"
     params.write_text(f"target: sample:{sample}\nboot:\n  dom0_mem: 3G\n  loglvl: all\n")

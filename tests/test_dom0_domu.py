@@ -8,6 +8,9 @@ import sys
 import pytest
 
 from tests.test_cli import tree_hashes
+from xenbook.commands import Command
+from xenbook.sample import SampleHost
+from xenbook.sample.guestdisks import installer_partitions, kernel_upgraded
 
 XENBOOK = [sys.executable, "-m", "xenbook.cli"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
@@ -65,6 +68,9 @@ def test_guest_created_listed_and_converged(xen_host, tmp_path):
     cfg = (xen_host / "etc/xen/dom01.cfg").read_text()
     assert 'type = "pvh"' in cfg and "target=/dev/vg0/dom01" in cfg and "console=hvc0" in cfg
     assert not list(xen_host.glob("var/lib/xenbook/mnt/dom01/*")), "the guest's disk was left mounted"
+    volume = SampleHost.open(str(xen_host)).load_state()["volumes"]["/dev/mapper/vg0-dom01"]["id"]
+    resolv = xen_host / ".xenbook-sample/volumes" / volume / "etc/resolv.conf"
+    assert os.readlink(resolv) == "../run/systemd/resolve/stub-resolv.conf", "systemd-resolved's stub is not linked"
 
 
 def test_guard_refuses_existing_data_and_leaves_host_alone(xen_host, tmp_path):
@@ -76,3 +82,67 @@ def test_guard_refuses_existing_data_and_leaves_host_alone(xen_host, tmp_path):
     failed = [s for s in json.loads(out)["steps"] if s["status"] == "failed"]
     assert failed and "[has-filesystem]" in failed[0]["reason"]
     assert tree_hashes(xen_host) == before
+
+
+def test_hvm_guest_gets_storage_but_no_filesystem_and_stays_ok_once_installed(xen_host, tmp_path):
+    (xen_host / "var/lib/xen/isos").mkdir(parents=True, exist_ok=True)
+    (xen_host / "var/lib/xen/isos/archlinux.iso").write_bytes(b"SIMULATED install medium\n")
+    params = tmp_path / "host.yaml"
+    params.write_text(f"target: sample:{xen_host}\nguests:\n  - name: hvm01\n    type: hvm\n    bootstrap: none\n"
+                      "    iso: /var/lib/xen/isos/archlinux.iso\n    size: 8G\n")
+    code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json")
+    assert code == 0, out + err
+    steps = {s["name"]: s for s in json.loads(out)["steps"]}
+    assert steps["GuestStorage(hvm01)"]["status"] == "changed" and steps["GuestRunning(hvm01)"]["status"] == "changed"
+    assert not [n for n in steps if n.startswith(("GuestFilesystem", "GuestBootstrapped"))]
+    host = SampleHost.open(str(xen_host))
+    assert host.run(Command.of("blkid", "-p", "-o", "export", "/dev/vg0/hvm01")).returncode == 2, "xenbook formatted it"
+    installer_partitions(host, "hvm01")  # the Arch ISO's installer, run in the guest, partitions its disk
+    assert "PTTYPE=gpt" in host.run(Command.of("blkid", "-p", "-o", "export", "/dev/vg0/hvm01")).stdout
+    for _ in range(2):
+        code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json")
+        assert code == 0, out + err
+        steps = json.loads(out)["steps"]
+        assert {s["status"] for s in steps} == {"ok"}, out
+        assert not any("force" in s["reason"] + s.get("remedy", "") for s in steps), "it offered to reformat"
+
+
+def test_direct_boot_copies_follow_the_guests_kernel_refreshed_only_while_it_is_stopped(xen_host, tmp_path):
+    params = tmp_path / "host.yaml"
+    params.write_text(f"target: sample:{xen_host}\nguests:\n  - name: kern01\n    memory: 512\n    size: 4G\n")
+    host = SampleHost.open(str(xen_host))
+
+    def apply():
+        code, out, err = run("apply", "--params", str(params), "--sections", "domu", "--json")
+        assert code == 0, out + err
+        return {s["name"]: s for s in json.loads(out)["steps"]}
+
+    def files(folder):
+        return [(folder / n).read_bytes() for n in ("vmlinuz-linux", "initramfs-linux.img")]
+
+    steps = apply()
+    assert steps["GuestKernelCurrent(kern01)"]["status"] == "changed"
+    guest = xen_host / ".xenbook-sample/volumes" / host.load_state()["volumes"]["/dev/mapper/vg0-kern01"]["id"]
+    copies = xen_host / "var/lib/xen/boot/kern01"
+    assert files(copies) == files(guest / "boot")
+    assert {s["status"] for s in apply().values()} == {"ok"}
+
+    kernel_upgraded(host, "kern01", "6.18.1-arch1-1")  # pacman -Syu in the running guest
+    old = files(copies)
+    steps = apply()
+    assert {s["status"] for s in steps.values()} == {"ok"}
+    step = steps["GuestKernelCurrent(kern01)"]
+    assert step["verdict"] == "warning" and "the copy refreshes when it is stopped" in step["reason"]
+    assert files(copies) == old, "the copies changed under a running guest"
+
+    assert host.run(Command.of("xl", "shutdown", "-w", "kern01")).ok
+    steps = apply()
+    assert steps["GuestKernelCurrent(kern01)"]["status"] == "changed"
+    assert steps["GuestRunning(kern01)"]["status"] == "changed"
+    assert files(copies) == files(guest / "boot") != old and b"6.18.1-arch1-1" in files(copies)[0]
+    assert {s["status"] for s in apply().values()} == {"ok"}
+
+    code, out, err = run("reboot", "--target", f"sample:{xen_host}")
+    assert code == 0, out + err
+    steps = apply()
+    assert steps["GuestKernelCurrent(kern01)"]["status"] == "ok" and not steps["GuestKernelCurrent(kern01)"]["verdict"]

@@ -81,3 +81,30 @@ def test_the_guest_fstab_passes_findmnt_verify(guest, tmp_path, monkeypatch):
     with pytest.raises(ValidationFailed) as wrong:
         validate_bytes("fstab", fstab.replace(b"\text4\t", b"\txfs\t"), "guest fstab")
     assert "does not match with on-disk ext4" in str(wrong.value)
+
+
+def test_guest_kernel_current_reads_the_real_debugfs_and_stat(tmp_path):
+    """GuestKernelCurrent's readers on the real debugfs and stat: the guest's /boot inode, then dump -p's copy
+    (whole-second mtime, the inode's mode) reads the same, and a missing file and a non-ext4 disk read as such."""
+    from xenbook.hosts.rooted import LocalHost
+    from xenbook.steps.domu_kernel import copy_files, debugfs, guest_file
+
+    root, boot = tmp_path / "root", tmp_path / "boot"
+    (root / "boot").mkdir(parents=True)
+    boot.mkdir()
+    kernel = root / "boot/vmlinuz-linux"
+    kernel.write_bytes(os.urandom(300000))
+    os.utime(kernel, (1763633472, 1763633472))
+    g = GuestParams(name="dom01", storage="image", image_dir=str(tmp_path))
+    image = tmp_path / "dom01.img"
+    assert tool("mkfs.ext4", "-q", "-F", "-d", str(root), str(image), "64M").returncode == 0
+    host = LocalHost()
+    assert guest_file(host, g, "vmlinuz-linux") == (300000, 1763633472)
+    assert guest_file(host, g, "initramfs-linux.img") is None
+    assert host.run(debugfs(g, f"dump -p /boot/vmlinuz-linux {boot}/vmlinuz-linux")).ok
+    assert copy_files(host, [f"{boot}/vmlinuz-linux", f"{boot}/nosuch"]) == {f"{boot}/vmlinuz-linux": (300000,
+                                                                                                       1763633472)}
+    assert (boot / "vmlinuz-linux").read_bytes() == kernel.read_bytes()
+    image.write_bytes(b"\0" * 1024 * 1024)
+    with pytest.raises(Exception, match="Bad magic number"):
+        guest_file(host, g, "vmlinuz-linux")

@@ -426,3 +426,28 @@ def test_install_cp_and_mkdir(host):
     assert run(host, "mkdir", "/a/b").stderr == "mkdir: cannot create directory '/a/b': No such file or directory\n"
     ok(host, "install", "-d", "-m", "0755", "/srv/x")  # install -d still works
     assert host.stat("/srv/x").kind == "dir"
+
+
+def test_debugfs_stat_and_dump_read_a_filesystem_without_mounting_it(host):
+    guest_volume(host)
+    host.makedirs(f"{MNT}/boot")
+    host.write_atomic(f"{MNT}/boot/vmlinuz-linux", b"kernel\n", mode=0o600)
+    os.utime(host.real(f"{MNT}/boot/vmlinuz-linux"), (1763633472.5, 1763633472.5))
+    ok(host, "umount", MNT)
+    stat_out = ok(host, "debugfs", "-D", "-R", "stat /boot/vmlinuz-linux", "/dev/vg0/dom01")
+    assert stat_out.stderr == "debugfs 1.47.3 (8-Jul-2025)\n" and "Type: regular    Mode:  0600" in stat_out.stdout
+    assert "Size: 7\n" in stat_out.stdout and " mtime: 0x691ee940:00000000 -- Thu Nov 20 10:11:12 2025\n" in \
+        stat_out.stdout
+    missing = ok(host, "debugfs", "-R", "stat /boot/nosuch", "/dev/vg0/dom01")  # exits 0, as the real one does
+    assert missing.stderr.endswith("/boot/nosuch: File not found by ext2_lookup \n")
+    ok(host, "lvcreate", "-y", "-L", "1G", "-n", "empty", "vg0")
+    assert "Bad magic number in super-block while trying to open /dev/vg0/empty\nstat: Filesystem not open\n" in \
+        ok(host, "debugfs", "-R", "stat /boot/vmlinuz-linux", "/dev/vg0/empty").stderr
+    ok(host, "mkdir", "-p", "/var/lib/xen/boot/dom01")
+    ok(host, "debugfs", "-D", "-R", "dump -p /boot/vmlinuz-linux /var/lib/xen/boot/dom01/k.new", "/dev/vg0/dom01")
+    ok(host, "mv", "-f", "/var/lib/xen/boot/dom01/k.new", "/var/lib/xen/boot/dom01/vmlinuz-linux")
+    assert host.read_bytes("/var/lib/xen/boot/dom01/vmlinuz-linux") == b"kernel\n"
+    assert ok(host, "stat", "-c", "%s %Y %a %n", "/var/lib/xen/boot/dom01/vmlinuz-linux").stdout == \
+        "7 1763633472 600 /var/lib/xen/boot/dom01/vmlinuz-linux\n"
+    gone = run(host, "stat", "-c", "%s", "/nosuch")
+    assert (gone.returncode, gone.stderr) == (1, "stat: cannot statx '/nosuch': No such file or directory\n")

@@ -43,7 +43,7 @@ class GuestParams(Model):
     size: str = Field("20G", description="disk size for a new volume or image, e.g. 20G")
     volume_group: str = Field("vg0", description="LVM volume group for storage lvm")
     image_dir: str = Field("/var/lib/xen/images", description="folder of image files for storage image")
-    image_format: Literal["raw", "qcow2"] = Field("raw", description="image format (qcow2 needs qemu-img)")
+    image_format: Literal["raw", "qcow2"] = Field("raw", description="image format: raw (a sparse file)")
     device: str | None = Field(None, description="an existing partition for storage partition, e.g. /dev/sdb1")
     bootstrap: Literal["pacstrap", "copy", "none"] = Field("pacstrap", description="fill the disk how")
     copy_from: str | None = Field(None, description="root of a system to copy with rsync (bootstrap copy)")
@@ -96,6 +96,16 @@ class GuestParams(Model):
     @classmethod
     def _paths(cls, v: str | None, info) -> str | None:
         return _path(v, info.field_name)
+
+    @field_validator("image_format")
+    @classmethod
+    def _image_format(cls, v: str) -> str:
+        if v == "qcow2":  # mkfs, mount and pacstrap fill the image through dom0's kernel, which reads raw files only
+            raise ValueError("qcow2 is refused: xenbook formats and fills the image with mkfs.ext4, mount -o loop "
+                             "and pacstrap, which write a raw file; a qcow2 disk would need qemu-nbd in dom0 and "
+                             "QEMU's qdisk backend for every guest. Use raw: the sparse file is thin-provisioned "
+                             "too (qemu-img convert -O qcow2 makes a copy for snapshots)")
+        return v
 
     @field_validator("device")
     @classmethod

@@ -75,8 +75,6 @@ def guest(draw, profile: str, installed: dict, name: str, bridge: str) -> dict:
                                                          r"(:[0-9a-f]{2}){3}", fullmatch=True))),
          "hostname": draw(st.one_of(st.none(), st.from_regex(r"[a-z0-9]([a-z0-9-]{0,12}[a-z0-9])?", fullmatch=True))),
          "autostart": draw(st.booleans()), "start": draw(st.booleans())}
-    if g["storage"] == "image" and installed["xen_qemu"]:
-        g["image_format"] = draw(st.sampled_from(["raw", "qcow2"]))
     if kind == "hvm":
         firmware = [f for f, ok in (("seabios", installed["hvm_guests"]), ("ovmf", installed["xen_edk2"])) if ok]
         g.update(bootstrap="none", iso="/var/lib/xen/isos/archlinux.iso", firmware=draw(st.sampled_from(firmware)))

@@ -145,7 +145,7 @@ VERSIONS = {"ext2": "1.0", "ext3": "1.0", "ext4": "1.0", "vfat": "FAT32", "LVM2_
 
 def _tags(dev: dict, probe: bool = False) -> list[tuple[str, str]]:
     """What blkid prints for dev; probe (-p) adds VERSION and USAGE and names the partition entry."""
-    if dev["pttype"] and dev["type"] == "disk":
+    if dev["pttype"] and dev["type"] != "part":  # a disk's table, or one a guest wrote on its LV or image
         return [("PTUUID", dev["ptuuid"]), ("PTTYPE", dev["pttype"])]
     tags = [("LABEL", dev["label"]), ("UUID", dev["uuid"])]
     if dev["fstype"]:

@@ -1,5 +1,5 @@
 """The sample host's SIMULATED rsync (mounts followed, the simulator's own folder never, --exclude honoured),
-mkdir, cp and install -D, as the domU steps call them."""
+mkdir, cp, install -D, mv and stat -c, as the domU steps call them."""
 
 from __future__ import annotations
 
@@ -141,4 +141,38 @@ def install(host, argv, stdin) -> Result:
     return Result(1 if err else 0, "", err)
 
 
-PROGRAMS = {"rsync": rsync, "mkdir": mkdir, "cp": cp, "install": install}
+def mv(host, argv, stdin) -> Result:
+    opts, args = options("mv", argv, "fT", ["force", "no-target-directory"])
+    if len(args) != 2:
+        raise Usage("mv: [simulated] xenbook's sample host simulates mv [-f] SRC DST\n", 1)
+    src, dst = _abs(args[0]), _abs(args[1])
+    if host.stat(src) is None:
+        return Result(1, "", f"mv: cannot stat '{args[0]}': No such file or directory\n")
+    if host.stat(posixpath.dirname(dst)) is None:
+        return Result(1, "", f"mv: cannot move '{args[0]}' to '{args[1]}': No such file or directory\n")
+    os.replace(host.real(src), host.real(dst))
+    return Result(0, "", "")
+
+
+STAT_FORMAT = re.compile(r"%[sYna%]")
+
+
+def stat(host, argv, stdin) -> Result:
+    opts, args = options("stat", argv, "c:L", ["format=", "dereference"])
+    fmt = dict(opts).get("-c", dict(opts).get("--format"))
+    if fmt is None or not args:
+        raise Usage("stat: [simulated] xenbook's sample host simulates stat -c FORMAT (%s %Y %n %a) FILE...\n", 1)
+    out, err = "", ""
+    for arg in args:
+        real = host.real(_abs(arg))
+        if not os.path.exists(real):
+            err += f"stat: cannot statx '{arg}': No such file or directory\n"
+            continue
+        info = os.stat(real)
+        values = {"%s": str(info.st_size), "%Y": str(int(info.st_mtime)), "%n": arg,
+                  "%a": f"{info.st_mode & 0o7777:o}", "%%": "%"}
+        out += STAT_FORMAT.sub(lambda m: values[m.group(0)], fmt) + "\n"
+    return Result(1 if err else 0, out, err)
+
+
+PROGRAMS = {"rsync": rsync, "mkdir": mkdir, "cp": cp, "install": install, "mv": mv, "stat": stat}

@@ -83,9 +83,10 @@ PROGRAMS.update(network.PROGRAMS)
 PROGRAMS.update(netmanagers.PROGRAMS)
 PROGRAMS.update(xl.PROGRAMS)
 
-from . import links  # noqa: E402
+from . import debugfs, links  # noqa: E402
 
 PROGRAMS.update(links.PROGRAMS)
+PROGRAMS.update(debugfs.PROGRAMS)
 
 from . import xlmanage  # noqa: E402  (xl uptime, rm -f)
 

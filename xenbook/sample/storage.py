@@ -2,10 +2,11 @@
 (truncate, qemu-img) and mkfs.ext4; LVM's programs are in lvm.py, mount, umount and mountpoint in mounts.py.
 
 State keys: "lvm" (volume group → uuid, extent_size, PVs, LVs with extents and device-mapper minor), "volumes"
-(LV device-mapper path or image file → the filesystem on it: id, fstype, uuid, label; image files also their
-nominal size and format) and "loops" (attached loop devices). A filesystem's files live in the folder
-.xenbook-sample/volumes/<id>; mounting turns the mount point into a link to that folder (its own folder is kept
-under .xenbook-sample/covered until umount), and adds the mount to "mounts"."""
+(LV device-mapper path or image file → the filesystem on it: id, fstype, uuid, label, or the partition table a
+guest's installer wrote on it: pttype, ptuuid; image files also their nominal size and format) and "loops"
+(attached loop devices). A filesystem's files live in the folder .xenbook-sample/volumes/<id>; mounting turns the
+mount point into a link to that folder (its own folder is kept under .xenbook-sample/covered until umount), and
+adds the mount to "mounts"."""
 
 from __future__ import annotations
 
@@ -86,8 +87,9 @@ def tree_files(profile: Profile) -> list[Entry]:
 def _dev(name: str, path: str, kind: str, size: int, major: int, minor: int, vol: dict, pkname: str | None,
          mounted: dict, **extra) -> dict:
     return {"name": name, "path": path, "type": kind, "size": size, "major": major, "minor": minor,
-            "fstype": vol.get("fstype"), "uuid": vol.get("uuid"), "label": vol.get("label"), "pttype": None,
-            "ptuuid": None, "partuuid": None, "parttype": None, "partn": None, "pkname": pkname, "model": None,
+            "fstype": vol.get("fstype"), "uuid": vol.get("uuid"), "label": vol.get("label"),
+            "pttype": vol.get("pttype"), "ptuuid": vol.get("ptuuid"), "partuuid": None, "parttype": None,
+            "partn": None, "pkname": pkname, "model": None,
             "mountpoints": sorted(mounted.get(path, [])), "children": [], **extra}
 
 

@@ -13,14 +13,14 @@ from ..guests import GuestParams
 from ..hosts.base import Host
 from ..params import RunbookParams
 from .base import Step
-from .domu_storage import SECTION, GuestFilesystem, GuestStorage, disk_path
+from .domu_kernel import BOOT_DIR, GuestKernelCurrent
+from .domu_storage import SECTION, STATE, GuestFilesystem, GuestStorage, disk_path
 
-STATE = "/var/lib/xenbook"
-BOOT_DIR = "/var/lib/xen/boot"
 MANAGED = "# Managed by xenbook: change the guest's parameters in the runbook, not this file.\n"
 DEVICE_MODEL = "/usr/lib/xen/bin/qemu-system-i386"
 FIRMWARE = {"seabios": "/usr/share/qemu/bios-256k.bin", "ovmf": "/usr/lib/xen/boot/ovmf.bin"}
 PVHGRUB = "/usr/lib/xen/boot/pvhgrub"
+RESOLV_STUB = "../run/systemd/resolve/stub-resolv.conf"  # relative to /etc, as the ArchWiki's systemd-resolved asks
 
 
 def password_hash(g: GuestParams) -> str | None:
@@ -128,7 +128,7 @@ def guest_files(g: GuestParams, mnt: str) -> dict[str, tuple[bytes, int]]:
 
 
 class GuestBootstrapped(Step):
-    """The guest's filesystem holds Arch (pacstrap or a copy) set up for Xen; its kernel is where xl finds it."""
+    """The guest's filesystem holds Arch (pacstrap or a copy) set up for Xen (GuestKernelCurrent copies its kernel)."""
 
     section = SECTION
 
@@ -164,15 +164,15 @@ class GuestBootstrapped(Step):
                             lambda h: [WriteFile(p, h.read_bytes(p), data, mode=mode, set_mode=True)
                                        for p, (data, mode) in files.items()]),
                    RunCommand(Command.of("arch-chroot", mnt, "mkinitcpio", "-P"), tail=20),
-                   RunCommand(Command.of("arch-chroot", mnt, "systemctl", "enable", *units))]
+                   RunCommand(Command.of("arch-chroot", mnt, "systemctl", "enable", *units)),
+                   # systemd-resolved's stub for programs that read /etc/resolv.conf themselves (Go, dig, musl); made
+                   # from dom0 after the last arch-chroot, which bind-mounts dom0's resolv.conf over the guest's
+                   RunCommand(Command.of("ln", "-sf", RESOLV_STUB, f"{mnt}/etc/resolv.conf"),
+                              why="/etc/resolv.conf names systemd-resolved's stub")]
         secret = password_hash(g)
         if secret:
             actions.append(RunCommand(Command.of("chpasswd", "-e", "-R", mnt, stdin=f"root:{secret}\n"),
                                       why="root's password hash (from stdin, never shown)"))
-        if g.boot == "direct":
-            actions += [RunCommand(Command.of("install", "-D", "-m", "0644", f"{mnt}/boot/{n}",
-                                              f"{BOOT_DIR}/{g.name}/{n}"))
-                        for n in ("vmlinuz-linux", "initramfs-linux.img")]
         actions.append(Deferred(f"record {self.marker}", lambda h: [
             WriteFile(self.marker, h.read_bytes(self.marker), f"{g.disk_uuid}\n".encode(), mode=0o644)]))
         plan = Plan.change(f"bootstrap {dev} ({g.bootstrap}) mounted at {mnt}", *actions)
@@ -182,8 +182,7 @@ class GuestBootstrapped(Step):
 
 def domain_config(g: GuestParams, host_cpus: int | None = None) -> str:
     """The guest's /etc/xen/<name>.cfg."""
-    disks = [xlcfg.disk_spec(disk_path(g), fmt="qcow2" if g.storage == "image" and g.image_format == "qcow2"
-                             else "raw")]
+    disks = [xlcfg.disk_spec(disk_path(g), fmt="raw")]  # image_format qcow2 is refused (guests.py)
     if g.type == "hvm" and g.iso:
         disks.append(f"format=raw, vdev=hdc, access=ro, devtype=cdrom, target={g.iso}")
     kernel = ramdisk = cmdline = firmware = None
@@ -262,9 +261,11 @@ def domu_steps(params: RunbookParams, host: Host) -> list[Step]:
         steps.append(GuestNameFree(g))
         if g.type == "hvm":
             steps.append(GuestDeviceModel(g))
-        steps += [GuestStorage(g), GuestFilesystem(g)]
-        if g.bootstrap != "none":
-            steps.append(GuestBootstrapped(g))
+        steps.append(GuestStorage(g))
+        if g.bootstrap != "none":  # an ISO's installer (HVM) or the user fills the disk: xenbook formats nothing
+            steps += [GuestFilesystem(g), GuestBootstrapped(g)]
+            if g.boot == "direct":
+                steps.append(GuestKernelCurrent(g))
         steps.append(GuestConfig(g))
         if g.autostart:
             steps.append(GuestAutostart(g))

@@ -13,6 +13,7 @@ from ..hosts.base import Host
 from .base import Step
 
 SECTION = "domu"
+STATE = "/var/lib/xenbook"
 
 
 def disk_path(g: GuestParams) -> str:
