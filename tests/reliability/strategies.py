@@ -98,7 +98,8 @@ def runbook(draw, profile: str) -> dict:
     installed = draw(install())
     bridge = draw(st.sampled_from(["xenbr0", "br0", "xenbr1", "virbr7"]))
     data = {"install": installed, "boot": draw(boot(profile)),
-            "dom0": {"xendomains": draw(st.booleans()), "network": draw(st.sampled_from(["auto", "systemd-networkd"])),
+            "dom0": {"xendomains": draw(st.booleans()),
+                     "network": draw(st.sampled_from(["auto", PROFILES[profile].network])),
                      "bridge": bridge, "uplink": draw(st.sampled_from([None, PROFILES[profile].nics[0].name]))}}
     names = draw(st.lists(name_text.filter(lambda n: n not in ("data", "dom0")), max_size=2, unique=True))
     data["guests"] = [draw(guest(profile, installed, n, bridge)) for n in names]
