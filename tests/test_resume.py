@@ -117,7 +117,8 @@ def test_run_stops_at_the_reboot_then_finishes_every_section(tmp_path):
     assert {s["section"] for s in final["steps"]} == set(BUILT) and not final["reboot_required"]
     assert not [s for s in final["steps"] if s["status"] == "failed"]
     assert {s["status"] for s in final["steps"] if s["section"] in ("install", "boot")} == {"ok"}
-    assert steps["RebootIntoXen"]["status"] == "ok" and "as dom0" in steps["RebootIntoXen"]["reason"]
+    assert steps["RebootIntoXen"]["status"] == "changed" and "as dom0" in steps["RebootIntoXen"]["reason"]
+    assert "the reboot recorded in" in steps["RebootIntoXen"]["reason"]
     assert steps["GuestRunning(dom01)"]["status"] == "changed"
     page = (out / "report.html").read_text()
     assert all(f"<td>{s}</td>" in page for s in BUILT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..actions import Plan, RunCommand, WriteFile
+from ..actions import Plan, RemoveFile, RunCommand, WriteFile
 from ..commands import Command
 from ..edits import blocks, shellvars, xlcfg
 from ..facts import services, xen
@@ -207,7 +207,12 @@ class RebootIntoXen(Step):
                                                  f"({booted} MiB), and {wanted} MiB is set now")
             return Plan.fail(f"dom0 has {memory} MiB, not the {wanted} MiB set",
                              "check the Xen command line (xl info | grep xen_commandline) and reboot into the entry")
-        return Plan.ok(f"running Xen {info.xen_version} as dom0 with {memory} MiB; {', '.join(units)} active")
+        done = f"running Xen {info.xen_version} as dom0 with {memory} MiB; {', '.join(units)} active"
+        mark = host.read_bytes(REBOOT_MARK)
+        if mark is not None:  # the reboot it records happened, or the change that asked for it was undone
+            return Plan.change(f"{done}; the reboot recorded in {REBOOT_MARK} is no longer needed",
+                               RemoveFile(REBOOT_MARK, mark))
+        return Plan.ok(done)
 
     def _reboot_needed(self, host: Host, why: str) -> Plan:
         reason = f"reboot into the Xen entry: {why}; after the reboot run this section again to verify"
