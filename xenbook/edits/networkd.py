@@ -5,24 +5,16 @@ from __future__ import annotations
 import fnmatch
 import re
 
-Sections = list[tuple[str, list[tuple[str, str]]]]
+from . import inifile
+
+Sections = inifile.Sections
 _SAFE = re.compile(r"^[A-Za-z0-9 _.,:/@%+=*-]*$")
 ADDRESS_KEYS = ("DHCP", "Address", "Gateway", "DNS", "Domains", "IPv6AcceptRA", "LinkLocalAddressing", "NTP")
 
 
 def parse(text: str) -> Sections:
-    """[(section, [(key, value), ...]), ...] in file order; comments and blank lines dropped."""
-    out: Sections = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            out.append((line[1:-1], []))
-        elif "=" in line and out:
-            key, value = line.split("=", 1)
-            out[-1][1].append((key.strip(), value.strip()))
-    return out
+    """[(section, [(key, value), ...]), ...] in file order; comments (# or ;) and blank lines dropped."""
+    return inifile.parse(text, '#;')
 
 
 def values(sections: Sections, section: str, key: str) -> list[str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import uuid
 
-Groups = list[tuple[str, list[tuple[str, str]]]]
+from . import inifile
+
+Groups = inifile.Sections
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _VALUE = re.compile(r"^[A-Za-z0-9 _.,:;/@%+=*~?-]*$")
 IP_GROUPS = ("ipv4", "ipv6")  # the groups that carry a profile's addresses, routes and DNS
@@ -16,18 +18,8 @@ NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")  # RFC 4122's URL 
 
 
 def parse(text: str) -> Groups:
-    """[(group, [(key, value), ...]), ...] in file order; comments and blank lines dropped."""
-    out: Groups = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            out.append((line[1:-1], []))
-        elif "=" in line and out:
-            key, value = line.split("=", 1)
-            out[-1][1].append((key.strip(), value.strip()))
-    return out
+    """[(section, [(key, value), ...]), ...] in file order; comments (#) and blank lines dropped."""
+    return inifile.parse(text, '#')
 
 
 def value(groups: Groups, group: str, key: str, default: str = "") -> str:

@@ -80,7 +80,7 @@ def choose_uplink(host: Host, bridge: str, wanted: str | None, named: list[str])
         return (None, f"dom0.uplink {wanted} cannot be {bridge}'s port: {why}") if why else (wanted, "dom0.uplink")
     usable = [n for n in named if not why_not_uplink(known.get(n), n, bridge)]
     if len(usable) == 1:
-        return usable[0], f"the port xenbook's file names"
+        return usable[0], "the port xenbook's file names"
     if len(usable) > 1:
         return None, f"xenbook's files name several ports of {bridge}: {', '.join(usable)}"
     route = default_route_device(host)

@@ -82,7 +82,7 @@ class GuestKernelCurrent(Step):
         absent = [f"/boot/{n}" for n, v in guest.items() if v is None]
         if absent:
             return Plan.check("warning", ", ".join(absent), f"the guest has no {', '.join(absent)}: dom0 keeps "
-                              "booting its old copy", f"install linux in the guest (pacman -S linux), or set "
+                              "booting its old copy", "install linux in the guest (pacman -S linux), or set "
                               "boot: pvhgrub")
         paths = {n: f"{self.folder}/{n}" for n in BOOT_FILES}
         have = copy_files(host, list(paths.values()))
