@@ -18,7 +18,9 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 AGENT_UNITS = {"xen-guest-agent": "xen-guest-agent.service", "xe-guest-utilities": "xe-linux-distribution.service"}
 PV_WARNING = ("XCP-ng 8.1 and later no longer support PV guests (32-bit PV was removed in an 8.2 update); 64-bit PV "
               "still boots there for now but should be converted. Prefer HVM (the stock kernel's PV drivers load "
-              "by themselves, a PVHVM guest) or PVH where the pool supports it (experimental in XCP-ng 8.3).")
+              "by themselves, a PVHVM guest) or PVH where the pool supports it (experimental in XCP-ng 8.3). As PV, "
+              "pygrub hands Arch's zstd-compressed kernel to Xen's domain builder, which reads zstd from Xen 4.15 "
+              "on: a pool on an older Xen (XCP-ng 8.2 runs 4.13) cannot start it.")
 
 
 class PvGuestParams(Model):

@@ -11,7 +11,7 @@ from ..params import RunbookParams
 from .base import Step
 from .bridge_netctl import XenBridgeNetctl
 from .bridge_nm import XenBridgeNM
-from .uplink import HEADER, ssh_guard
+from .uplink import HEADER, BridgedTrafficFiltered, ssh_guard
 
 SECTION = "dom0"
 GUESTS_FILE = "/etc/systemd/network/00-xenbook-guest-interfaces.network"
@@ -141,8 +141,9 @@ def bridge_steps(params: RunbookParams, host: Host) -> list[Step]:
         return []
     manager = network_manager(host, params.dom0.network)
     if manager == "NetworkManager":
-        return [XenBridgeNM(params)]
-    if manager == "netctl":
-        return [XenBridgeNetctl(params)]
-    steps: list[Step] = [XenBridge(params, manager or "")]
-    return steps + ([NetworkdEnabled()] if manager == "systemd-networkd" else [])
+        steps: list[Step] = [XenBridgeNM(params)]
+    elif manager == "netctl":
+        steps = [XenBridgeNetctl(params)]
+    else:
+        steps = [XenBridge(params, manager or "")] + ([NetworkdEnabled()] if manager == "systemd-networkd" else [])
+    return steps + [BridgedTrafficFiltered()]
