@@ -5,7 +5,9 @@ Tests call these to model the guest's side; nothing in dom0 runs them."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 import uuid
 
 from .storage import VOLUMES, stand_in, volume_key
@@ -42,5 +44,12 @@ def kernel_upgraded(host, name: str, release: str) -> None:
         shutil.rmtree(host.real(f"{root}/usr/lib/modules/{old}"), ignore_errors=True)
     host.makedirs(f"{root}/usr/lib/modules/{release}")
     host.write_atomic(f"{root}/usr/lib/modules/{release}/pkgbase", b"linux\n", mode=0o644)
-    host.write_atomic(f"{root}/boot/vmlinuz-linux", stand_in(f"Linux {release} kernel image"), mode=0o644)
-    host.write_atomic(f"{root}/boot/initramfs-linux.img", stand_in(f"initramfs for Linux {release}"), mode=0o600)
+    for name, text, mode in (("vmlinuz-linux", f"Linux {release} kernel image", 0o644),
+                             ("initramfs-linux.img", f"initramfs for Linux {release}", 0o600)):
+        path = f"{root}/boot/{name}"
+        before = host.stat(path)
+        previous = os.stat(host.real(path)).st_mtime if before is not None else 0
+        host.write_atomic(path, stand_in(text), mode=mode)
+        # an upgrade comes minutes after the files it replaces, never within the same second of the clock
+        later = max(time.time(), previous + 60)
+        os.utime(host.real(path), (later, later))
