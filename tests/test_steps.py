@@ -58,7 +58,8 @@ def make_host(case: dict) -> FakeHost:
                 Result(0, json.dumps({"filesystems": case["findmnt"]}))}
     for argv, answer in (case.get("commands") or {}).items():
         commands[argv] = Result(answer.get("rc", 0), answer.get("stdout", ""), answer.get("stderr", ""))
-    return FakeHost(files, commands, modes={k: mode(v) for k, v in case["modes"].items()})
+    return FakeHost(files, commands, modes={k: mode(v) for k, v in case["modes"].items()},
+                    target=case.get("target", "fake"))
 
 
 def find_step(case: dict, path: Path, host):
@@ -95,7 +96,7 @@ def test_step_case(path):
         with pytest.raises(HostError) as raised:
             plan(step, host)
         assert expect.get("reason", "") in str(raised.value)
-        assert expect.get("remedy", "") in getattr(raised.value, "hint", "")
+        assert expect.get("remedy", "") in getattr(raised.value, "remedy", "")
         return
     p = plan(step, host)
     status = "fail" if p.failed else ("change" if p.actions else "ok")

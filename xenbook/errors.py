@@ -21,22 +21,12 @@ class TargetError(XenbookError):
 
 
 class HostError(XenbookError):
-    """Reading or writing on the host failed."""
+    """Reading or writing on the host failed; remedy says what to do (a report shows it as the step's remedy)."""
 
-
-class CommandFailed(HostError):
-    """A command exited non-zero where success was required."""
-
-    def __init__(self, command, result, hint: str = ""):
-        self.command = command
-        self.result = result
-        tail = (result.stderr or result.stdout or "").strip().splitlines()[-5:]
-        msg = f"{command} exited {result.returncode}"
-        if tail:
-            msg += ":\n    " + "\n    ".join(tail)
-        if hint:
-            msg += f"\n  what to do: {hint}"
-        super().__init__(msg)
+    def __init__(self, message: str, remedy: str = ""):
+        self.message = message
+        self.remedy = remedy
+        super().__init__(message + (f"\n  what to do: {remedy}" if remedy else ""))
 
 
 class ValidationFailed(HostError):

@@ -85,8 +85,8 @@ class Runner:
             else:
                 plan = step.plan(self.host)
         except (XenbookError, ValueError) as e:
-            result.status, result.reason = "failed", f"could not plan: {e}"
-            result.remedy = getattr(e, "hint", "") or getattr(e, "remedy", "")
+            result.status, result.reason = "failed", f"could not plan: {getattr(e, 'message', None) or e}"
+            result.remedy = getattr(e, "remedy", "")
             return result
         self._reboot = plan.reboot
         result.reason, result.remedy = plan.reason, plan.remedy
@@ -131,7 +131,7 @@ class Runner:
                 result.status, result.reason = "failed", f"ran, but the result is wrong: {problem}"
         except XenbookError as e:
             result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
-            result.remedy = result.remedy or getattr(e, "hint", "") or getattr(e, "remedy", "")
+            result.remedy = result.remedy or getattr(e, "remedy", "")
         self.journal.end(step, result)
         return result
 
@@ -181,9 +181,8 @@ class Runner:
                 if out.returncode not in action.ok_codes:
                     remedy = action.remedy_for(out.stdout + out.stderr)
                     tail = "\n    ".join((out.stdout + out.stderr).strip().splitlines()[-action.tail:])
-                    error = HostError(f"{action.command} exited {out.returncode}" + (f":\n    {tail}" if tail else ""))
-                    error.hint = remedy  # the report shows it as the step's remedy
-                    raise error
+                    raise HostError(f"{action.command} exited {out.returncode}" + (f":\n    {tail}" if tail else ""),
+                                    remedy=remedy)
         if isinstance(step, Regeneration):
             host.remove(step.marker)
 

@@ -20,7 +20,7 @@ GRUBENV = "/boot/grub/grubenv"
 
 def guest_role(host: Host) -> str:
     """dom0, PV, PVH, HVM (a Xen guest of that type), "Xen guest" (type unknown), chroot, or none."""
-    if host.target.startswith("chroot:"):
+    if host.chroot:
         return "chroot"  # a chroot's /sys and /proc, when bound at all, are the outer machine's
     state = xen_state(host)
     if state.dom0:

@@ -27,9 +27,7 @@ def _failed(command: Command, result) -> HostError:
 
 def pacman_missing(command: Command, result) -> HostError:
     """The error for a pacman query that exited 127 because the shell found no pacman."""
-    error = HostError(f"pacman is missing: {_failed(command, result)}")
-    error.hint = PACMAN_MISSING  # the report shows it as the step's remedy
-    return error
+    return HostError(f"pacman is missing: {_failed(command, result)}", remedy=PACMAN_MISSING)
 
 
 def _not_found(result) -> bool:

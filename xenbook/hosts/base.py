@@ -38,6 +38,8 @@ class Host(ABC):
 
     target: str = ""
     simulated: bool = False
+    over_network: bool = False  # xenbook reaches it over the network: a network change can cut the session off
+    chroot: bool = False  # an installed system below a directory: its /proc and /sys are another machine's
 
     @property
     def label(self) -> str:

@@ -18,6 +18,7 @@ class FakeHost(Host):
     def __init__(self, files: dict[str, bytes | str] | None = None, commands: dict[str, Answer] | None = None,
                  modes: dict[str, int] | None = None, target: str = "fake"):
         self.target = target
+        self.over_network, self.chroot = target.startswith("ssh:"), target.startswith("chroot:")  # as those hosts
         self.files = {check_path(p): (v.encode() if isinstance(v, str) else v) for p, v in (files or {}).items()}
         self.modes = {p: 0o644 for p in self.files} | dict(modes or {})
         self.dirs = {"/"}

@@ -197,6 +197,8 @@ def _cleanup(control: str, stop: list[str]) -> None:
 class SshHost(CommandFilesHost):
     """A host reached with the OpenSSH client, one shared connection, host keys checked as configured."""
 
+    over_network = True
+
     def __init__(self, host: str, user: str | None = None, port: int = 22, sudo: bool = False,
                  config: str | None = None):
         if not host or host.startswith("-") or any(c.isspace() or c == "\0" for c in host):

@@ -210,6 +210,8 @@ class LocalHost(RootedHost):
 class ChrootHost(RootedHost):
     """An installed system below DIR: commands through arch-chroot, files read and written under DIR."""
 
+    chroot = True
+
     def __init__(self, root: str, sudo: bool = False):
         super().__init__(root)
         if not os.path.isdir(self.root):

@@ -158,9 +158,7 @@ class AurPackageInstalled(Step):
             output = result.stdout + result.stderr
             tail = "\n    ".join(output.strip().splitlines()[-8:])
             fix = explain(output, dir=self.dir, user=self.user) or f"fix {self.dir}/PKGBUILD, then run again"
-            error = HostError(f"{command} exited {result.returncode}:\n    {tail}")
-            error.hint = fix  # the report shows it as the step's remedy
-            raise error
+            raise HostError(f"{command} exited {result.returncode}:\n    {tail}", remedy=fix)
         return result.stdout
 
     def dependencies(self, host: Host, build: _Build, wanted: str | None) -> list[Action]:

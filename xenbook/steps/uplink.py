@@ -15,7 +15,7 @@ HEADER = "# Managed by xenbook: the Xen guests' bridge. Takes effect at the next
 def ssh_guard(host: Host, params: RunbookParams, uplink: str) -> tuple[Plan | None, str]:
     """(a failed plan, "") when the bridge would move the addresses of the link an SSH session may ride on and that
     was not allowed; else (None, the warning to add to the step's reason)."""
-    if not host.target.startswith("ssh:"):
+    if not host.over_network:
         return None, ""
     if not params.dom0.network_over_ssh:
         return Plan.fail(f"this moves {uplink}'s addresses to {params.dom0.bridge} on a host reached over SSH: a "
