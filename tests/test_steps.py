@@ -14,7 +14,6 @@ from xenbook.hosts.fake import FakeHost
 from xenbook.params import BootParams, InstallParams, PreflightParams, RunbookParams, build
 from xenbook.steps.dom0 import dom0_steps
 from xenbook.steps.domu import domu_steps
-from xenbook.steps.base import Regeneration
 from xenbook.steps.boot import boot_steps, grub2_steps
 from xenbook.steps.boot_legacy import legacy_steps
 from xenbook.steps.boot_uefi import uefi_steps
@@ -68,7 +67,7 @@ def find_step(case: dict, path: Path, host):
 
 
 def plan(step, host):
-    return step.plan(host, None) if isinstance(step, Regeneration) else step.plan(host)
+    return step.plan(host)
 
 
 def expand(actions, host):

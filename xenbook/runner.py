@@ -81,9 +81,8 @@ class Runner:
             return result
         try:
             if isinstance(step, Regeneration):
-                plan = step.plan(self.host, triggered.get(step.name))
-            else:
-                plan = step.plan(self.host)
+                step.triggered_by = tuple(triggered.get(step.name, ()))
+            plan = step.plan(self.host)
         except (XenbookError, ValueError) as e:
             result.status, result.reason = "failed", f"could not plan: {getattr(e, 'message', None) or e}"
             result.remedy = getattr(e, "remedy", "")

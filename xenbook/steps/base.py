@@ -66,6 +66,7 @@ class Regeneration(Step):
 
     command: Command
     output: str | None = None  # the file the command replaces; backed up first
+    triggered_by: tuple[str, ...] = ()  # the steps of this run that changed its inputs (the runner sets it)
 
     @property
     def marker(self) -> str:
@@ -79,9 +80,9 @@ class Regeneration(Step):
         """After the command ran: what is wrong with the output, or None."""
         return self.stale(host)
 
-    def plan(self, host: Host, triggered_by: list[str] | None = None) -> Plan:
-        if triggered_by:
-            why = f"inputs changed by {', '.join(triggered_by)}"
+    def plan(self, host: Host) -> Plan:
+        if self.triggered_by:
+            why = f"inputs changed by {', '.join(self.triggered_by)}"
         elif host.exists(self.marker):
             why = "a previous run changed its inputs and stopped before regenerating"
         else:

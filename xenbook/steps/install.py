@@ -75,8 +75,8 @@ class PackageDatabasesSynced(Regeneration):
         missing = [r for r in repos if not host.exists(f"{pkgfacts.PACMAN_SYNC}/{r}.db")]
         return f"no package database yet for {', '.join(missing)}" if missing else None
 
-    def plan(self, host: Host, triggered_by: list[str] | None = None) -> Plan:
-        plan = super().plan(host, triggered_by)
+    def plan(self, host: Host) -> Plan:
+        plan = super().plan(host)
         if not plan.actions:
             return Plan.ok("the package databases of every enabled repository are present")
         locked = _locked(host)

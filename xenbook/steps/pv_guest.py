@@ -109,8 +109,8 @@ class GuestInitramfs(Regeneration):
         missing = [p for p in preset_images(host) if not host.exists(p)]
         return f"{', '.join(missing)} missing" if missing else None
 
-    def plan(self, host: Host, triggered_by: list[str] | None = None) -> Plan:
-        plan = super().plan(host, triggered_by)
+    def plan(self, host: Host) -> Plan:
+        plan = super().plan(host)
         for action in plan.actions:
             action.remedies = ((r"module not found: '?(xen-\w+)",
                                 "the kernel has no such module: boot the guest with Arch's stock linux or "
