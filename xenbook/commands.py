@@ -48,3 +48,9 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+
+def output_tail(text: str, lines: int = 8) -> str:
+    """":" and the last lines of a command's output, indented, for an error message ("" when there is none)."""
+    kept = text.strip().splitlines()[-lines:] if lines > 0 else []
+    return (":\n    " + "\n    ".join(kept)) if kept else ""

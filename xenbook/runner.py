@@ -9,6 +9,7 @@ import time
 from typing import Callable, Iterable
 
 from .actions import Deferred, Plan, RemoveFile, WriteFile
+from .commands import output_tail
 from .errors import HostError, XenbookError
 from .hosts.base import Host
 from .ledger import RUN_ENV, Journal
@@ -179,9 +180,8 @@ class Runner:
                 result.output = out.stdout[-4000:] + out.stderr[-4000:]
                 if out.returncode not in action.ok_codes:
                     remedy = action.remedy_for(out.stdout + out.stderr)
-                    tail = "\n    ".join((out.stdout + out.stderr).strip().splitlines()[-action.tail:])
-                    raise HostError(f"{action.command} exited {out.returncode}" + (f":\n    {tail}" if tail else ""),
-                                    remedy=remedy)
+                    raise HostError(f"{action.command} exited {out.returncode}"
+                                    f"{output_tail(out.stdout + out.stderr, action.tail)}", remedy=remedy)
         if isinstance(step, Regeneration):
             host.remove(step.marker)
 

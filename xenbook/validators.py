@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
+from .commands import output_tail
 from .errors import ValidationFailed
 from .hosts.base import Host
 from .hosts.rooted import run_local
@@ -90,9 +91,8 @@ VALIDATORS: dict[str, tuple[Check | PythonCheck, ...]] = {
 
 
 def _fail(check: Check, where: str, result) -> ValidationFailed:
-    tail = "\n    ".join((result.stderr + result.stdout).strip().splitlines()[-8:])
     return ValidationFailed(f"{check.label()} rejected the new {where} (exit {result.returncode}); "
-                            f"the file was left as it was:\n    {tail}")
+                            f"the file was left as it was{output_tail(result.stderr + result.stdout)}")
 
 
 def check_locally(check: Check | PythonCheck, data: bytes, where: str) -> bool:

@@ -6,7 +6,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..commands import Command
+from ..commands import Command, output_tail
 from ..errors import HostError
 from ..hosts.base import Host
 
@@ -21,8 +21,7 @@ PACMAN_MISSING = ("pacman is missing on the host (or not on its PATH): this is n
 
 
 def _failed(command: Command, result) -> HostError:
-    tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-    return HostError(f"{command} exited {result.returncode}" + (":\n    " + "\n    ".join(tail) if tail else ""))
+    return HostError(f"{command} exited {result.returncode}{output_tail(result.stderr or result.stdout, 3)}")
 
 
 def pacman_missing(command: Command, result) -> HostError:

@@ -12,7 +12,7 @@ import weakref
 from abc import abstractmethod
 from typing import Sequence
 
-from ..commands import Command, Result
+from ..commands import Command, Result, output_tail
 from ..errors import HostError, TargetError
 from .base import FileInfo, Host, Validate, check_path
 from .process import OnLine, Raw, spawn
@@ -54,12 +54,6 @@ _CREATE = ('set -C; if ! (cat > "$1") 2>/dev/null; then [ -e "$1" ] && exit 45; 
            'exit 1; fi; chmod -- "$2" "$1" && sync -- "$1"')
 
 
-def _tail(text: str, lines: int = 5) -> str:
-    """The last few lines of text, indented for an error message."""
-    kept = text.strip().splitlines()[-lines:]
-    return ("\n    " + "\n    ".join(kept)) if kept else ""
-
-
 class CommandFilesHost(Host):
     """A host whose file operations are all fixed argv commands sent through run."""
 
@@ -78,7 +72,7 @@ class CommandFilesHost(Host):
 
     def _fail(self, what: str, path: str, raw: Raw) -> HostError:
         """A HostError naming the operation, path, exit code and stderr tail."""
-        return HostError(f"{what} {path} on {self.target} failed (exit {raw[0]}){_tail(raw[2])}")
+        return HostError(f"{what} {path} on {self.target} failed (exit {raw[0]}){output_tail(raw[2], 5)}")
 
     def read_bytes(self, path: str) -> bytes | None:
         path = check_path(path)
@@ -225,7 +219,7 @@ class SshHost(CommandFilesHost):
         except FileNotFoundError:
             raise TargetError("the ssh client is not installed here; install openssh") from None
         if raw[0] == 255 and not self._master_alive():
-            raise TargetError(f"cannot connect to {self.target} with ssh (exit 255){_tail(raw[2])}\n"
+            raise TargetError(f"cannot connect to {self.target} with ssh (exit 255){output_tail(raw[2], 5)}\n"
                               f"  what to do: {_ssh_hint(raw[2])}")
         return raw
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..actions import Action, Deferred, Plan, RunCommand
-from ..commands import Command
+from ..commands import Command, output_tail
 from ..errors import HostError, PreconditionFailed
 from ..facts import packages as pkgfacts
 from ..hosts.base import Host
@@ -156,9 +156,8 @@ class AurPackageInstalled(Step):
         result = host.run(command)
         if not result.ok:
             output = result.stdout + result.stderr
-            tail = "\n    ".join(output.strip().splitlines()[-8:])
             fix = explain(output, dir=self.dir, user=self.user) or f"fix {self.dir}/PKGBUILD, then run again"
-            raise HostError(f"{command} exited {result.returncode}:\n    {tail}", remedy=fix)
+            raise HostError(f"{command} exited {result.returncode}{output_tail(output)}", remedy=fix)
         return result.stdout
 
     def dependencies(self, host: Host, build: _Build, wanted: str | None) -> list[Action]:
