@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..actions import Plan, RemoveFile, RunCommand, WriteFile
-from ..commands import Command
+from ..actions import Plan, RemoveFile, WriteFile
 from ..edits import networkd
 from ..facts import network, services
 from ..hosts.base import Host
 from ..params import RunbookParams
 from .base import Step
+from .system import UnitEnabled
 from .bridge_netctl import XenBridgeNetctl
 from .bridge_nm import XenBridgeNM
 from .uplink import HEADER, BridgedTrafficFiltered, ssh_guard
@@ -126,16 +126,6 @@ class XenBridge(Step):
                          "set dom0.network to the one that configures the host's network, or to none")
 
 
-class NetworkdEnabled(Step):
-    section, name = SECTION, "NetworkdEnabled"
-
-    def plan(self, host: Host) -> Plan:
-        if services.unit_state(host, "systemd-networkd.service").enabled:
-            return Plan.ok("systemd-networkd is enabled")
-        return Plan.change("enable systemd-networkd", RunCommand(Command.of("systemctl", "enable",
-                                                                          "systemd-networkd.service")))
-
-
 def bridge_steps(params: RunbookParams, host: Host) -> list[Step]:
     if params.dom0.network == "none":
         return []
@@ -145,5 +135,7 @@ def bridge_steps(params: RunbookParams, host: Host) -> list[Step]:
     elif manager == "netctl":
         steps = [XenBridgeNetctl(params)]
     else:
-        steps = [XenBridge(params, manager or "")] + ([NetworkdEnabled()] if manager == "systemd-networkd" else [])
+        steps = [XenBridge(params, manager or "")] + ([UnitEnabled(
+            "systemd-networkd.service", "systemd", section=SECTION, name="NetworkdEnabled",
+            why="it sets up the bridge at boot")] if manager == "systemd-networkd" else [])
     return steps + [BridgedTrafficFiltered()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..actions import Plan, RunCommand, WriteFile
+from ..actions import Plan, WriteFile
 from ..commands import Command
 from ..edits import blocks
 from ..errors import PreconditionFailed
@@ -22,7 +22,6 @@ SECTION = "pv-guest"
 DROP_IN = "/etc/mkinitcpio.conf.d/xenbook-xen-guest.conf"
 MANAGED = "# Managed by xenbook: change the runbook's pv-guest parameters, not this file.\n"
 GETTY = "serial-getty@hvc0.service"
-GETTY_TEMPLATE = f"{services.PACKAGE_UNITS}/serial-getty@.service"
 FSTAB = "/etc/fstab"
 XENFS_LINE = "xenfs\t/proc/xen\txenfs\tdefaults,nofail\t0 0\n"
 
@@ -117,21 +116,6 @@ class GuestInitramfs(Regeneration):
                                 "linux-lts kernel (pacman -S linux), then run again"),)
             action.tail = 20
         return plan
-
-
-class SerialGettyEnabled(Step):
-    """A login prompt runs on hvc0, Xen's PV console (systemd would start it in a VM anyway; this makes it explicit)."""
-
-    section, name = SECTION, "SerialGettyEnabled"
-
-    def plan(self, host: Host) -> Plan:
-        state = services.unit_state(host, GETTY)
-        if state.enabled:
-            return Plan.ok(f"{GETTY} is enabled (xl console, or the XAPI console, shows a login)")
-        if not state.installed:
-            return Plan.fail(f"{GETTY_TEMPLATE} is missing", "install systemd (pacman -S systemd)")
-        return Plan.change(f"enable {GETTY} (the seed's inittab line h0:2345:respawn:agetty hvc0)",
-                           RunCommand(Command.of("systemctl", "enable", GETTY)))
 
 
 def _has_nofail(line: str) -> bool:
@@ -240,7 +224,9 @@ def pv_guest_steps(params: RunbookParams, host: Host) -> list[Step]:
     steps: list[Step] = [GuestRole(g)]
     if guestfacts.guest_role(host) != "dom0":
         steps += [GuestInitramfsModules(g), GuestInitramfs()] + console_steps(g, host)
-        steps += [SerialGettyEnabled()] if g.serial_getty else []
+        steps += [UnitEnabled(GETTY, "systemd", section=SECTION, name="SerialGettyEnabled",
+                              why="a login on hvc0, Xen's PV console, in xl console or the XAPI console; the seed's "
+                                  "inittab line h0:2345:respawn:agetty hvc0")] if g.serial_getty else []
         steps += [XenfsMounted() if g.xenfs else XenfsNotRequired()]
         steps += agent_steps(params) + [GuestClock(), ApicPanicAdvice()]
     if g.vm_uuid:

@@ -32,16 +32,18 @@ class RepoPackagesWanted(Step):
 
 
 class UnitEnabled(Step):
-    """A unit a package installs is enabled (it starts at the next boot)."""
+    """A unit a package installs is enabled (it starts at the next boot); why says what that gives."""
 
-    def __init__(self, unit: str, package: str, *, section: str):
-        self.unit, self.package, self.section, self.name = unit, package, section, f"UnitEnabled({unit})"
+    def __init__(self, unit: str, package: str, *, section: str, name: str = "", why: str = ""):
+        self.unit, self.package, self.section, self.why = unit, package, section, why
+        self.name = name or f"UnitEnabled({unit})"
 
     def plan(self, host: Host) -> Plan:
         state = services.unit_state(host, self.unit)
-        if not state.installed:
-            return Plan.fail(f"{self.unit} is not installed", f"install {self.package} first (the step above)",
-                             missing=(f"{services.PACKAGE_UNITS}/{self.unit}",))
+        note = f" ({self.why})" if self.why else ""
         if state.enabled:
-            return Plan.ok(f"{self.unit} is enabled")
-        return Plan.change(f"enable {self.unit}", RunCommand(Command.of("systemctl", "enable", self.unit)))
+            return Plan.ok(f"{self.unit} is enabled{note}")
+        if not state.installed:
+            return Plan.fail(f"{self.unit} is not installed", f"install {self.package} first",
+                             missing=(f"{services.PACKAGE_UNITS}/{self.unit}",))
+        return Plan.change(f"enable {self.unit}{note}", RunCommand(Command.of("systemctl", "enable", self.unit)))
