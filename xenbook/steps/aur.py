@@ -12,7 +12,7 @@ from ..facts import packages as pkgfacts
 from ..hosts.base import Host
 from ..params import InstallParams
 from .base import Step
-from .failures import LOCK_REMEDY, explain, remedies
+from .failures import explain, pacman_locked, remedies
 
 SECTION = "install"
 AUR = "https://aur.archlinux.org"
@@ -84,8 +84,9 @@ class AurPackageInstalled(Step):
         if have and (wanted is None or pkgfacts.version_matches(have, wanted)):
             return Plan.ok(f"{self.package} {have} is installed")
         why = f"{self.package} {have} is installed, {wanted} is pinned" if have else f"{self.package} is not installed"
-        if pkgfacts.pacman_locked(host):
-            return Plan.fail(f"{pkgfacts.PACMAN_LOCK} exists: pacman's database is locked", LOCK_REMEDY)
+        locked = pacman_locked(host)
+        if locked:
+            return locked
         where, avail = pkgfacts.free_bytes(host, self.params.build_dir)
         if avail < self.params.min_build_free_gib * GIB:
             return Plan.fail(

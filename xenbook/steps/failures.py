@@ -1,14 +1,26 @@
-"""Known failures of pacman, git and makepkg, recognised in their output, and what to do about each."""
+"""Known failures of pacman, git and makepkg, recognised in their output, and what to do about each; and the one
+check that pacman's database is not locked before a step plans a pacman command."""
 
 from __future__ import annotations
 
 import re
 
+from ..actions import Plan
+from ..facts import packages as pkgfacts
 from ..facts.packages import PACMAN_LOCK
 
 LOCK_REMEDY = (f"pacman's database lock {PACMAN_LOCK} exists: another pacman (or an AUR helper) is running, or one "
                f"was interrupted. Check that no pacman is running (pgrep -a pacman); if none is, remove "
                f"{PACMAN_LOCK} and run again")
+
+
+def pacman_locked(host) -> Plan | None:
+    """The failed plan of a step that would run pacman while its database is locked; None when it is not."""
+    if pkgfacts.pacman_locked(host):
+        return Plan.fail(f"{PACMAN_LOCK} exists: pacman's database is locked", LOCK_REMEDY)
+    return None
+
+
 MULTILIB_REMEDY = ("enable the multilib repository in /etc/pacman.conf (the install section's MultilibEnabled "
                    "step does it) and refresh the databases with pacman -Syu, then run again")
 NETWORK_REMEDY = ("the host could not reach {source}: check its network, DNS and proxy settings "

@@ -12,18 +12,11 @@ from ..hosts.base import Host
 from ..params import InstallParams
 from .aur import PACKAGE_FILES, SECTION, AurPackageInstalled, aur_packages
 from .base import FileStep, Regeneration, Step
-from .failures import LOCK_REMEDY, remedies
+from .failures import pacman_locked, remedies
 
 PACMAN_CONF = "/etc/pacman.conf"
 MULTILIB = "[multilib]\nInclude = /etc/pacman.d/mirrorlist\n"
 BUILD_TOOLS = ("base-devel", "git")
-
-
-def _locked(host: Host) -> Plan | None:
-    """A failed plan when pacman's database is locked (checked before any pacman command is planned)."""
-    if pkgfacts.pacman_locked(host):
-        return Plan.fail(f"{pkgfacts.PACMAN_LOCK} exists: pacman's database is locked", LOCK_REMEDY)
-    return None
 
 
 def _pacman(*args: str, why: str) -> RunCommand:
@@ -32,7 +25,7 @@ def _pacman(*args: str, why: str) -> RunCommand:
 
 def _install(host: Host, packages: list[str], missing: list[str]) -> Plan:
     """`pacman -S --needed` of packages because missing are not installed, unless pacman's database is locked."""
-    locked = _locked(host)
+    locked = pacman_locked(host)
     if locked:
         return locked
     why = f"{', '.join(missing)} not installed"
@@ -79,7 +72,7 @@ class PackageDatabasesSynced(Regeneration):
         plan = super().plan(host)
         if not plan.actions:
             return Plan.ok("the package databases of every enabled repository are present")
-        locked = _locked(host)
+        locked = pacman_locked(host)
         if locked:
             return locked
         why = plan.reason + " (pacman -Syu: Arch supports no partial upgrades, so refreshing also upgrades)"

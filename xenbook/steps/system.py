@@ -8,7 +8,7 @@ from ..facts import packages as pkgfacts
 from ..facts import services
 from ..hosts.base import Host
 from .base import Step
-from .failures import LOCK_REMEDY, remedies
+from .failures import pacman_locked, remedies
 
 
 class RepoPackagesWanted(Step):
@@ -23,8 +23,9 @@ class RepoPackagesWanted(Step):
         missing = [n for n in self.names if not have[n]]
         if not missing:
             return Plan.ok(", ".join(f"{n} {have[n]}" for n in self.names) + " installed")
-        if pkgfacts.pacman_locked(host):
-            return Plan.fail(f"{pkgfacts.PACMAN_LOCK} exists: pacman's database is locked", LOCK_REMEDY)
+        locked = pacman_locked(host)
+        if locked:
+            return locked
         why = f"{', '.join(missing)} not installed"
         return Plan.change(why, RunCommand(Command.of("pacman", "-S", "--needed", "--noconfirm", *missing), why,
                                            remedies=((r"target not found", self.missing_remedy),)
