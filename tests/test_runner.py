@@ -167,3 +167,20 @@ def test_two_steps_facts_under_one_key_are_both_in_the_report():
     report = Runner(FakeHost(), dry_run=True).run([Fact("A", {"pv_guest": {"role": "HVM"}}),
                                                    Fact("B", {"pv_guest": {"xl_cfg": ["k"]}})])
     assert report.facts == {"pv_guest": {"role": "HVM", "xl_cfg": ["k"]}}
+
+
+def _count_reads(host):
+    host.reads = getattr(host, "reads", 0) + 1
+    return host.reads
+
+
+def test_facts_are_cached_by_function_and_read_afresh_by_every_run():
+    import pytest as _pytest
+    from xenbook.hosts.fake import FakeHost
+    from xenbook.runner import Runner
+    host = FakeHost()
+    assert host.fact(_count_reads) == host.fact(_count_reads) == 1  # one read per function
+    with _pytest.raises(TypeError, match="module-level function"):
+        host.fact(lambda h: 0)  # a lambda is a new key each time: refused rather than never cached
+    Runner(host, dry_run=True).run([])
+    assert host.fact(_count_reads) == 2, "a new run reads the host again"

@@ -40,6 +40,7 @@ class Runner:
 
     def run(self, steps: Iterable[Step]) -> Report:
         report = Report(self.host.target, self.host.simulated, self.dry_run)
+        self.host.forget()  # facts are read afresh by every run: the host may have changed since the last one
         self.journal.open(report)
         try:
             self._steps(steps, report)

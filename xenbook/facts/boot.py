@@ -77,7 +77,7 @@ class BootLayout:
 
 
 def boot_layout(host: Host) -> BootLayout:
-    found = host.fact("boot.mounts", lambda: mounts(host))  # findmnt once per plan (esp_path reads it too)
+    found = host.fact(mounts)  # findmnt once per plan (esp_path reads it too)
     if "/" not in found:
         raise HostError("findmnt lists no root filesystem")
     root = found["/"]
@@ -126,7 +126,11 @@ def microcode_images(host: Host) -> list[str]:
 
 def boot_mode(host: Host) -> str:
     """uefi when the kernel was started by UEFI firmware, else bios."""
-    return host.fact("boot.mode", lambda: "uefi" if host.exists("/sys/firmware/efi") else "bios")
+    return host.fact(_boot_mode)
+
+
+def _boot_mode(host: Host) -> str:
+    return "uefi" if host.exists("/sys/firmware/efi") else "bios"
 
 
 ESP_CANDIDATES = ("/boot", "/efi", "/boot/efi")
@@ -134,7 +138,7 @@ ESP_CANDIDATES = ("/boot", "/efi", "/boot/efi")
 
 def esp_path(host: Host) -> str | None:
     """Where the EFI system partition is mounted (a vfat mount at /boot, /efi or /boot/efi), or None."""
-    found = host.fact("boot.mounts", lambda: mounts(host))
+    found = host.fact(mounts)
     for path in ESP_CANDIDATES:
         if path in found and found[path].fstype == "vfat":
             return path
@@ -174,15 +178,17 @@ def running_kernel_options(host: Host) -> str:
 
 def block_devices(host: Host) -> list[dict]:
     """Disks and partitions as lsblk lists them (name, path, type, pkname, partn)."""
-    def read():
-        result = host.run(Command.of("lsblk", "-J", "-l", "-o", "NAME,PATH,TYPE,PKNAME,PARTN"))
-        if not result.ok:
-            raise HostError(f"lsblk exited {result.returncode}: {result.stderr.strip()}")
-        try:
-            return json.loads(result.stdout)["blockdevices"]
-        except (ValueError, KeyError) as e:
-            raise HostError(f"lsblk printed something that is not its JSON: {e}") from e
-    return host.fact("boot.block_devices", read)
+    return host.fact(_block_devices)
+
+
+def _block_devices(host: Host) -> list[dict]:
+    result = host.run(Command.of("lsblk", "-J", "-l", "-o", "NAME,PATH,TYPE,PKNAME,PARTN"))
+    if not result.ok:
+        raise HostError(f"lsblk exited {result.returncode}: {result.stderr.strip()}")
+    try:
+        return json.loads(result.stdout)["blockdevices"]
+    except (ValueError, KeyError) as e:
+        raise HostError(f"lsblk printed something that is not its JSON: {e}") from e
 
 
 def partition_of(host: Host, device: str) -> tuple[str, int, int]:

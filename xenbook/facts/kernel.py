@@ -15,10 +15,12 @@ HYPERVISOR_MODULES = {"kvm": "KVM", "kvm_intel": "KVM (Intel)", "kvm_amd": "KVM 
 
 def kernel_log(host: Host) -> list[str] | None:
     """The kernel ring buffer's lines (dmesg), or None when it cannot be read (dmesg_restrict without root)."""
-    def read():
-        result = host.run(Command.of("dmesg"))
-        return result.stdout.splitlines() if result.ok else None
-    return host.fact("kernel.log", read)
+    return host.fact(_kernel_log)
+
+
+def _kernel_log(host: Host) -> list[str] | None:
+    result = host.run(Command.of("dmesg"))
+    return result.stdout.splitlines() if result.ok else None
 
 
 def kernel_compression(config: dict[str, str] | None) -> str | None:

@@ -91,10 +91,12 @@ def parse_xl_info(text: str) -> XlInfo:
 
 def xl_info(host: Host) -> XlInfo | None:
     """`xl info` parsed, or None when xl fails (not installed, not root, xenstored not running)."""
-    def read():
-        result = host.run(Command.of("xl", "info"))
-        return parse_xl_info(result.stdout) if result.ok and "xen_major" in result.stdout else None
-    return host.fact("xen.xl_info", read)
+    return host.fact(_xl_info)
+
+
+def _xl_info(host: Host) -> XlInfo | None:
+    result = host.run(Command.of("xl", "info"))
+    return parse_xl_info(result.stdout) if result.ok and "xen_major" in result.stdout else None
 
 
 _PACMAN_Q = re.compile(r"^xen (\S+)$", re.MULTILINE)

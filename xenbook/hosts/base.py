@@ -5,12 +5,14 @@ from __future__ import annotations
 import posixpath
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from ..commands import Command, Result
 from ..errors import HostError
 
 Validate = Callable[[str], None]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,15 @@ class Host(ABC):
     def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
         """Run a validator with '{path}' in argv standing for path; None when the tool is not installed."""
 
-    def fact(self, key: str, compute: Callable[[], object]) -> object:
-        """compute() once per plan: facts are cached until the runner changes the host."""
+    def fact(self, read: Callable[["Host"], T]) -> T:
+        """read(self) once until the runner changes the host or starts a run: the cache is keyed by the function, so
+        read must be a module-level function (a lambda or a closure would be a new key each time)."""
+        if read.__name__ == "<lambda>" or "<locals>" in read.__qualname__:
+            raise TypeError(f"host.fact() needs a module-level function, not {read.__qualname__}")
         cache = self.__dict__.setdefault("_facts", {})
-        if key not in cache:
-            cache[key] = compute()
-        return cache[key]
+        if read not in cache:
+            cache[read] = read(self)
+        return cache[read]
 
     def forget(self) -> None:
         """Drop cached facts after a change."""

@@ -65,7 +65,7 @@ class AurPackageInstalled(Step):
         return Command.of("runuser", "-u", self.user, "--", "env", "-C", cwd or self.dir, *env, *argv)
 
     def build_env(self, host: Host) -> tuple[str, ...]:
-        jobs = self.params.jobs or host.fact("cpu.count", lambda: pkgfacts.cpu_count(host))
+        jobs = self.params.jobs or host.fact(pkgfacts.cpu_count)
         return (f"MAKEFLAGS=-j{jobs}",) + PKGBUILD_ENV.get(self.pkgbase, ())
 
     def log_path(self, info: pkgfacts.SrcInfo | None) -> str:

@@ -21,6 +21,11 @@ XEN_IMAGE = "/boot/xen.gz"
 EFI_UCODE_VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}  # /proc/cpuinfo vendor_id -> blob name
 
 
+
+def grub_defaults(host: Host) -> dict[str, str]:
+    """/etc/default/grub's values, as sh would read them."""
+    return shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or "")
+
 class BootFacts:
     """What the GRUB 2 steps read, computed once per plan."""
 
@@ -29,10 +34,10 @@ class BootFacts:
         self.options_from = options_from  # where dom0's kernel options come from: grub-defaults or cmdline
 
     def layout(self, host: Host) -> bootfacts.BootLayout:
-        return host.fact("boot.layout", lambda: bootfacts.boot_layout(host))
+        return host.fact(bootfacts.boot_layout)
 
     def microcode(self, host: Host) -> list[str]:
-        return host.fact("boot.microcode", lambda: bootfacts.microcode_images(host))
+        return host.fact(bootfacts.microcode_images)
 
     def xen_args(self, host: Host) -> str:
         """Xen's options when a loader passes the initramfs and microcode as modules (ucode=scan finds it)."""
@@ -41,7 +46,7 @@ class BootFacts:
     def efi_microcode(self, host: Host) -> str | None:
         """The extracted microcode blob beside xen.efi for this host's CPU vendor (xen-efi-intel-ucode.bin or
         xen-efi-amd-ucode.bin, as the AUR package's xen-ucode-extract.sh names them), or None when there is none."""
-        cpu = host.fact("cpu.info", lambda: cpufacts.cpu_info(host))
+        cpu = host.fact(cpufacts.cpu_info)
         vendor = EFI_UCODE_VENDORS.get(cpu.vendor_id if cpu else "")
         name = f"xen-efi-{vendor}-ucode.bin"
         return name if vendor and host.exists(f"/boot/{name}") else None
@@ -60,7 +65,7 @@ class BootFacts:
         elif self.options_from == "cmdline":
             extra = bootfacts.running_kernel_options(host)
         else:
-            values = host.fact("boot.grub_defaults", lambda: shellvars.get_vars(host.read_text(GRUB_DEFAULTS) or ""))
+            values = host.fact(grub_defaults)
             extra = " ".join(v for v in (values.get("GRUB_CMDLINE_LINUX", ""),
                                          values.get("GRUB_CMDLINE_LINUX_DEFAULT", "")) if v)
         layout = self.layout(host)
@@ -97,7 +102,7 @@ class Dom0KernelReady(Step):
         missing = [p for p in (f"/boot/vmlinuz-{k}", f"/boot/initramfs-{k}.img") if not host.exists(p)]
         if missing:
             return Plan.fail(f"{', '.join(missing)} missing", f"install the kernel: pacman -S {k}")
-        capable = bootfacts.dom0_capable(host.fact("kernel.config", lambda: bootfacts.kernel_config(host)))
+        capable = bootfacts.dom0_capable(host.fact(bootfacts.kernel_config))
         if capable is False:
             return Plan.fail("the running kernel was built without CONFIG_XEN_DOM0",
                              "boot Arch's stock linux or linux-lts kernel, which can be dom0")
@@ -200,7 +205,7 @@ def chosen_loader(params: BootParams, host: Host) -> tuple[str | None, str | Non
     """(xenbook's boot path, the detected loader): grub2, grub-legacy or uefi, or None when unsupported."""
     if params.loader != "auto":
         return params.loader, params.loader
-    found = host.fact("boot.loader", lambda: bootfacts.boot_loader(host))
+    found = host.fact(bootfacts.boot_loader)
     path = {"grub2": "grub2", "grub-legacy": "grub-legacy", "systemd-boot": "uefi"}.get(found or "")
     if found is None and bootfacts.boot_mode(host) == "uefi" and bootfacts.esp_path(host) == "/boot":
         path = "uefi"  # the firmware can start xen.efi itself

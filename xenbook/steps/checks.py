@@ -15,11 +15,11 @@ SECTION = "preflight"
 
 
 def cpu_info(host: Host) -> cpufacts.CpuInfo | None:
-    return host.fact("cpu.info", lambda: cpufacts.cpu_info(host))
+    return host.fact(cpufacts.cpu_info)
 
 
 def xen_state(host: Host) -> xen.XenState:
-    return host.fact("xen.state", lambda: xen.xen_state(host))
+    return host.fact(xen.xen_state)
 
 
 def dom0_info(host: Host) -> xen.XlInfo | None:
@@ -27,7 +27,7 @@ def dom0_info(host: Host) -> xen.XlInfo | None:
 
 
 def kernel_config(host: Host) -> dict[str, str] | None:
-    return host.fact("kernel.config", lambda: bootfacts.kernel_config(host))
+    return host.fact(bootfacts.kernel_config)
 
 
 class Check(Step):

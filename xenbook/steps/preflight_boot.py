@@ -54,7 +54,7 @@ class BootSpace(Check):
     name = "BootSpace"
 
     def check(self, host: Host) -> Plan:
-        found = host.fact("boot.mounts", lambda: bootfacts.mounts(host))
+        found = host.fact(bootfacts.mounts)
         holder = "/boot" if "/boot" in found else "/"
         space = system.free_space(host, "/boot")
         esp = bootfacts.esp_path(host)
