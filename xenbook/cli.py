@@ -14,7 +14,7 @@ from .errors import ParameterError, TargetError, XenbookError
 if TYPE_CHECKING:  # the parameter models (pydantic) and PyYAML load in the commands that read parameters
     from .params import RunbookParams
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REBOOT = 0, 1, 2, 3
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REBOOT = 1, 2, 3  # exit 0: all went well
 
 
 def _set_pairs(pairs: tuple[str, ...]) -> dict:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Command:
-    """One program invocation: an argv tuple, optional stdin, and which arguments are secret."""
+    """One program invocation: an argv tuple and optional stdin (secrets go through stdin, never argv)."""
 
     argv: tuple[str, ...]
     stdin: bytes | None = None
-    secret: frozenset[int] = field(default_factory=frozenset)
 
     def __post_init__(self):
         if not isinstance(self.argv, tuple) or not self.argv or not all(isinstance(a, str) for a in self.argv):
@@ -30,9 +29,8 @@ class Command:
         return self.argv[0]
 
     def display(self) -> str:
-        """The command for people to read, secrets masked; never executed."""
-        shown = ["******" if i in self.secret else a for i, a in enumerate(self.argv)]
-        return shlex.join(shown)
+        """The command for people to read; never executed."""
+        return shlex.join(self.argv)
 
     __str__ = display
 

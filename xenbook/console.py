@@ -39,23 +39,6 @@ def _diff_style(line: str) -> str:
     return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
 
 
-def print_report(console: Console, report: Report, *, diffs: bool = True) -> None:
-    if report.simulated:
-        console.print("[bold yellow]SIMULATED host[/]: xenbook's sample machine, not a real one.")
-    for s in report.steps:
-        print_step(console, s, diffs=diffs)
-    console.print(report.summary(), highlight=False)
-    if report.reboot_required:
-        console.print(f"[bold]reboot needed[/]: {report.reboot_required}")
-
-
-def steps_table(report: Report) -> Table:
-    table = Table("section", "step", "status", "reason")
-    for s in report.steps:
-        table.add_row(s.section, s.name, f"[{STYLES.get(s.status, '')}]{s.status}[/]", s.reason)
-    return table
-
-
 def readiness_table(report: Report) -> Table:
     """The check rows of a report: what each check found, its verdict, and what to do."""
     table = Table("check", "value", "verdict", "what to do", title="readiness")

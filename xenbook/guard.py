@@ -28,7 +28,6 @@ class Refusal:
 
 
 # Rules that even force and confirm do not override: formatting these destroys the running system.
-HARD = ("backs-root", "backs-boot", "mounted", "active-swap")
 
 
 def refusals(d: DeviceFacts) -> list[Refusal]:

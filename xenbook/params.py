@@ -21,7 +21,6 @@ _COM = re.compile(r"^(auto|[1-9][0-9]{1,6})(,[5-8][noems][12])?(,[0-9a-fx]+)?$")
 _XEN_OPTION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(=[A-Za-z0-9_.,:+%/@-]+)?$")
 _KERNEL_ARG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,:+=/@%-]*$")
 _KERNEL_PKG = re.compile(r"^linux(-[a-z0-9]+)*$")
-LOGLEVELS = ("none", "error", "warning", "info", "debug", "all")
 _OWN_KEYS = {"dom0_mem": "dom0_mem", "dom0_max_vcpus": "dom0_max_vcpus", "dom0_vcpus_pin": "dom0_vcpus_pin",
              "console": "console", "com1": "com1", "loglvl": "loglvl", "guest_loglvl": "guest_loglvl"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 
 def markers(block_id: str, comment: str = "#") -> tuple[str, str]:
@@ -56,10 +55,3 @@ def remove_block(text: str, block_id: str, comment: str = "#") -> str:
     return "".join(lines[:found[0]] + lines[found[1] + 1:])
 
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def check_block_id(block_id: str) -> str:
-    if not _SAFE_ID.match(block_id):
-        raise ValueError(f"block id {block_id!r} must be letters, digits, '.', '_' or '-'")
-    return block_id

@@ -15,7 +15,6 @@ CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 MENU_LST = "/boot/grub/menu.lst"
 GRUB_CFG = "/boot/grub/grub.cfg"
 GRUB_DEFAULTS = "/etc/default/grub"
-GRUBENV = "/boot/grub/grubenv"
 
 
 def guest_role(host: Host) -> str:
