@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from . import __version__
 from .errors import ParameterError, TargetError, XenbookError
 
 if TYPE_CHECKING:  # the parameter models (pydantic) and PyYAML load in the commands that read parameters
@@ -80,7 +81,7 @@ def guarded(f):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="xenbook")
+@click.version_option(__version__, prog_name="xenbook")
 def main():
     """Install, run and document Xen on Arch Linux, step by step."""
 
