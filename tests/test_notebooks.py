@@ -11,6 +11,7 @@ import papermill
 import pytest
 
 from xenbook.notebook import HOST_FIELDS, section_model
+from xenbook.paramcell import parameters_cell
 from xenbook.sections import SECTIONS
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
@@ -43,12 +44,13 @@ def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
     section = SECTIONS[name]
     nb = nbformat.read(NOTEBOOKS[0].parent / section.notebook, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
+    values = {n.target.id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
     model = section_model(section)
     fields = model.model_fields if model else {}
     assert set(values) - {*HOST_FIELDS, "report_path", "params_file"} == set(fields)
     for field, info in fields.items():
         assert values[field] == info.get_default(call_default_factory=True), field
+    assert cell.source == parameters_cell(section), "run python -m xenbook.paramcell to write the cell anew"
 
 
 def run_notebook(name, tmp_path, target, **params):
@@ -122,3 +124,14 @@ def test_xenbook_run_leaves_notebooks_and_report(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["simulated"] and "changed" in {s["status"] for s in report["steps"]}
     assert "SIMULATED host" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("name", list(SECTIONS), ids=list(SECTIONS))
+def test_papermill_shows_every_parameters_type_and_help(name):
+    """papermill --help-notebook reads the parameters cell's annotations: each parameter has a type and a help."""
+    inferred = papermill.inspect_notebook(str(NOTEBOOKS[0].parent / SECTIONS[name].notebook))
+    untyped = [p for p, info in inferred.items() if info["inferred_type_name"] in ("None", "", None)]
+    assert not untyped, f"parameters papermill sees no type for: {untyped}"
+    assert all(info["help"] for info in inferred.values())
+    cell_names = [line.split(":")[0] for line in parameters_cell(SECTIONS[name]).splitlines()]
+    assert list(inferred) == cell_names, "papermill reads every line of the cell"

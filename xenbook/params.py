@@ -30,7 +30,7 @@ class BootParams(Model):
 
     loader: Literal["auto", "grub2", "grub-legacy", "uefi"] = Field(
         "auto", description="boot path: auto detects it; grub2, grub-legacy or uefi force one")
-    dom0_mem: str = Field("2048M", description="fixed dom0 memory, e.g. 2048M or 4G (Xen: dom0_mem=N,max:N)")
+    dom0_mem: str = Field("2048M", description="fixed dom0 memory, also its maximum (Xen's dom0_mem N,max:N), e.g. 2048M or 4G")
     dom0_max_vcpus: int | None = Field(2, ge=1, le=1024, description="vCPUs for dom0; empty for all")
     dom0_vcpus_pin: bool = Field(False, description="pin dom0 vCPUs to the matching physical CPUs")
     console: str = Field("vga", description="Xen console list: vga, com1, com2, pv, dbgp, ehci, xhci, none")
@@ -39,7 +39,7 @@ class BootParams(Model):
         None, description="Xen log level; empty keeps Xen's default")
     guest_loglvl: Literal["none", "error", "warning", "info", "debug", "all"] | None = Field(
         None, description="Xen log level for guest messages")
-    xen_options: list[str] = Field(default_factory=list, description="more Xen options, NAME or NAME=VALUE")
+    xen_options: list[str] = Field(default_factory=list, description="more Xen options for its command line, each NAME or NAME and its value")
     kernel: str = Field("linux", description="dom0 kernel package: linux, linux-lts, linux-zen, ...")
     dom0_kernel_options: str | None = Field(
         None, description="dom0 kernel options; empty takes GRUB_CMDLINE_LINUX[_DEFAULT] from /etc/default/grub")
@@ -200,10 +200,12 @@ SECTION_NAMES = ("preflight", "install", "boot", "dom0", "domu", "pv-guest", "ma
 class RunbookParams(Model):
     """Everything one host's runbook needs: the target, how to reach it, and each section's parameters."""
 
-    target: str = Field("sample", description="local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR]")
-    sudo: bool = Field(False, description="run commands through sudo (local and ssh targets)")
-    ssh_config: str | None = Field(None, description="an ssh_config file for ssh targets")
-    dry_run: bool = Field(True, description="plan only: read everything, write nothing")
+    target: str = Field("sample", description="local, ssh:[user@]host[:port], chroot:DIR, or sample[:DIR] (a "
+                                              "simulated Arch host)")
+    sudo: bool = Field(False, description="run commands through sudo on local and ssh targets")
+    ssh_config: str | None = Field(None, description="path of an ssh_config file for ssh targets, or None for the "
+                                                     "user's own")
+    dry_run: bool = Field(True, description="True plans only (reads, never writes); False applies the changes")
     sections: list[str] | None = Field(None, description="sections to run, in runbook order; empty for all")
     preflight: PreflightParams = Field(default_factory=PreflightParams)
     install: InstallParams = Field(default_factory=InstallParams)

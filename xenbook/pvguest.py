@@ -38,8 +38,8 @@ class PvGuestParams(Model):
     agent_source: Literal["aur", "repo"] = Field(
         "aur", description="build the agent from the AUR as the install section builds xen, or take it from "
                            "an enabled pacman repository")
-    vm_uuid: str | None = Field(None, description="the VM's UUID on XenServer/XCP-ng (xe vm-list name-label=NAME "
-                                                  "params=uuid --minimal); prints the xe commands")
+    vm_uuid: str | None = Field(None, description="the VM's UUID on XenServer or XCP-ng (xe vm-list lists it); "
+                                                  "prints the xe commands for both directions")
     pool_master: str | None = Field(None, description="ssh:[user@]host of the pool master, to run the xe commands")
     xe_apply: Literal["none", "pv", "hvm"] = Field(
         "none", description="run the switch to pv (or back to hvm) on pool_master; none only prints the commands")
