@@ -184,3 +184,29 @@ def test_facts_are_cached_by_function_and_read_afresh_by_every_run():
         host.fact(lambda h: 0)  # a lambda is a new key each time: refused rather than never cached
     Runner(host, dry_run=True).run([])
     assert host.fact(_count_reads) == 2, "a new run reads the host again"
+
+
+class _Grouped:
+    """A step of one guest (group) that fails or is already true."""
+
+    def __new__(cls, name, group, fails):
+        from xenbook.actions import Plan
+        from xenbook.steps.base import Step
+
+        class One(Step):
+            def plan(self, host):
+                return Plan.fail("broken", "fix it") if fails else Plan.ok("fine")
+        step = One()
+        step.section, step.name, step.group = "domu", f"{name}({group})" if group else name, group
+        return step
+
+
+def test_one_guests_failure_skips_its_own_steps_not_another_guests():
+    from xenbook.hosts.fake import FakeHost
+    from xenbook.runner import Runner
+    steps = [_Grouped("GuestStorage", "a", True), _Grouped("GuestStorage", "b", False),
+             _Grouped("GuestConfig", "a", False), _Grouped("GuestConfig", "b", False)]
+    report = Runner(FakeHost(), dry_run=True).run(steps)
+    assert [s.status for s in report.steps] == ["failed", "ok", "skipped", "ok"]
+    section_wide = [_Grouped("XenRunning", "", True), _Grouped("GuestConfig", "b", False)]
+    assert [s.status for s in Runner(FakeHost(), dry_run=True).run(section_wide).steps] == ["failed", "skipped"]

@@ -54,7 +54,7 @@ class Runner:
         self.facts = report.facts
         self.provided: dict[str, str] = {}  # dry runs: path -> the would-change step that installs it
         triggered: dict[str, list[str]] = {}
-        blocked: dict[str, str] = {}
+        blocked: dict[tuple[str, str], str] = {}  # (section, group) -> the step that failed; group "": all of it
         reboot_section = ""
         for step in steps:
             started = time.monotonic()
@@ -69,17 +69,18 @@ class Runner:
             result.duration = round(time.monotonic() - started, 4)
             report.steps.append(result)
             if result.status == "failed":
-                blocked.setdefault(step.section, step.name)
+                blocked.setdefault((step.section, step.group), step.name)
             if self._reboot and result.status != "failed":
                 report.reboot_required, reboot_section = self._reboot, step.section
             self._reboot = ""
             if self.progress:
                 self.progress(result)
 
-    def _one(self, step: Step, triggered: dict[str, list[str]], blocked: dict[str, str]) -> StepResult:
+    def _one(self, step: Step, triggered: dict[str, list[str]], blocked: dict[tuple[str, str], str]) -> StepResult:
         result = StepResult(step.section, step.name, "ok")
-        if step.section in blocked:
-            result.status, result.reason = "skipped", f"not run: step {blocked[step.section]} failed before it"
+        failed = blocked.get((step.section, "")) or (blocked.get((step.section, step.group)) if step.group else None)
+        if failed:
+            result.status, result.reason = "skipped", f"not run: step {failed} failed before it"
             return result
         try:
             if isinstance(step, Regeneration):

@@ -17,6 +17,7 @@ class Step:
 
     section: str = ""
     name: str = ""
+    group: str = ""  # one guest's steps share its name: a failure skips the rest of its group, not of the section
     triggers: tuple[str, ...] = ()  # Regeneration names to run after this step changed something
     provides: tuple[str, ...] = ()  # paths this step installs; a dry run skips later checks that miss only them
 

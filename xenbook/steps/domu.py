@@ -70,7 +70,7 @@ class GuestDeviceModel(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name = g, f"GuestDeviceModel({g.name})"
+        self.g, self.name, self.group = g, f"GuestDeviceModel({g.name})", g.name
 
     def plan(self, host: Host) -> Plan:
         missing = [p for p in (DEVICE_MODEL, FIRMWARE[self.g.firmware]) if not host.exists(p)]
@@ -88,7 +88,7 @@ class GuestNameFree(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name = g, f"GuestNameFree({g.name})"
+        self.g, self.name, self.group = g, f"GuestNameFree({g.name})", g.name
 
     def plan(self, host: Host) -> Plan:
         cfg = f"/etc/xen/{self.g.name}.cfg"
@@ -133,7 +133,7 @@ class GuestBootstrapped(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name = g, f"GuestBootstrapped({g.name})"
+        self.g, self.name, self.group = g, f"GuestBootstrapped({g.name})", g.name
         self.marker = f"{STATE}/guests/{g.name}.bootstrapped"
 
     def plan(self, host: Host) -> Plan:
@@ -209,7 +209,7 @@ class GuestConfig(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name = g, f"GuestConfig({g.name})"
+        self.g, self.name, self.group = g, f"GuestConfig({g.name})", g.name
 
     def plan(self, host: Host) -> Plan:
         path, new = f"/etc/xen/{self.g.name}.cfg", domain_config(self.g).encode()
@@ -225,7 +225,7 @@ class GuestAutostart(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name = g, f"GuestAutostart({g.name})"
+        self.g, self.name, self.group = g, f"GuestAutostart({g.name})", g.name
 
     def plan(self, host: Host) -> Plan:
         cfg, link = f"/etc/xen/{self.g.name}.cfg", f"/etc/xen/auto/{self.g.name}.cfg"
@@ -242,7 +242,7 @@ class GuestRunning(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name = g, f"GuestRunning({g.name})"
+        self.g, self.name, self.group = g, f"GuestRunning({g.name})", g.name
 
     def plan(self, host: Host) -> Plan:
         result = host.run(Command.of("xl", "domid", self.g.name))
