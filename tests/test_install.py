@@ -140,7 +140,8 @@ def test_fresh_sample_dry_run_plans_everything_and_writes_nothing(host):
 
 def test_apply_installs_xen_streams_the_build_and_converges(host):
     lines = []
-    report = Runner(host, dry_run=False, on_line=lines.append).run(install_steps(InstallParams(xen_grub_pvh=True)))
+    steps = install_steps(RunbookParams(install=InstallParams(xen_grub_pvh=True)))
+    report = Runner(host, dry_run=False, on_line=lines.append).run(steps)
     assert not report.failed, report.summary()
     assert "[simulated] ==> Making package: xen 4.21.2-1" in "\n".join(lines)
     for path in XEN_FILES + ["/usr/lib/xen/bin/qemu-system-i386", "/usr/share/qemu/bios-256k.bin",
@@ -168,7 +169,8 @@ def test_uefi_hosts_get_and_need_xen_efi(tmp_path):
 def test_installing_xen_extracts_the_microcode_for_xen_efi_as_its_post_install_does(tmp_path):
     amd = init_sample(str(tmp_path / "amd"), profile="uefi-systemd-boot")  # amd-ucode installed
     lines = []
-    report = Runner(amd, dry_run=False, on_line=lines.append).run(install_steps(InstallParams(xen_qemu=False)))
+    steps = install_steps(RunbookParams(install=InstallParams(xen_qemu=False)))
+    report = Runner(amd, dry_run=False, on_line=lines.append).run(steps)
     assert not report.failed, report.summary()
     assert "SIMULATED microcode: kernel/x86/microcode/AuthenticAMD.bin extracted from /boot/amd-ucode.img" in \
         amd.read_text("/boot/xen-efi-amd-ucode.bin")
@@ -184,7 +186,8 @@ def test_installing_xen_extracts_the_microcode_for_xen_efi_as_its_post_install_d
 
 def test_the_sample_builds_a_debug_xen_from_the_real_branch(host):
     lines = []
-    assert not Runner(host, dry_run=False, on_line=lines.append).run(install_steps(InstallParams())).failed
+    steps = install_steps(RunbookParams(install=InstallParams()))
+    assert not Runner(host, dry_run=False, on_line=lines.append).run(steps).failed
     assert "DEBUG=y (SIMULATED: nothing is compiled)" in "\n".join(lines)
     srcinfo = host.read_text(f"{BUILD}/xen/.SRCINFO")
     assert "\tpkgver = 4.21.2\n" in srcinfo and "#branch=stable-4.21\n" in srcinfo
@@ -194,7 +197,7 @@ def test_the_sample_builds_a_debug_xen_from_the_real_branch(host):
 
 def ready(host):
     """Everything before the AUR builds is done (multilib, tools, build user, seabios)."""
-    steps = install_steps(InstallParams())
+    steps = install_steps(RunbookParams(install=InstallParams()))
     assert not Runner(host, dry_run=False).run(steps[:5]).failed
     return steps
 

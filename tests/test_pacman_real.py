@@ -28,7 +28,7 @@ import pytest
 
 from xenbook.commands import Command
 from xenbook.hosts.rooted import LocalHost, run_local
-from xenbook.params import InstallParams
+from xenbook.params import InstallParams, RunbookParams
 from xenbook.runner import Runner
 from xenbook.steps.aur import AurPackageInstalled
 from xenbook.steps.failures import explain
@@ -172,7 +172,7 @@ def statuses(report) -> dict[str, str]:
 
 def test_install_builds_with_real_makepkg_and_skips_when_installed(sandbox, world):
     enable_multilib_by_hand(sandbox, world)
-    steps = install_steps(params(sandbox))
+    steps = install_steps(RunbookParams(install=params(sandbox)))
     plan = Runner(sandbox, dry_run=True).run(steps)
     assert statuses(plan)["MultilibEnabled"] == "ok" and "by hand" in plan.steps[0].reason
     assert statuses(plan)["AurPackageInstalled(xen)"] == "would-change"
@@ -207,7 +207,8 @@ def test_multilib_missing_is_the_real_target_not_found(sandbox, world):
 def test_a_held_lock_fails_before_pacman_and_pacman_agrees(sandbox):
     lock = sandbox.sandbox / "var/lib/pacman/db.lck"
     lock.write_text("")
-    report = Runner(sandbox, dry_run=True).run(install_steps(params(sandbox))[2:3])  # BuildToolsInstalled
+    steps = install_steps(RunbookParams(install=params(sandbox)))
+    report = Runner(sandbox, dry_run=True).run(steps[2:3])  # BuildToolsInstalled
     assert report.failed and "/var/lib/pacman/db.lck" in report.failed[0].reason
     real = sandbox.run(Command.of("pacman", "-S", "--noconfirm", "git"))
     assert real.returncode == 1 and "could not lock database" in real.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from xenbook.commands import Command
 from xenbook.facts import system
-from xenbook.params import PreflightParams
+from xenbook.params import PreflightParams, RunbookParams
 from xenbook.report import to_html
 from xenbook.runner import Runner
 from xenbook.sample import PROFILES, init_sample
@@ -30,7 +30,7 @@ def samples(tmp_path_factory):
 
 
 def preflight(host, **params):
-    report = Runner(host).run(preflight_steps(PreflightParams(**params), host))
+    report = Runner(host).run(preflight_steps(RunbookParams(preflight=PreflightParams(**params)), host))
     return report, {s.name: s for s in report.steps}
 
 

@@ -11,7 +11,7 @@ from xenbook.actions import Deferred, RemoveFile, WriteFile
 from xenbook.commands import Result
 from xenbook.errors import HostError
 from xenbook.hosts.fake import FakeHost
-from xenbook.params import BootParams, InstallParams, PreflightParams, RunbookParams, build
+from xenbook.params import BootParams, RunbookParams, build
 from xenbook.steps.dom0 import dom0_steps
 from xenbook.steps.domu import domu_steps
 from xenbook.steps.boot import boot_steps, grub2_steps
@@ -24,9 +24,9 @@ from xenbook.steps.pv_guest import pv_guest_steps
 
 HERE = Path(__file__).parent / "steps"
 CASES = sorted((HERE / "cases").glob("*/*.yaml"))
-FACTORIES = {"boot": lambda p, host: boot_steps(build(BootParams, p), host),
-             "preflight": lambda p, host: preflight_steps(build(PreflightParams, p), host),
-             "install": lambda p, host: install_steps(build(InstallParams, p), host),
+FACTORIES = {"boot": lambda p, host: boot_steps(build(RunbookParams, {"boot": p}), host),
+             "preflight": lambda p, host: preflight_steps(build(RunbookParams, {"preflight": p}), host),
+             "install": lambda p, host: install_steps(build(RunbookParams, {"install": p}), host),
              "dom0": lambda p, host: dom0_steps(build(RunbookParams, p), host),
              "domu": lambda p, host: domu_steps(build(RunbookParams, {"guests": [p]}), host),
              "pv-guest": lambda p, host: pv_guest_steps(build(RunbookParams, {"pv_guest": p}), host),

@@ -10,6 +10,13 @@ from .params import SECTION_NAMES, RunbookParams
 from .report import Report
 from .runner import Progress, Runner
 from .steps.base import Step
+from .steps.boot import boot_steps
+from .steps.dom0 import check_cpus_left, dom0_steps
+from .steps.domu import domu_steps
+from .steps.install import install_steps
+from .steps.manage import manage_steps
+from .steps.preflight import preflight_steps
+from .steps.pv_guest import pv_guest_steps
 
 
 @dataclass(frozen=True)
@@ -22,60 +29,20 @@ class Section:
     check: Callable[[RunbookParams, Host], None] | None = None  # ParameterError for values this host cannot take
 
 
-def _preflight_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.preflight import preflight_steps
-    return preflight_steps(p.preflight, host)
-
-
-def _install_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.install import install_steps
-    return install_steps(p.install, host)
-
-
-def _dom0_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.dom0 import dom0_steps
-    return dom0_steps(p, host)
-
-
-def _dom0_check(p: RunbookParams, host: Host) -> None:
-    from .steps.dom0 import check_cpus_left
-    check_cpus_left(p, host)
-
-
-def _domu_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.domu import domu_steps
-    return domu_steps(p, host)
-
-
-def _boot_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.boot import boot_steps
-    return boot_steps(p.boot, host)
-
-
-def _pv_guest_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.pv_guest import pv_guest_steps
-    return pv_guest_steps(p, host)
-
-
-def _manage_steps(p: RunbookParams, host: Host) -> list[Step]:
-    from .steps.manage import manage_steps
-    return manage_steps(p, host)
-
-
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("preflight", "00-preflight.ipynb", "Preflight: can this machine run Xen, and what is missing?",
-            "preflight", _preflight_steps),
-    Section("install", "10-install.ipynb", "Install Xen from the AUR, the Arch way", "install", _install_steps),
+            "preflight", preflight_steps),
+    Section("install", "10-install.ipynb", "Install Xen from the AUR, the Arch way", "install", install_steps),
     Section("boot", "20-boot.ipynb", "Boot Xen: a multiboot2 entry for the hypervisor and dom0", "boot",
-            _boot_steps),
+            boot_steps),
     Section("dom0", "30-dom0.ipynb", "dom0: Xen's services, fixed memory and CPUs, the guests' bridge, the reboot",
-            "dom0", _dom0_steps, _dom0_check),
+            "dom0", dom0_steps, check_cpus_left),
     Section("domu", "40-domu.ipynb", "A guest: storage made safely, Arch bootstrapped, xl config, started",
-            "guests", _domu_steps),
+            "guests", domu_steps),
     Section("pv-guest", "50-pv-guest.ipynb", "Arch as a Xen guest: frontends, the hvc0 console, an agent, PV boot",
-            "pv_guest", _pv_guest_steps),
+            "pv_guest", pv_guest_steps),
     Section("manage", "60-manage.ipynb", "Manage: the domains, live CPU and memory, actions, xl or libvirt",
-            "manage", _manage_steps),
+            "manage", manage_steps),
 )}
 
 

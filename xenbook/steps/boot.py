@@ -10,7 +10,7 @@ from ..edits import blocks, grubentry, shellvars
 from ..facts import boot as bootfacts
 from ..facts import cpu as cpufacts
 from ..hosts.base import Host
-from ..params import BootParams
+from ..params import BootParams, RunbookParams
 from .base import FileStep, Regeneration, Step
 
 SECTION = "boot"
@@ -212,11 +212,11 @@ def chosen_loader(params: BootParams, host: Host) -> tuple[str | None, str | Non
     return path, found
 
 
-def boot_steps(params: BootParams, host: Host) -> list[Step]:
-    """The steps for the boot loader the host uses (or the one params.loader names)."""
+def boot_steps(params: RunbookParams, host: Host) -> list[Step]:
+    """The steps for the boot loader the host uses (or the one params.boot.loader names)."""
     from .boot_legacy import legacy_steps
     from .boot_uefi import uefi_steps
-    path, found = chosen_loader(params, host)
+    path, found = chosen_loader(params.boot, host)
     if path is None:
         return [BootLoaderKnown(found, bootfacts.boot_mode(host))]
-    return {"grub2": grub2_steps, "grub-legacy": legacy_steps, "uefi": uefi_steps}[path](params)
+    return {"grub2": grub2_steps, "grub-legacy": legacy_steps, "uefi": uefi_steps}[path](params.boot)

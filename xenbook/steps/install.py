@@ -9,7 +9,7 @@ from ..errors import PreconditionFailed
 from ..facts import boot as bootfacts
 from ..facts import packages as pkgfacts
 from ..hosts.base import Host
-from ..params import InstallParams
+from ..params import InstallParams, RunbookParams
 from .aur import PACKAGE_FILES, SECTION, AurPackageInstalled, aur_packages
 from .base import FileStep, Regeneration, Step
 from .failures import pacman_locked, remedies
@@ -176,9 +176,10 @@ class XenInstalled(Step):
         return Plan.ok(f"xen {version} is installed: {', '.join(wanted)}")
 
 
-def install_steps(params: InstallParams, host: Host | None = None) -> list[Step]:
-    """The install section's steps for params, in order."""
-    return ([MultilibEnabled(), PackageDatabasesSynced(), BuildToolsInstalled(), BuildUserExists(params),
-             RepoPackagesInstalled(params)]
-            + [AurPackageInstalled(name, params) for name in aur_packages(params)]
-            + [XenInstalled(params)])
+def install_steps(params: RunbookParams, host: Host | None = None) -> list[Step]:
+    """The install section's steps for params.install, in order."""
+    p = params.install
+    return ([MultilibEnabled(), PackageDatabasesSynced(), BuildToolsInstalled(), BuildUserExists(p),
+             RepoPackagesInstalled(p)]
+            + [AurPackageInstalled(name, p) for name in aur_packages(p)]
+            + [XenInstalled(p)])

@@ -10,7 +10,7 @@ from ..actions import Plan
 from ..facts import cpu as cpufacts
 from ..facts import firmware, kernel, system
 from ..hosts.base import Host
-from ..params import PreflightParams
+from ..params import RunbookParams
 from .base import Step
 from .checks import Check, cpu_info, dom0_info, xen_state
 from .preflight_boot import BootLoader, BootMode, BootSpace, KernelCompression, KernelDom0
@@ -196,6 +196,6 @@ CHECKS = (CpuVirtualization, Processors, Memory, Iommu, RunningUnderXen, BootMod
           KernelCompression, Distribution, OtherHypervisors)
 
 
-def preflight_steps(params: PreflightParams, host: Host | None = None) -> list[Step]:
+def preflight_steps(params: RunbookParams, host: Host | None = None) -> list[Step]:
     """One readiness check per row; the same rows for every host."""
-    return [check(params) for check in CHECKS]
+    return [check(params.preflight) for check in CHECKS]
