@@ -458,3 +458,18 @@ def test_an_empty_grub_early_initrd_linux_stock_leaves_the_microcode_out(host):
     assert "\tinitrd\t/initramfs-linux.img\n" in cfg and "intel-ucode" not in cfg
     host.write_atomic("/etc/default/grub", (text + 'GRUB_EARLY_INITRD_LINUX_CUSTOM="intel-ucode.img"\n').encode())
     assert "\tinitrd\t/intel-ucode.img /initramfs-linux.img\n" in mkconfig(host)
+
+
+def test_reports_say_how_many_commands_real_tools_answered(tmp_path):
+    """A sample host's report counts the commands real tools answered (validators, GRUB's checkers) and the
+    simulated ones; on a machine with GRUB's tools the real count is above zero."""
+    import shutil
+    from xenbook.params import RunbookParams
+    from xenbook.sections import run_sections
+    host = init_sample(str(tmp_path / "s"))
+    report = run_sections(host, RunbookParams(), ["install", "boot"], dry_run=False)
+    assert report.answered["simulated"] > 0
+    if shutil.which("grub-script-check"):
+        assert report.answered["real"] > 0
+    assert f"{report.answered['real']} by real tools, {report.answered['simulated']} simulated" in report.summary()
+    assert report.to_dict()["answered"] == report.answered

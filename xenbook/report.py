@@ -47,6 +47,7 @@ class Report:
     reboot_required: str = ""
     facts: dict = field(default_factory=dict)
     interrupted: list[dict] = field(default_factory=list)  # steps an earlier run started and never ended (ledger)
+    answered: dict = field(default_factory=dict)  # a simulated host: commands answered by real tools and simulated
 
     @property
     def failed(self) -> list[StepResult]:
@@ -64,12 +65,15 @@ class Report:
             if verdicts else ""
         died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
             if self.interrupted else ""
-        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
+        tools = (f"; commands: {self.answered.get('real', 0)} by real tools, {self.answered.get('simulated', 0)} "
+                 "simulated") if self.answered else ""
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died + tools
 
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
                 "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
-                "interrupted": self.interrupted, "steps": [s.to_dict() for s in self.steps]}
+                "interrupted": self.interrupted, "answered": self.answered,
+                "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -91,6 +95,8 @@ class Report:
         merge_facts(self.facts, other.facts)
         self.reboot_required = self.reboot_required or other.reboot_required
         self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
+        for kind, count in other.answered.items():
+            self.answered[kind] = self.answered.get(kind, 0) + count
 
     def _repr_html_(self) -> str:
         return to_html(self)

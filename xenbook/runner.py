@@ -41,12 +41,17 @@ class Runner:
     def run(self, steps: Iterable[Step]) -> Report:
         report = Report(self.host.target, self.host.simulated, self.dry_run)
         self.host.forget()  # facts are read afresh by every run: the host may have changed since the last one
+        before = dict(getattr(self.host, "answered", {}))
         self.journal.open(report)
         try:
             self._steps(steps, report)
         except BaseException as e:
             self.journal.close(report, e)
             raise
+        finally:
+            after = getattr(self.host, "answered", None)
+            if after is not None:  # a simulated host counts who answered its commands: real tools or the simulation
+                report.answered = {k: v - before.get(k, 0) for k, v in after.items()}
         self.journal.close(report)
         return report
 

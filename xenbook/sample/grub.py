@@ -227,6 +227,7 @@ def grub_mkconfig(host, argv, stdin) -> Result:
     if checker:  # as the real one does: check the candidate, keep it as PATH.new when it fails
         host.write_atomic(path + ".new", cfg.encode(), mode=0o444)
         check = run_local([checker, host.real(path + ".new")])
+        host.answered_by("real")
         if not check.ok:
             return Result(1, "", err + check.stderr + check.stdout + "Syntax errors are detected in generated GRUB "
                           "config file.\nEnsure that there are no errors in /etc/default/grub\nand /etc/grub.d/* "

@@ -106,10 +106,22 @@ class SampleHost(RootedHost):
         raise TargetError(f"sample:{root}: {root} exists and is not a sample host made by xenbook; nothing was "
                           "written there. Name a new or empty directory, or one made by xenbook's sample host.")
 
+    def answered_by(self, kind: str) -> None:
+        """Count one command answered by a real tool ("real") or by the simulation ("simulated")."""
+        counts = self.__dict__.setdefault("answered", {"real": 0, "simulated": 0})
+        counts[kind] += 1
+
+    def exec_validator(self, argv, path: str) -> Result | None:
+        result = super().exec_validator(argv, path)
+        if result is not None:
+            self.answered_by("real")
+        return result
+
     def run(self, command: Command, *, timeout: float | None = None,
             on_line: Callable[[str], None] | None = None) -> Result:
         from .programs import run_program
         result = run_program(self, command)
+        self.answered_by("simulated")
         if on_line is None:
             return result
         # like LocalHost with on_line: one merged stream, returned as stdout
