@@ -38,3 +38,66 @@ def test_pacman_conf_sections_are_the_repositories_pacman_conf_lists(case, tmp_p
                           capture_output=True, text=True, timeout=60)
     assert real.returncode == 0, real.stderr
     assert [s for s in sample_packages.sections(PACMAN_CONF[case]) if s != "options"] == real.stdout.splitlines()
+
+
+# shell variable files, as sh reads them when grub-mkconfig or xendomains sources them
+
+from xenbook.edits import shellvars  # noqa: E402
+from xenbook.sample import shellfiles  # noqa: E402
+
+SHELL_VARS = {
+    "plain": "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n",
+    "double quotes": 'GRUB_CMDLINE_LINUX_DEFAULT="loglevel=3 quiet"\n',
+    "single quotes keep $": "A='$HOME \"x\"'\n",
+    "comments": 'A="x" # note\n# B=1\n  # C=2\nD=e#f\n',
+    "duplicate keys": "A=1\nA=2\n",
+    "export": 'export A="x y"\n',
+    "two on a line": "A=1 B=2\n",
+    "semicolon": 'A=1; B="two words"\n',
+    "continuation": 'A="one \\\ntwo"\nB=three\\\nfour\n',
+    "quote spans lines": 'A="one\ntwo"\nB=3\n',
+    "expansion": 'A=base\nA="$A extra"\nB=${A}-x\nC=\'$A\'\n',
+    "runs a program": "A=1\nA=x true\n",
+    "escapes": 'A=a\\ b\\"c\nB="d\\"e\\\\f\\g"\n',
+    "empty": 'A=\nB=""\n',
+    "leading blanks": "   A=1\n\tB=2\n",
+}
+SH = shutil.which("sh")
+
+
+def sh_values(tmp_path, text: str) -> dict[str, str]:
+    """What sh holds after sourcing text, for every name the text assigns somewhere."""
+    import re
+    names = sorted(set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", text)) - {"loglevel"})
+    (tmp_path / "vars").write_text(text)
+    script = '. ./vars; for n in "$@"; do eval "s=\\${$n+set}"; eval "v=\\${$n}"; ' \
+             '[ "$s" = set ] && printf "%s=%s\\000" "$n" "$v"; done'
+    out = subprocess.run(["env", "-i", SH, "-c", script, "sh", *names], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return dict(item.split("=", 1) for item in out.stdout.split("\0") if item)
+
+
+@pytest.mark.skipif(SH is None, reason="no sh on this machine")
+@pytest.mark.parametrize("case", SHELL_VARS)
+def test_shell_variable_readers_agree_with_sh(case, tmp_path):
+    text = SHELL_VARS[case]
+    real = sh_values(tmp_path, text)
+    assert shellfiles.read_vars(text) == real
+    assert shellvars.get_vars(text) == real
+
+
+def test_a_name_the_file_never_sets_expands_empty_in_the_sample_and_stays_literal_in_the_product():
+    """sh expands it from its environment: the sample runs grub-mkconfig with none of its own, the product cannot
+    know the admin's, so it keeps the reference and its steps refuse to copy it (GuestGrubCmdline/unsafe-value)."""
+    text = 'A="quiet ${EXTRA} $EXTRA"\n'
+    assert shellfiles.read_vars(text) == {"A": "quiet  "}
+    assert shellvars.get_vars(text) == {"A": "quiet ${EXTRA} $EXTRA"}
+
+
+def test_sample_never_runs_what_a_shell_file_would_run():
+    assert shellfiles.read_vars("A=$(reboot)\nB=`reboot`\nC=ok\nD=${C:-x}\nE=1 | cat\nF=\"`x`\"\n") == {"C": "ok"}
+
+
+def test_product_never_runs_what_a_shell_file_would_run():
+    assert shellvars.get_vars("A=$(reboot)\nB=`reboot`\nC=ok\nD=${C:-x}\nE=1 | cat\nF=\"`x`\"\n") == {"C": "ok"}
