@@ -101,3 +101,49 @@ def test_sample_never_runs_what_a_shell_file_would_run():
 
 def test_product_never_runs_what_a_shell_file_would_run():
     assert shellvars.get_vars("A=$(reboot)\nB=`reboot`\nC=ok\nD=${C:-x}\nE=1 | cat\nF=\"`x`\"\n") == {"C": "ok"}
+
+
+# systemd unit files' [Install] section, as systemctl enable reads it
+
+from xenbook.facts import services as servicefacts  # noqa: E402
+from xenbook.sample import unitfiles  # noqa: E402
+
+HEAD = "[Unit]\nDescription=t\n\n[Service]\nExecStart=/bin/true\n\n"
+UNIT_INSTALL = {
+    "plain": "[Install]\nWantedBy=multi-user.target\n",
+    "continuation": "[Install]\nWantedBy=multi-user.target \\\n  graphical.target\n",
+    "comment inside a continuation": "[Install]\nWantedBy=a.target \\\n# not a word\n b.target\n",
+    "empty assignment resets": "[Install]\nWantedBy=foo.target\nWantedBy=\nWantedBy=multi-user.target\n",
+    "duplicate keys add": "[Install]\nWantedBy=a.target\nWantedBy=b.target\nRequiredBy=c.target\n",
+    "quotes and comments": "[Install]\n# WantedBy=x.target\n; WantedBy=y.target\nWantedBy = \"multi-user.target\" b.target\n",
+    "section names are case-sensitive": "[install]\nWantedBy=multi-user.target\n[Install]\nAlias=t-alias.service\n",
+    "keys after another section": "[Install]\nWantedBy=a.target\n[X-Other]\nWantedBy=b.target\n",
+}
+SYSTEMCTL = shutil.which("systemctl")
+
+
+def links_from(install: dict[str, list[str]], unit: str) -> set[str]:
+    kinds = {"WantedBy": "wants", "RequiredBy": "requires", "UpheldBy": "upholds"}
+    return {f"/etc/systemd/system/{t}.{kinds[k]}/{unit}" for k in kinds for t in install.get(k, [])} | {
+        f"/etc/systemd/system/{a}" for a in install.get("Alias", [])}
+
+
+@pytest.mark.parametrize("case", UNIT_INSTALL)
+def test_install_section_readers_agree(case):
+    text = HEAD + UNIT_INSTALL[case]
+    assert servicefacts.install_section(text) == unitfiles.install_section(text)
+
+
+@pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed on this machine")
+@pytest.mark.parametrize("case", UNIT_INSTALL)
+def test_install_section_makes_the_links_systemctl_enable_makes(case, tmp_path):
+    import os
+    folder = tmp_path / "usr/lib/systemd/system"
+    folder.mkdir(parents=True)
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)
+    (folder / "t.service").write_text(HEAD + UNIT_INSTALL[case])
+    subprocess.run([SYSTEMCTL, f"--root={tmp_path}", "enable", "t.service"], capture_output=True, text=True,
+                   timeout=60)
+    real = {"/" + os.path.relpath(os.path.join(d, f), tmp_path) for d, dirs, files in os.walk(tmp_path / "etc")
+            for f in files + dirs if os.path.islink(os.path.join(d, f))}
+    assert links_from(unitfiles.install_section(HEAD + UNIT_INSTALL[case]), "t.service") == real
