@@ -147,3 +147,77 @@ def test_install_section_makes_the_links_systemctl_enable_makes(case, tmp_path):
     real = {"/" + os.path.relpath(os.path.join(d, f), tmp_path) for d, dirs, files in os.walk(tmp_path / "etc")
             for f in files + dirs if os.path.islink(os.path.join(d, f))}
     assert links_from(unitfiles.install_section(HEAD + UNIT_INSTALL[case]), "t.service") == real
+
+
+# grub.cfg's default entry, as GRUB runs 00_header's lines
+
+from xenbook.edits import grubentry  # noqa: E402
+from xenbook.sample import grubscript  # noqa: E402
+
+HEADER = ('if [ -s $prefix/grubenv ]; then\n  load_env\nfi\nif [ "${next_entry}" ] ; then\n'
+          '   set default="${next_entry}"\n   set next_entry=\n   save_env next_entry\n   set boot_once=true\n'
+          'else\n   set default="%s"\nfi\n')
+GRUB_DEFAULTS = {
+    "stock": HEADER % "0",
+    "an id": HEADER % "xenbook-xen",
+    "single quotes": "set default='2'\n",
+    "unquoted, with a comment": "set default=1 # the second entry\n",
+    "inside an entry": HEADER % "0" + "menuentry 'x' --id x {\n  set default=\"3\"\n}\n",
+    "inside a function": "function f {\n  set default=4\n}\nset default=\"5\"\n",
+    "last one wins": "set default=\"1\"\nset default=\"Arch Linux>Advanced\"\n",
+    "commented out": "set default=\"1\"\n# set default=\"2\"\n",
+}
+
+
+@pytest.mark.parametrize("case", GRUB_DEFAULTS)
+def test_grub_default_readers_agree(case):
+    text = GRUB_DEFAULTS[case]
+    ran, saved = grubscript.run_header(text, {}, {})
+    assert grubentry.default_setting(text) == ran.get("default") and saved == []
+
+
+def test_grub_runs_the_one_time_default_and_saves_it_away():
+    ran, saved = grubscript.run_header(HEADER % "${saved_entry}", {"next_entry": "Arch", "saved_entry": "2"},
+                                       {"/boot/grub/grubenv": True})
+    assert (ran["default"], ran["next_entry"], saved) == ("Arch", "", ["next_entry"])
+    assert grubscript.run_header(HEADER % "${saved_entry}", {"saved_entry": "2"},
+                                 {"/boot/grub/grubenv": True})[0]["default"] == "2"
+    assert grubscript.run_header(HEADER % "${saved_entry}", {"next_entry": "Arch"}, {})[0]["default"] == ""
+
+
+# xen.cfg, as xen.efi reads it (xen/common/efi/boot.c pre_parse and get_value)
+
+from xenbook.edits import xencfg  # noqa: E402
+from xenbook.sample import xenefi  # noqa: E402
+
+
+@pytest.mark.parametrize("entry", [
+    xencfg.XenEfiEntry("dom0_mem=2048M,max:2048M loglvl=all", "vmlinuz-linux", "root=UUID=8d2f rw quiet",
+                       "initramfs-linux.img", "intel-ucode.img"),
+    xencfg.XenEfiEntry("", "vmlinuz-linux", "", "initramfs-linux.img"),
+    xencfg.XenEfiEntry("console=com1 com1=115200,8n1;x", "vmlinuz-linux", "a=b;c  d", "initramfs-linux.img"),
+])
+def test_xen_efi_reads_back_what_xenbook_writes(entry):
+    lines, warning = xenefi.pre_parse(xencfg.render_config(entry).encode())
+    section = xenefi.get_value(lines, "global", "default")
+    assert (warning, section) == ("", xencfg.SECTION_NAME)
+    kernel = (xenefi.get_value(lines, section, "kernel") + " ").split(" ", 1)
+    assert (xenefi.get_value(lines, section, "options"), kernel[0], kernel[1].strip()) == (
+        entry.options, entry.kernel, entry.kernel_args)
+    assert xenefi.get_value(lines, section, "ramdisk") == entry.ramdisk
+    assert xenefi.get_value(lines, section, "ucode") == entry.ucode
+
+
+def test_xen_efi_reads_xen_cfg_as_boot_c_does():
+    text = (b"[global]\ndefault=b\n[a]\nkernel=a.efi\n[b]\n  options=one # comment\noptions=two\n"
+            b"ramdisk = ignored\n;kernel=commented\nkernel=vmlinuz\troot=/dev/sda\n[b]\nxsm=second-section\n"
+            b"ucode=last-line")
+    lines, warning = xenefi.pre_parse(text)
+    assert warning == xenefi.NO_NEWLINE and "ucode=last-line" not in lines
+    assert xenefi.get_value(lines, "b", "options") == "one "  # the first one; '#' ends the line anywhere
+    assert xenefi.get_value(lines, "b", "ramdisk") is None  # "ramdisk =" is no ramdisk= setting
+    assert xenefi.get_value(lines, "b", "kernel") == "vmlinuz"  # a tab is a control character: a line end
+    assert xenefi.get_value(lines, "b", "xsm") is None  # only the first [b] counts
+    assert xenefi.get_value(lines, None, "kernel") == "a.efi"  # no default: the first kernel= anywhere
+    assert xenefi.get_value(xenefi.pre_parse("[x]\nkernel=k opt=\u00e9\n".encode())[0], "x", "kernel") == \
+        "k opt=\u00e9"  # bytes past ASCII pass through
