@@ -4,12 +4,17 @@ real tool decides, where one runs here rootless, which of them is right."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 
 import pytest
 
+from xenbook.edits import grubentry, shellvars, xencfg
 from xenbook.facts import packages as pkgfacts
+from xenbook.facts import services as servicefacts
+from xenbook.sample import grubscript, shellfiles, unitfiles, xenefi
 from xenbook.sample import packages as sample_packages
 
 PACMAN_CONF = {
@@ -42,8 +47,6 @@ def test_pacman_conf_sections_are_the_repositories_pacman_conf_lists(case, tmp_p
 
 # shell variable files, as sh reads them when grub-mkconfig or xendomains sources them
 
-from xenbook.edits import shellvars  # noqa: E402
-from xenbook.sample import shellfiles  # noqa: E402
 
 SHELL_VARS = {
     "plain": "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n",
@@ -67,7 +70,6 @@ SH = shutil.which("sh")
 
 def sh_values(tmp_path, text: str) -> dict[str, str]:
     """What sh holds after sourcing text, for every name the text assigns somewhere."""
-    import re
     names = sorted(set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", text)) - {"loglevel"})
     (tmp_path / "vars").write_text(text)
     script = '. ./vars; for n in "$@"; do eval "s=\\${$n+set}"; eval "v=\\${$n}"; ' \
@@ -105,8 +107,6 @@ def test_product_never_runs_what_a_shell_file_would_run():
 
 # systemd unit files' [Install] section, as systemctl enable reads it
 
-from xenbook.facts import services as servicefacts  # noqa: E402
-from xenbook.sample import unitfiles  # noqa: E402
 
 HEAD = "[Unit]\nDescription=t\n\n[Service]\nExecStart=/bin/true\n\n"
 UNIT_INSTALL = {
@@ -115,7 +115,8 @@ UNIT_INSTALL = {
     "comment inside a continuation": "[Install]\nWantedBy=a.target \\\n# not a word\n b.target\n",
     "empty assignment resets": "[Install]\nWantedBy=foo.target\nWantedBy=\nWantedBy=multi-user.target\n",
     "duplicate keys add": "[Install]\nWantedBy=a.target\nWantedBy=b.target\nRequiredBy=c.target\n",
-    "quotes and comments": "[Install]\n# WantedBy=x.target\n; WantedBy=y.target\nWantedBy = \"multi-user.target\" b.target\n",
+    "quotes and comments": "[Install]\n# WantedBy=x.target\n; WantedBy=y.target\n"
+                           "WantedBy = \"multi-user.target\" b.target\n",
     "section names are case-sensitive": "[install]\nWantedBy=multi-user.target\n[Install]\nAlias=t-alias.service\n",
     "keys after another section": "[Install]\nWantedBy=a.target\n[X-Other]\nWantedBy=b.target\n",
 }
@@ -137,7 +138,6 @@ def test_install_section_readers_agree(case):
 @pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed on this machine")
 @pytest.mark.parametrize("case", UNIT_INSTALL)
 def test_install_section_makes_the_links_systemctl_enable_makes(case, tmp_path):
-    import os
     folder = tmp_path / "usr/lib/systemd/system"
     folder.mkdir(parents=True)
     (tmp_path / "etc/systemd/system").mkdir(parents=True)
@@ -151,8 +151,6 @@ def test_install_section_makes_the_links_systemctl_enable_makes(case, tmp_path):
 
 # grub.cfg's default entry, as GRUB runs 00_header's lines
 
-from xenbook.edits import grubentry  # noqa: E402
-from xenbook.sample import grubscript  # noqa: E402
 
 HEADER = ('if [ -s $prefix/grubenv ]; then\n  load_env\nfi\nif [ "${next_entry}" ] ; then\n'
           '   set default="${next_entry}"\n   set next_entry=\n   save_env next_entry\n   set boot_once=true\n'
@@ -186,9 +184,6 @@ def test_grub_runs_the_one_time_default_and_saves_it_away():
 
 
 # xen.cfg, as xen.efi reads it (xen/common/efi/boot.c pre_parse and get_value)
-
-from xenbook.edits import xencfg  # noqa: E402
-from xenbook.sample import xenefi  # noqa: E402
 
 
 @pytest.mark.parametrize("entry", [
