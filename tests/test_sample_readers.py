@@ -11,10 +11,10 @@ import subprocess
 
 import pytest
 
-from xenbook.edits import grubentry, shellvars, xencfg
+from xenbook.edits import grubentry, shellvars, xencfg, xlcfg
 from xenbook.facts import packages as pkgfacts
 from xenbook.facts import services as servicefacts
-from xenbook.sample import grubscript, shellfiles, unitfiles, xenefi
+from xenbook.sample import grubscript, shellfiles, unitfiles, xenefi, xlconfig
 from xenbook.sample import packages as sample_packages
 
 PACMAN_CONF = {
@@ -216,3 +216,24 @@ def test_xen_efi_reads_xen_cfg_as_boot_c_does():
     assert xenefi.get_value(lines, None, "kernel") == "a.efi"  # no default: the first kernel= anywhere
     assert xenefi.get_value(xenefi.pre_parse("[x]\nkernel=k opt=\u00e9\n".encode())[0], "x", "kernel") == \
         "k opt=\u00e9"  # bytes past ASCII pass through
+
+
+# xl.cfg: what xenbook writes (edits/xlcfg.py) is what the sample's xl reads (sample/xlconfig.py)
+
+def test_sample_xl_reads_back_the_domain_config_xenbook_writes():
+    config = xlcfg.DomainConfig(
+        name="dom01", type="pvh", memory=1024, maxmem=2048, vcpus=2, cpus="2-3,^2",
+        disks=(xlcfg.disk_spec("/var/lib/xen/images/a,b.img"), xlcfg.disk_spec("/dev/vg0/x", "xvdb", "raw", "ro")),
+        vifs=(xlcfg.vif_spec(xlcfg.derived_mac("dom01"), "xenbr0"), xlcfg.vif_spec("00:16:3e:00:00:02", "br1", "e1000")),
+        kernel="/var/lib/xen/boot/dom01/vmlinuz-linux", cmdline="root=/dev/xvda rw console=hvc0",
+        extra=(("vif.default.script", '"vif-bridge"'),))
+    cfg = xlconfig.parse_xl_cfg(xlcfg.render_domain(config, "# written by xenbook\n"), "dom01.cfg")
+    assert (cfg["name"], cfg["type"], cfg["memory"], cfg["maxmem"], cfg["vcpus"], cfg["cpus"]) == (
+        "dom01", "pvh", 1024, 2048, 2, "2-3,^2")
+    assert (cfg["kernel"], cfg["cmdline"], cfg["vif.default.script"]) == (config.kernel, config.cmdline, "vif-bridge")
+    disks = [xlconfig.disk_spec(d) for d in cfg["disk"]]
+    assert [(d["target"], d["vdev"], d["access"], d["format"]) for d in disks] == [
+        ("/var/lib/xen/images/a,b.img", "xvda", "rw", "raw"), ("/dev/vg0/x", "xvdb", "ro", "raw")]
+    nics = [xlconfig.vif_spec(v, "dom01", n) for n, v in enumerate(cfg["vif"])]
+    assert [(v["mac"], v["bridge"]) for v in nics] == [(xlcfg.derived_mac("dom01"), "xenbr0"),
+                                                       ("00:16:3e:00:00:02", "br1")]
