@@ -224,7 +224,8 @@ def test_sample_xl_reads_back_the_domain_config_xenbook_writes():
     config = xlcfg.DomainConfig(
         name="dom01", type="pvh", memory=1024, maxmem=2048, vcpus=2, cpus="2-3,^2",
         disks=(xlcfg.disk_spec("/var/lib/xen/images/a,b.img"), xlcfg.disk_spec("/dev/vg0/x", "xvdb", "raw", "ro")),
-        vifs=(xlcfg.vif_spec(xlcfg.derived_mac("dom01"), "xenbr0"), xlcfg.vif_spec("00:16:3e:00:00:02", "br1", "e1000")),
+        vifs=(xlcfg.vif_spec(xlcfg.derived_mac("dom01"), "xenbr0"),
+              xlcfg.vif_spec("00:16:3e:00:00:02", "br1", "e1000")),
         kernel="/var/lib/xen/boot/dom01/vmlinuz-linux", cmdline="root=/dev/xvda rw console=hvc0",
         extra=(("vif.default.script", '"vif-bridge"'),))
     cfg = xlconfig.parse_xl_cfg(xlcfg.render_domain(config, "# written by xenbook\n"), "dom01.cfg")
