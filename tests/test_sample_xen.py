@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from xenbook.commands import Command
 from xenbook.facts import domains
 from xenbook.facts.xen import parse_xl_info, xen_state
-from xenbook.sample import SampleHost, init_sample
+from xenbook.sample import SampleHost, init_sample, xencmdline, xlconfig
 from xenbook.sample.boot import reboot
 from xenbook.sample.xl import virt_caps
 
@@ -513,18 +514,18 @@ def test_parse_xl_list_json():
 
 
 def test_parse_xl_cfg():
-    cfg = domains.parse_xl_cfg(GUEST + "disk += [ 'target=/dev/sr0,devtype=cdrom,vdev=hdc' ]\nvcpus=4\n")
+    cfg = xlconfig.parse_xl_cfg(GUEST + "disk += [ 'target=/dev/sr0,devtype=cdrom,vdev=hdc' ]\nvcpus=4\n")
     assert cfg["name"] == "dom01" and cfg["memory"] == 1024 and cfg["vcpus"] == 4 and cfg["on_reboot"] == "restart"
     assert cfg["disk"] == ["format=raw, vdev=xvda, access=rw, target=/var/lib/xen/images/dom01.img",
                            "target=/dev/sr0,devtype=cdrom,vdev=hdc"]
-    assert domains.parse_xl_cfg('vif = [\n  "mac=00:16:3e:00:00:01",  # first\n  "",\n]\n')["vif"] == [
+    assert xlconfig.parse_xl_cfg('vif = [\n  "mac=00:16:3e:00:00:01",  # first\n  "",\n]\n')["vif"] == [
         "mac=00:16:3e:00:00:01", ""]
     with pytest.raises(ValueError, match=r"dom01.cfg:2: config parsing error near"):
-        domains.parse_xl_cfg('name = "x"\nmemory = = 3\n', "dom01.cfg")
-    disk = domains.disk_spec("phy:/dev/vg0/dom01,xvda,w")
+        xlconfig.parse_xl_cfg('name = "x"\nmemory = = 3\n', "dom01.cfg")
+    disk = xlconfig.disk_spec("phy:/dev/vg0/dom01,xvda,w")
     assert (disk["target"], disk["vdev"], disk["access"], disk["backend"]) == ("/dev/vg0/dom01", "xvda", "w", "phy")
-    assert domains.disk_spec("format=qcow2, vdev=xvdb, target=/srv/a,b.qcow2")["target"] == "/srv/a,b.qcow2"
-    assert domains.vif_spec("", "dom01", 0)["bridge"] == "xenbr0"
+    assert xlconfig.disk_spec("format=qcow2, vdev=xvdb, target=/srv/a,b.qcow2")["target"] == "/srv/a,b.qcow2"
+    assert xlconfig.vif_spec("", "dom01", 0)["bridge"] == "xenbr0"
 
 
 @pytest.mark.parametrize("cmdline, expected", [
@@ -535,6 +536,20 @@ def test_parse_xl_cfg():
     ("dom0_mem=50%", (8000, None, 8)),
 ])
 def test_dom0_allocation(cmdline, expected):
-    mem, maximum, vcpus = domains.dom0_allocation(cmdline, 16000, 8)
+    mem, maximum, vcpus = xencmdline.dom0_allocation(cmdline, 16000, 8)
     assert (min(mem, maximum) if maximum else mem, maximum, vcpus) == (
         min(expected[0], expected[1]) if expected[1] else expected[0], expected[1], expected[2])
+
+
+@pytest.mark.parametrize("seconds, short, expected", [
+    (7, False, " 0:00:07"), (7, True, " 0:00"), (86400 + 3725, False, "1 day,  1:02:05"),
+    (3 * 86400 + 59, True, "3 days,  0:00"),
+])
+def test_sample_prints_uptimes_as_xl_does(seconds, short, expected):
+    from xenbook.sample.xlmanage import uptime_text
+    assert uptime_text(seconds, short) == expected
+
+
+def test_xl_uptime_short_drops_the_seconds(dom0):
+    out = run(dom0, "xl", "uptime", "-s").stdout
+    assert re.fullmatch(r" \d\d:\d\d:\d\d up +\d+:\d\d, Domain-0 \(0\)\n", out.splitlines(keepends=True)[0]), out

@@ -88,7 +88,15 @@ def menu_entries(grub_cfg: str) -> list[tuple[str, str]]:
 
 
 def default_setting(grub_cfg: str) -> str | None:
-    """The value of the unconditional default grub.cfg sets (the else branch of 00_header)."""
-    found = re.findall(r'^\s*set default="([^"]*)"\s*$', grub_cfg, re.M)
-    found = [f for f in found if f != "${next_entry}"]
+    """The value of the unconditional default grub.cfg sets (the else branch of 00_header), quoted "...", '...' or
+    not at all; a `set default` inside a menuentry, submenu or function body runs only when that is chosen."""
+    found, depth = [], 0
+    for line in grub_cfg.splitlines():
+        line = line.strip()
+        if depth or re.match(r"(menuentry|submenu|function)\s.*\{$", line):
+            depth += line.endswith("{") - (line == "}")
+            continue
+        m = re.match(r"""set\s+default=(?:"([^"]*)"|'([^']*)'|([^\s;#"']*))\s*(?:[;#].*)?$""", line)
+        if m and (value := next(g for g in m.groups() if g is not None)) != "${next_entry}":
+            found.append(value)
     return found[-1] if found else None

@@ -84,12 +84,13 @@ def pacman_locked(host: Host) -> bool:
 
 
 def active_sections(pacman_conf: str) -> list[str]:
-    """Section names of pacman.conf that are not commented out, in order."""
+    """Section names of pacman.conf that are not commented out, in order; pacman.conf(5): a comment is a line that
+    begins with '#', never the end of one, so "[multilib] # on" is no section (pacman refuses it as a directive)."""
     out = []
     for line in pacman_conf.splitlines():
-        m = re.match(r"^\[([^\]]+)\]$", line.split("#", 1)[0].strip())
+        m = re.fullmatch(r"\[(.*)\]", line.strip())
         if m:
-            out.append(m.group(1).strip())
+            out.append(m.group(1))
     return out
 
 

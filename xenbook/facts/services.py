@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from ..hosts.base import Host
@@ -29,18 +30,40 @@ def unit_file(host: Host, unit: str) -> tuple[str, str] | None:
     return None
 
 
-def install_section(text: str) -> dict[str, list[str]]:
-    """The [Install] keys of a unit file (WantedBy, RequiredBy, Also, Alias) with their words."""
-    out: dict[str, list[str]] = {}
-    current = None
+def _logical_lines(text: str) -> list[str]:
+    """systemd.syntax(7): a line ending in a backslash goes on in the next line that is not a comment."""
+    out: list[str] = []
+    joined = False
     for raw in text.splitlines():
         line = raw.strip()
+        if joined and line.startswith(("#", ";")):
+            continue
+        if joined:
+            out[-1] += " " + line
+        else:
+            out.append(line)
+        joined = out[-1].endswith("\\")
+        if joined:
+            out[-1] = out[-1][:-1].rstrip()
+    return out
+
+
+def install_section(text: str) -> dict[str, list[str]]:
+    """The [Install] keys of a unit file (WantedBy, RequiredBy, Also, Alias, ...) with their unquoted words; an empty
+    assignment empties the key, as systemd's list settings do (systemd.unit(5))."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in _logical_lines(text):
         if line.startswith("[") and line.endswith("]"):
             current = line[1:-1]
         elif current == "Install" and "=" in line and not line.startswith(("#", ";")):
-            key, value = line.split("=", 1)
-            out.setdefault(key.strip(), []).extend(value.split())
-    return out
+            key, value = (part.strip() for part in line.split("=", 1))
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = value.split()
+            out[key] = out.get(key, []) + words if words else []
+    return {key: words for key, words in out.items() if words}
 
 
 @dataclass(frozen=True)

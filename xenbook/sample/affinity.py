@@ -8,7 +8,7 @@ online CPU, -EINVAL)."""
 
 from __future__ import annotations
 
-from ..facts.domains import parse_xl_cfg
+from .xlconfig import parse_xl_cfg
 
 XL_CONF = "/etc/xen/xl.conf"
 EMPTY = "vcpu hard affinity map is empty\n"  # xl_vcpu.c apply_global_affinity_masks, then exit(EXIT_FAILURE)

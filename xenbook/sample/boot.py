@@ -21,6 +21,7 @@ from .network import write_sysfs
 from .profiles import Cpu
 from .services import pulled_in
 from .tree import _cpuinfo, _meminfo
+from .xencmdline import dom0_allocation
 
 LOG = "/var/log/xenbook-sample-boot.log"
 
@@ -97,7 +98,6 @@ def reboot(host) -> dict:
     """Reboot the sample host; return {"xen", "entry", "why", ...} and record it in the state and boot log."""
     from .xl import xen_version
     from . import xendomains
-    from ..facts.domains import dom0_allocation
     state = host.load_state()
     title, entry, on_xen, why = choose(host, state)
     run, machine = state["running"], state["machine"]

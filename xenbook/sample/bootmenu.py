@@ -12,10 +12,10 @@ import posixpath
 import re
 import shlex
 
-from ..edits.grubentry import default_setting
-from ..edits.xencfg import check_ascii
 from .grubenv import GRUBENV, edit_env, read_grubenv
+from .grubscript import run_header
 from .host import block_devices, find_device, mount_for
+from .xenefi import get_value, pre_parse
 
 
 
@@ -129,13 +129,11 @@ def grub2_entries(host, state: dict) -> tuple[list[Entry], Entry | None, str]:
     prefix_dev = find_device(state, mount_for(state, "/boot/grub")["source"])
     if text is None:
         return [], None, "GRUB found no /boot/grub/grub.cfg (grub rescue>)"
-    env = dict(read_grubenv(host.read_bytes(GRUBENV) or b"") or [])
-    spec = default_setting(text) or "0"
-    if env.get("next_entry"):
-        spec = env["next_entry"]
-        edit_env(host, "grub-editenv", GRUBENV, "unset", ["next_entry"])  # a one-time default
-    elif spec in ("${saved_entry}", "saved"):
-        spec = env.get("saved_entry") or "0"
+    block = host.read_bytes(GRUBENV) or b""
+    ran, saved = run_header(text, dict(read_grubenv(block) or []), {"/boot/grub/grubenv": bool(block)})
+    spec = ran.get("default") or "0"
+    if "next_entry" in saved and not ran.get("next_entry"):
+        edit_env(host, "grub-editenv", GRUBENV, "unset", ["next_entry"])  # 00_header's one-time default
     items = _grub_items(text)
     entries = [_grub_entry(state, prefix_dev, i) for i in _flat(items)]
     chosen = _pick(items, spec) or next((i for i in _flat(items) if spec in (i[1], i[2])), None)
@@ -188,32 +186,21 @@ def _xen_efi(host, state: dict, esp: dict | None, efi_path: str, title: str) -> 
     cfg_path = next((p for p in (_resolve(state, esp, f"{folder}/{n}.cfg") for n in names) if p and host.exists(p)),
                     None)
     data = host.read_bytes(cfg_path) if cfg_path else None
-    if data is None or check_ascii(data):
-        entry.problem = f"xen.efi found no usable {folder.rstrip('/')}/{base}.cfg" + (
-            f" ({check_ascii(data)})" if data else "")
+    if data is None:
+        entry.problem = f"xen.efi found no usable {folder.rstrip('/')}/{base}.cfg (No configuration file found.)"
         return entry
-    sections: dict[str, dict[str, str]] = {}
-    current = None
-    for raw in data.decode("ascii").splitlines():
-        line = raw.strip()
-        if line.startswith(("#", ";")) or not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], {})
-        elif current is not None and "=" in line:
-            key, value = line.split("=", 1)
-            current[key.strip()] = value.strip()
-    name = sections.get("global", {}).get("default") or next((s for s in sections if s != "global"), "")
-    section = sections.get(name)
-    if not section or not section.get("kernel"):
-        entry.problem = f"xen.cfg has no section '{name}' with a kernel= line"
+    lines, _warning = pre_parse(data)  # a last line without its newline is dropped
+    name = get_value(lines, "global", "default")
+    kernel = (get_value(lines, name, "kernel") or "").split(None, 1)  # split_string: the file, then its options
+    if not kernel:
+        entry.problem = f"xen.cfg has no section '{name or ''}' with a kernel= line (No Dom0 kernel image specified.)"
         return entry
-    entry.xen_args = section.get("options", "")
-    kernel = section["kernel"].split()
-    entry.kernel, entry.kernel_args = _add(entry, state, esp, "kernel=", f"{folder}/{kernel[0]}"), " ".join(kernel[1:])
+    entry.xen_args = get_value(lines, name, "options") or ""
+    entry.kernel = _add(entry, state, esp, "kernel=", f"{folder}/{kernel[0]}")
+    entry.kernel_args = kernel[1] if len(kernel) > 1 else ""
     for key in ("ramdisk", "ucode", "xsm"):
-        if section.get(key):
-            _add(entry, state, esp, f"{key}=", f"{folder}/{section[key]}")
+        if get_value(lines, name, key):
+            _add(entry, state, esp, f"{key}=", f"{folder}/{get_value(lines, name, key)}")
     return entry
 
 

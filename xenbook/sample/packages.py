@@ -16,7 +16,6 @@ import shutil
 import time
 
 from ..commands import Result
-from ..facts.packages import active_sections
 from . import accounts, aur, gpg  # noqa: F401  (importing aur registers git and makepkg, gpg gpg)
 from .accounts import CONTEXT_PROGRAMS, Context, dispatch
 from .options import Usage
@@ -88,8 +87,20 @@ def satisfied(host, dep: str, have: dict | None = None) -> bool:
 
 # repositories
 
+def sections(pacman_conf: str) -> list[str]:
+    """The [section] names pacman reads from pacman.conf, in order (pacman's src/common/ini.c parse_ini): a line
+    trimmed of surrounding white space that starts with '[' and ends with ']'; a comment is only a line that starts
+    with '#' (pacman.conf(5)), and the name is what lies between the brackets, untrimmed."""
+    out = []
+    for raw in pacman_conf.splitlines():
+        line = raw.strip()
+        if len(line) >= 2 and line[0] == "[" and line[-1] == "]":
+            out.append(line[1:-1])
+    return out
+
+
 def repositories(host) -> list[str]:
-    return [r for r in active_sections(host.read_text("/etc/pacman.conf") or "") if r != "options"]
+    return [r for r in sections(host.read_text("/etc/pacman.conf") or "") if r != "options"]
 
 
 def find(host, target: str) -> dict | None:

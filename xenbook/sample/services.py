@@ -11,8 +11,8 @@ import posixpath
 import re
 
 from ..commands import Result
-from ..facts.services import install_section
 from .options import Usage, options
+from .unitfiles import entries, install_section
 
 CONFIG = "/etc/systemd/system"
 UNIT_DIRS = (CONFIG, "/run/systemd/system", "/usr/lib/systemd/system")
@@ -46,15 +46,7 @@ def find_unit(host, name: str, root: str = "") -> tuple[str, str] | None:
 
 def unit_keys(text: str, section: str) -> list[tuple[str, str]]:
     """(key, value) pairs of one section of a unit file, in order."""
-    out, current = [], None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1]
-        elif current == section and "=" in line and not line.startswith(("#", ";")):
-            key, value = line.split("=", 1)
-            out.append((key.strip(), value.strip()))
-    return out
+    return [(key, value) for name, key, value in entries(text) if name == section]
 
 
 def install_links(name: str, path: str, text: str) -> tuple[list[tuple[str, str]], list[str], str | None]:

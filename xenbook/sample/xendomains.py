@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import time
 
-from ..edits.shellvars import get_vars
 from .services import is_active
+from .shellfiles import read_vars
 from .xl import context, cpu_seconds, find
 
 CONF = "/etc/conf.d/xendomains"
@@ -21,7 +21,7 @@ def settings(host) -> dict[str, str] | None:
     """The variables xendomains sources from its file (the last assignment wins), or None when the file is missing
     (the script then exits: "/etc/conf.d/xendomains not existing")."""
     text = host.read_text(CONF)
-    return None if text is None else get_vars(text)
+    return None if text is None else read_vars(text)
 
 
 def stop(host, state: dict) -> list[str]:

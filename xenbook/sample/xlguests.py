@@ -10,10 +10,10 @@ import time
 import uuid
 
 from ..commands import Result
-from ..facts.domains import disk_spec, parse_xl_cfg, vif_spec
 from . import affinity
 from .xl import (_config_json, _fail, _no_domain, all_domains, cpu_seconds, find, free_mib, total_mib,
                  virt_caps)
+from .xlconfig import disk_spec, parse_xl_cfg, vif_spec
 
 QEMU = "/usr/lib/xen/bin/qemu-system-i386"
 

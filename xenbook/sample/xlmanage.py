@@ -7,9 +7,16 @@ import os
 import time
 
 from ..commands import Result
-from ..facts.domains import format_uptime
 from . import xl as xltool
 from .options import Usage, options
+
+
+def uptime_text(seconds: int, short: bool = False) -> str:
+    """An uptime as xl prints it (tools/xl/xl_info.c uptime_to_string): [D day(s), ]H:MM:SS, or without the
+    seconds for `xl uptime -s`."""
+    days, rest = divmod(seconds, 86400)
+    clock = f"{rest // 3600:2d}:{rest % 3600 // 60:02d}" + ("" if short else f":{rest % 60:02d}")
+    return (f"{days} day{'s' if days > 1 else ''}, " if days else "") + clock
 
 
 def uptime(host, state: dict, args: list[str]) -> Result:
@@ -26,7 +33,7 @@ def uptime(host, state: dict, args: list[str]) -> Result:
     rows = []
     for d in doms:
         since = d.get("created_at") or d.get("run_since") or booted
-        text = format_uptime(max(0, int(now - since)))
+        text = uptime_text(max(0, int(now - since)), short)
         rows.append(f" {time.strftime('%H:%M:%S', time.localtime(now))} up {text}, {d['name']} ({d['domid']})\n"
                     if short else f"{d['name']:<33} {d['domid']:>4} {text}\n")
     head = "" if short else f"{'Name':<33} {'ID':>4} Uptime\n"
