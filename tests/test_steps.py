@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from xenbook.actions import Deferred, RemoveFile, WriteFile
-from xenbook.commands import Result
+from xenbook.commands import Command, Result
 from xenbook.errors import HostError
-from xenbook.hosts.fake import FakeHost
+from xenbook.hosts.fake import FakeHost, UnansweredCommand
 from xenbook.params import BootParams, RunbookParams, build
 from xenbook.steps.dom0 import dom0_steps
 from xenbook.steps.domu import domu_steps
@@ -46,6 +46,7 @@ def load_case(path: Path) -> dict:
         case[key] = {k: v for k, v in merged.items() if v is not None}
     for key in ("kernel_config", "findmnt"):
         case.setdefault(key, base.get(key))
+    case["absent"] = sorted(set(base.get("absent") or []) | set(case.get("absent") or []))  # not installed: 127
     return case
 
 
@@ -58,7 +59,7 @@ def make_host(case: dict) -> FakeHost:
     for argv, answer in (case.get("commands") or {}).items():
         commands[argv] = Result(answer.get("rc", 0), answer.get("stdout", ""), answer.get("stderr", ""))
     return FakeHost(files, commands, modes={k: mode(v) for k, v in case["modes"].items()},
-                    target=case.get("target", "fake"))
+                    target=case.get("target", "fake"), absent=case["absent"])
 
 
 def find_step(case: dict, path: Path, host):
@@ -132,6 +133,27 @@ def test_step_case(path):
         apply_plan(host, p)
         again = plan(step, host)
         assert not again.actions and not again.failed, f"not converged: {again.reason}"
+
+
+def test_fake_host_raises_on_a_command_nobody_answered():
+    host = FakeHost({}, {"xl info": Result(0, "xen_major : 4\n")})
+    assert host.run(Command.of("xl", "info")).ok
+    with pytest.raises(UnansweredCommand, match="'mountpoint -q /mnt'"):
+        host.run(Command.of("mountpoint", "-q", "/mnt"))
+
+
+def test_fake_host_answers_an_absent_command_like_a_shell():
+    host = FakeHost({}, {}, absent=["iptables", "pacman -T git"])
+    assert host.run(Command.of("iptables", "-S", "FORWARD")).returncode == 127
+    assert host.run(Command.of("pacman", "-T", "git")).returncode == 127
+    with pytest.raises(UnansweredCommand):
+        host.run(Command.of("pacman", "-T", "base-devel"))
+
+
+def test_a_case_lists_commands_as_absent():
+    case = load_case(HERE / "cases" / "BridgedTrafficFiltered" / "no-iptables.yaml")
+    assert "iptables" in case["absent"]
+    assert make_host(case).run(Command.of("iptables", "-S", "FORWARD")).returncode == 127
 
 
 def test_every_boot_step_has_cases():
