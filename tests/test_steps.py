@@ -95,13 +95,13 @@ def test_step_case(path):
     if expect["status"] == "error":  # the host cannot answer: plan() raises, and the runner fails the step
         with pytest.raises(HostError) as raised:
             plan(step, host)
-        assert expect.get("reason", "") in str(raised.value)
+        assert expect["reason"] in str(raised.value)
         assert expect.get("remedy", "") in getattr(raised.value, "remedy", "")
         return
     p = plan(step, host)
     status = "fail" if p.failed else ("change" if p.actions else "ok")
     assert status == expect["status"], p.reason
-    assert expect.get("reason", "") in p.reason
+    assert expect["reason"] in p.reason, p.reason
     assert expect.get("remedy", "") in p.remedy
     assert expect.get("verdict", p.verdict) == p.verdict, p.reason
     assert expect.get("value", "") in p.value
@@ -133,6 +133,12 @@ def test_step_case(path):
         apply_plan(host, p)
         again = plan(step, host)
         assert not again.actions and not again.failed, f"not converged: {again.reason}"
+
+
+def test_every_case_asserts_a_reason():
+    """A case that checks only the status passes whatever the step says (an empty reason is in every reason)."""
+    silent = [f"{p.parent.name}/{p.stem}" for p in CASES if not str(load_case(p)["expect"].get("reason") or "").strip()]
+    assert not silent, f"cases without expect.reason: {silent}"
 
 
 def test_fake_host_raises_on_a_command_nobody_answered():
