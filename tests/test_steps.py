@@ -1,4 +1,8 @@
-"""Data-driven step tests: given files and command results, expect these actions or this reason."""
+"""Data-driven step tests: given files and command results, expect these actions and this reason.
+
+A case (merged over its base) answers every command its step runs under `commands:`; a program or argv listed
+under `absent:` is not installed and answers 127. Any other command fails the case, and every case names a part of
+the reason its plan gives (`expect.reason`)."""
 
 import gzip
 import json
