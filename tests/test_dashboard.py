@@ -125,11 +125,20 @@ def test_the_generated_formats_match_what_xen_4_17_printed():
     assert xl_uptime(2).splitlines()[0] == first["xl-uptime.txt"]
 
 
-def test_uptime_format_round_trips():
-    for seconds in (0, 59, 3600, 86399, 86400, 86400 + 61, 9 * 86400 + 3599):
-        text = f"Name                              ID Uptime\nx                                  1 " \
-               f"{domfacts.format_uptime(seconds)}\n"
-        assert domfacts.parse_xl_uptime(text)[0]["uptime"] == seconds
+def test_the_uptime_parser_reads_every_branch_of_xl_uptime():
+    """Rows as xl prints them (tools/xl/xl_info.c: "%-33s %4d %s", and uptime_to_string's long mode
+    "%d days, %2d:%02d:%02d", "1 day, ..." or "%2d:%02d:%02d"): the recorded dom0 above has sub-day uptimes only."""
+    text = (RECORDED / "xl-uptime.txt").read_text().splitlines()[0] + "\n" + (
+        "Domain-0                             0  0:00:00\n"
+        "a                                    1  0:00:59\n"
+        "b                                    2 23:59:59\n"
+        "c                                    3 1 day,  0:00:00\n"
+        "d                                    4 1 day,  0:01:01\n"
+        "e                                    5 3 days,  7:05:02\n"
+        "f                                   15 9 days,  0:59:59\n")
+    assert [(r["name"], r["domid"], r["uptime"]) for r in domfacts.parse_xl_uptime(text)] == [
+        ("Domain-0", 0, 0), ("a", 1, 59), ("b", 2, 86399), ("c", 3, 86400), ("d", 4, 86461),
+        ("e", 5, 3 * 86400 + 7 * 3600 + 5 * 60 + 2), ("f", 15, 9 * 86400 + 3599)]
     with pytest.raises(ValueError):
         domfacts.parse_xl_uptime("not xl uptime\n")
 

@@ -70,7 +70,7 @@ def test_a_missing_pacman_is_an_error_for_every_reader(answer):
 
 def test_a_missing_pacman_fails_the_install_steps_with_what_to_do():
     for step in (BuildToolsInstalled(), RepoPackagesInstalled(InstallParams())):
-        result = Runner(FakeHost(), dry_run=True).run([step]).steps[0]
+        result = Runner(FakeHost(absent=["pacman"]), dry_run=True).run([step]).steps[0]
         assert result.status == "failed" and "pacman is missing" in result.reason, result.reason
         assert "not an Arch Linux host" in result.remedy
 

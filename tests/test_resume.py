@@ -51,20 +51,17 @@ def wait_for_start(root: Path, step: str, proc: subprocess.Popen, seconds: float
     raise AssertionError(f"no start record for {step} within {seconds} s")
 
 
-def wait_until_sleeping(pid: int, seconds: float = 60) -> None:
-    """Return once pid sleeps in the sample's slowed build (its kernel wait channel is a nanosleep)."""
+def wait_until_building(root: Path, proc: subprocess.Popen, seconds: float = 120) -> Path:
+    """xen's build log, once the run under test's makepkg is in build(): makepkg opens the log as build() starts, and
+    the slowed sample build then spends 30 s in it, so a kill sent now lands inside the build."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            channel = Path(f"/proc/{pid}/wchan").read_text()
-        except OSError:
-            channel = ""
-        if "nanosleep" in channel:
-            return
-        if channel in ("", "0") and time.monotonic() > deadline - seconds + 3:
-            return  # no wait channel shown here: three seconds into the 30-second build will do
+        assert proc.poll() is None, proc.communicate()
+        found = sorted((root / "var/lib/xenbook/build/xen").glob("xen-*-x86_64-build.log"))
+        if found:
+            return found[0]
         time.sleep(0.05)
-    raise AssertionError(f"pid {pid} never slept in the build")
+    raise AssertionError(f"xen's build did not start within {seconds} s")
 
 
 def converged_state(root: Path) -> dict[str, str]:
@@ -139,7 +136,7 @@ def test_a_killed_apply_converges_like_one_never_stopped(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "XENBOOK_SAMPLE_BUILD_SECONDS": "30"})
     start = wait_for_start(victim, "AurPackageInstalled(xen)", proc)
-    wait_until_sleeping(proc.pid)  # inside the (slowed) build of xen
+    wait_until_building(victim, proc)  # inside the (slowed) build of xen
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert ledger_records(victim)[-1] == start, "the killed run wrote after the step's start"
@@ -170,7 +167,7 @@ def test_a_dead_notebook_kernel_is_told_by_the_ledger_and_the_next_run_continues
     start = wait_for_start(d, "AurPackageInstalled(xen)", proc)
     kernel = int(start["id"].split("/")[1])  # the notebook's kernel process wrote the record
     assert kernel != proc.pid
-    wait_until_sleeping(kernel)
+    wait_until_building(d, proc)
     os.kill(kernel, signal.SIGKILL)
     stdout, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1

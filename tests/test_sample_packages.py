@@ -147,6 +147,19 @@ def test_makepkg_refuses_root_and_missing_dependencies_then_builds(host, monkeyp
         "error: '/etc/hostname': invalid or corrupted package\n"
 
 
+def test_makepkg_has_the_build_log_open_while_build_runs(host, monkeypatch):
+    """makepkg's run_function tees a function's output into its log from the function's start, so a run killed in
+    build() leaves the build log of what had been printed (and a test can wait for it)."""
+    from xenbook.sample import aur
+    user = built(host)
+    run(host, "pacman", "-S", "--noconfirm", "--asdeps", "nasm", "acpica")
+    seen = []
+    monkeypatch.setattr(aur, "_pause", lambda: seen.append(sorted(
+        n for n in host.listdir(f"{BUILD}/xen-edk2") if n.endswith(".log"))))
+    assert run(host, *user, "env", "-C", f"{BUILD}/xen-edk2", "makepkg", "--noconfirm", "--log").ok
+    assert seen == [["xen-edk2-202608-1-x86_64-build.log", "xen-edk2-202608-1-x86_64-prepare.log"]]
+
+
 QEMU_KEY = "CEACC9E15534EBABB82D3FA03353C9CEF108B584"  # saur xen-qemu/PKGBUILD validpgpkeys
 
 

@@ -532,13 +532,13 @@ def test_parse_xl_cfg():
     ("dom0_mem=2048M,max:2048M dom0_max_vcpus=2", (2048, 2048, 2)),
     ("placeholder loglvl=all", (16000 - 128, None, 8)),
     ("dom0_mem=-1G dom0_max_vcpus=1-4", (16000 - 1024, None, 4)),
-    ("dom0_mem=1048576 dom0_mem=min:512M,max:1G", (16000 - 128, 1024, 8)),
+    ("dom0_mem=1048576 dom0_mem=min:512M,max:1G", (1024, 1024, 8)),  # the default amount, capped by max:
+    ("dom0_mem=4G,max:2G", (2048, 2048, 8)),
+    ("dom0_mem=512M,min:1G", (1024, None, 8)),
     ("dom0_mem=50%", (8000, None, 8)),
 ])
 def test_dom0_allocation(cmdline, expected):
-    mem, maximum, vcpus = xencmdline.dom0_allocation(cmdline, 16000, 8)
-    assert (min(mem, maximum) if maximum else mem, maximum, vcpus) == (
-        min(expected[0], expected[1]) if expected[1] else expected[0], expected[1], expected[2])
+    assert xencmdline.dom0_allocation(cmdline, 16000, 8) == expected
 
 
 @pytest.mark.parametrize("seconds, short, expected", [

@@ -1,4 +1,8 @@
-"""Data-driven step tests: given files and command results, expect these actions or this reason."""
+"""Data-driven step tests: given files and command results, expect these actions and this reason.
+
+A case (merged over its base) answers every command its step runs under `commands:`; a program or argv listed
+under `absent:` is not installed and answers 127. Any other command fails the case, and every case names a part of
+the reason its plan gives (`expect.reason`)."""
 
 import gzip
 import json
@@ -8,9 +12,9 @@ import pytest
 import yaml
 
 from xenbook.actions import Deferred, RemoveFile, WriteFile
-from xenbook.commands import Result
+from xenbook.commands import Command, Result
 from xenbook.errors import HostError
-from xenbook.hosts.fake import FakeHost
+from xenbook.hosts.fake import FakeHost, UnansweredCommand
 from xenbook.params import BootParams, RunbookParams, build
 from xenbook.steps.dom0 import dom0_steps
 from xenbook.steps.domu import domu_steps
@@ -46,6 +50,7 @@ def load_case(path: Path) -> dict:
         case[key] = {k: v for k, v in merged.items() if v is not None}
     for key in ("kernel_config", "findmnt"):
         case.setdefault(key, base.get(key))
+    case["absent"] = sorted(set(base.get("absent") or []) | set(case.get("absent") or []))  # not installed: 127
     return case
 
 
@@ -58,7 +63,7 @@ def make_host(case: dict) -> FakeHost:
     for argv, answer in (case.get("commands") or {}).items():
         commands[argv] = Result(answer.get("rc", 0), answer.get("stdout", ""), answer.get("stderr", ""))
     return FakeHost(files, commands, modes={k: mode(v) for k, v in case["modes"].items()},
-                    target=case.get("target", "fake"))
+                    target=case.get("target", "fake"), absent=case["absent"])
 
 
 def find_step(case: dict, path: Path, host):
@@ -94,13 +99,13 @@ def test_step_case(path):
     if expect["status"] == "error":  # the host cannot answer: plan() raises, and the runner fails the step
         with pytest.raises(HostError) as raised:
             plan(step, host)
-        assert expect.get("reason", "") in str(raised.value)
+        assert expect["reason"] in str(raised.value)
         assert expect.get("remedy", "") in getattr(raised.value, "remedy", "")
         return
     p = plan(step, host)
     status = "fail" if p.failed else ("change" if p.actions else "ok")
     assert status == expect["status"], p.reason
-    assert expect.get("reason", "") in p.reason
+    assert expect["reason"] in p.reason, p.reason
     assert expect.get("remedy", "") in p.remedy
     assert expect.get("verdict", p.verdict) == p.verdict, p.reason
     assert expect.get("value", "") in p.value
@@ -132,6 +137,33 @@ def test_step_case(path):
         apply_plan(host, p)
         again = plan(step, host)
         assert not again.actions and not again.failed, f"not converged: {again.reason}"
+
+
+def test_every_case_asserts_a_reason():
+    """A case that checks only the status passes whatever the step says (an empty reason is in every reason)."""
+    silent = [f"{p.parent.name}/{p.stem}" for p in CASES if not str(load_case(p)["expect"].get("reason") or "").strip()]
+    assert not silent, f"cases without expect.reason: {silent}"
+
+
+def test_fake_host_raises_on_a_command_nobody_answered():
+    host = FakeHost({}, {"xl info": Result(0, "xen_major : 4\n")})
+    assert host.run(Command.of("xl", "info")).ok
+    with pytest.raises(UnansweredCommand, match="'mountpoint -q /mnt'"):
+        host.run(Command.of("mountpoint", "-q", "/mnt"))
+
+
+def test_fake_host_answers_an_absent_command_like_a_shell():
+    host = FakeHost({}, {}, absent=["iptables", "pacman -T git"])
+    assert host.run(Command.of("iptables", "-S", "FORWARD")).returncode == 127
+    assert host.run(Command.of("pacman", "-T", "git")).returncode == 127
+    with pytest.raises(UnansweredCommand):
+        host.run(Command.of("pacman", "-T", "base-devel"))
+
+
+def test_a_case_lists_commands_as_absent():
+    case = load_case(HERE / "cases" / "BridgedTrafficFiltered" / "no-iptables.yaml")
+    assert "iptables" in case["absent"]
+    assert make_host(case).run(Command.of("iptables", "-S", "FORWARD")).returncode == 127
 
 
 def test_every_boot_step_has_cases():

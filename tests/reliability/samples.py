@@ -11,7 +11,7 @@ from xenbook.report import Report
 from xenbook.sample.boot import reboot
 from xenbook.sample.host import init_sample
 from xenbook.sample.profiles import PROFILES
-from xenbook.sections import SECTIONS, run_sections
+from xenbook.sections import run_sections
 from xenbook.targets import open_host
 
 DOM0_PROFILES = tuple(n for n, p in PROFILES.items() if p.virt == "none")  # machines that become dom0
@@ -27,9 +27,8 @@ os.environ.setdefault(HASH_ENV, HASH)
 def after_reboot(profile: str, on_xen: bool) -> list[str]:
     """The sections a host of profile runs once it rebooted (into Xen when on_xen)."""
     if profile in GUEST_PROFILES:
-        return [s for s in ("preflight", "pv-guest") if s in SECTIONS]
-    return ["preflight", "install", "boot", "dom0"] + ([s for s in ("domu", "manage") if s in SECTIONS] if on_xen
-                                                         else [])
+        return ["preflight", "pv-guest"]
+    return ["preflight", "install", "boot", "dom0"] + (["domu", "manage"] if on_xen else [])
 
 
 def before_reboot(profile: str) -> list[str]:

@@ -1,14 +1,18 @@
 """Crash safety: a run SIGKILLed at any kill point loses nothing, and the next run converges.
 
 For each scenario (a sample host at some stage, sections and parameters) a child runs the runner once; at every
-kill point (see faults.py) a fork of it is SIGKILLed and the tree that crash leaves is kept. Each tree is checked:
-every file the runner was writing holds its old or its new content, never a partial or empty one; every replaced
-file has a backup with its old content and mode. Then the next run, the documented way (it fails naming the dead
-holder of the lock, `xenbook unlock` clears it), must report the interrupted step and leave exactly the tree of an
-uninterrupted run (backups, ledger and lock aside). Kill points that leave identical trees share one recovery run.
+kill point (see faults.py) the tree as it stands there, which is what a SIGKILL there leaves, is kept. Each tree
+is checked: every file the runner was writing holds its old or its new content, never a partial or empty one;
+every replaced file has a backup with its old content and mode. Then the next run, the documented way (it fails
+naming the dead holder of the lock, `xenbook unlock` clears it), must report the interrupted step and leave exactly
+the tree of an uninterrupted run (backups, ledger and lock aside). Kill points that leave identical trees share one
+recovery run.
 
 A sample of points is also killed the plain way (a fresh child killed at its nth point, from scratch): it must leave
-the same host state as the checkpoint of that point, and pass the same checks."""
+the same host state as the checkpoint of that point, and pass the same checks.
+
+This tier does not prove that anything survives a power loss: a killed process keeps everything it wrote in the
+page cache, fsynced or not, so it would stay green if every os.fsync in xenbook were deleted."""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ import os
 import pytest
 
 from xenbook.hosts import remote, rooted
-from xenbook.sections import SECTIONS
 
 from . import crashes, faults, samples, trees
 
@@ -44,10 +47,9 @@ def scenarios(template) -> list[crashes.Scenario]:
           {"guests": [{**GUEST, "storage": "image", "type": "pv", "fstab_device": "xvda"}]}),
     ] + [S(f"{profile}:pv-guest", template(profile, "fresh"), ("pv-guest",),
            {"pv_guest": {"framebuffer": True, "xenfs": True}})
-         for profile in samples.GUEST_PROFILES if "pv-guest" in SECTIONS] + (
-        [S("bios-grub2:manage", template("bios-grub2", "guests"), ("manage",),
-           {"guests": [samples.GUEST], "manage": {**QUICK, "action": "autostart-on", "domain": "web"}})]
-        if "manage" in SECTIONS else [])
+         for profile in samples.GUEST_PROFILES] + [
+        S("bios-grub2:manage", template("bios-grub2", "guests"), ("manage",),
+          {"guests": [samples.GUEST], "manage": {**QUICK, "action": "autostart-on", "domain": "web"}})]
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +66,12 @@ def test_every_kill_point_loses_nothing_and_converges(campaign, tally):
         str(f) for f in losses[:10])
     assert len(campaign.points) == len(scenarios(lambda *a: "")), "a scenario did not run"
     for name, n in campaign.points.items():
-        assert n >= 20, f"{name}: only {n} kill points: the instrumentation lost its hooks"
+        assert n >= 15, f"{name}: only {n} kill points: the instrumentation lost its hooks"
 
 
 def test_kill_points_cover_every_kind_of_moment(campaign):
     """Every kind of moment the harness promises was a kill point, so a renamed function cannot hide one."""
-    kinds = ["before the step", "before the command", "after the command", "before an fsync", "after an fsync",
+    kinds = ["before the step", "before the command", "after the command", "at an fsync",
              "before the rename", "after the rename", "before the backup copy", "in the middle of the backup copy",
              "after the backup copy", "before the command grub-mkconfig", "after the command grub-mkconfig",
              "before the command systemctl", "before the command mount", "after the command umount",

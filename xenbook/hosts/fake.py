@@ -12,11 +12,19 @@ from .base import FileInfo, Host, Validate, check_path
 Answer = Result | Callable[["FakeHost", Command], Result]
 
 
+class UnansweredCommand(AssertionError):
+    """A test ran a command that its fake host neither answers nor lists as absent (a test bug, not a host error)."""
+
+
 class FakeHost(Host):
-    """files maps paths to contents; commands maps 'argv joined by spaces' (or the program) to answers."""
+    """files maps paths to contents; commands maps 'argv joined by spaces' (or the program) to answers.
+
+    absent lists programs or whole argvs that are not installed: those answer 127 like a shell. Any other
+    command that commands does not answer raises UnansweredCommand, so a test cannot pass on a made-up 127.
+    """
 
     def __init__(self, files: dict[str, bytes | str] | None = None, commands: dict[str, Answer] | None = None,
-                 modes: dict[str, int] | None = None, target: str = "fake"):
+                 modes: dict[str, int] | None = None, target: str = "fake", absent: Sequence[str] = ()):
         self.target = target
         self.over_network, self.chroot = target.startswith("ssh:"), target.startswith("chroot:")  # as those hosts
         self.files = {check_path(p): (v.encode() if isinstance(v, str) else v) for p, v in (files or {}).items()}
@@ -25,6 +33,7 @@ class FakeHost(Host):
         for path in self.files:
             self._add_parents(path)
         self.commands = dict(commands or {})
+        self.absent = set(absent)
         self.calls: list[tuple[str, ...]] = []
         self.writes: list[str] = []
 
@@ -38,7 +47,10 @@ class FakeHost(Host):
         self.calls.append(command.argv)
         answer = self.commands.get(" ".join(command.argv), self.commands.get(command.argv[0]))
         if answer is None:
-            return Result(127, "", f"{command.argv[0]}: command not found (fake host)")
+            if command.argv[0] in self.absent or " ".join(command.argv) in self.absent:
+                return Result(127, "", f"{command.argv[0]}: command not found (fake host)")
+            raise UnansweredCommand(f"the fake host has no answer for {' '.join(command.argv)!r}: answer it"
+                                    " in commands, or list the program or argv as absent")
         result = answer(self, command) if callable(answer) else answer
         if on_line:
             for line in result.stdout.splitlines():

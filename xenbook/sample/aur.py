@@ -1,9 +1,10 @@
 """The sample host's SIMULATED AUR: git clone and pull of its package repositories, and makepkg.
 
 Each repository gets an abbreviated PKGBUILD and a .SRCINFO in the real formats, with the real packages'
-dependencies. makepkg prints a few seconds of labelled output (XENBOOK_SAMPLE_BUILD_SECONDS, default 2),
-writes its logs and a SIMULATED package file. The state's "faults" map can make things fail on purpose:
-{"offline": true} (no network) or a list of unreachable servers, {"build_fails": ["xen"]} (build() fails)."""
+dependencies. makepkg spends a few seconds in build() (XENBOOK_SAMPLE_BUILD_SECONDS, default 2), whose
+--log file exists by then, and writes its labelled output, its logs and a SIMULATED package file. The state's
+"faults" map can make things fail on purpose: {"offline": true} (no network) or a list of unreachable servers,
+{"build_fails": ["xen"]} (build() fails)."""
 
 from __future__ import annotations
 
@@ -241,12 +242,13 @@ def makepkg(host, argv, stdin, ctx: Context) -> Result:
             func = f"package_{n}" if split else "package"
             stages[func] = [f"==> Starting {func}()...", "==> Tidying install...", f'==> Creating package "{n}"...',
                             "  -> Compressing package..."]
-    _pause()
     for stage, lines in stages.items():
         out += lines
-        if "--log" in flags:
+        if "--log" in flags:  # makepkg tees each function's output into its log from the function's start
             log = f"{ctx.cwd}/{pkgbase}-{version}-x86_64-{stage}.log"
             host.write_atomic(log, _label(lines[1:]).encode())
+        if stage == "build":
+            _pause()  # build() takes the time, with its log already there
     if fails:
         return Result(4, _label(out), "==> ERROR: A failure occurred in build().\n    Aborting...\n")
     uefi = host.load_state()["machine"]["boot_mode"] == "uefi"
