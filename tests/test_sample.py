@@ -473,5 +473,6 @@ def test_reports_say_how_many_commands_real_tools_answered(tmp_path):
     assert report.answered["simulated"] > 0
     if shutil.which("grub-script-check"):
         assert report.answered["real"] > 0
-    assert f"{report.answered['real']} by real tools, {report.answered['simulated']} simulated" in report.summary()
+    assert f"{report.answered['real']} answered by real tools, {report.answered['simulated']} simulated" in \
+        report.tools_line()
     assert report.to_dict()["answered"] == report.answered

@@ -108,6 +108,8 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: 
     else:
         print_readiness(console, report)
         console.print(report.summary(), highlight=False)
+        if report.tools_line():
+            console.print(report.tools_line(), highlight=False)
         if report.reboot_required:
             console.print(f"[bold]reboot needed[/]: {escape(report.reboot_required)}", highlight=False)
         for i in report.interrupted:

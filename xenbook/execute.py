@@ -56,7 +56,8 @@ class Outcome:
 
     def summary(self, again: str = "") -> str:
         """What happened, where the evidence is, and at a reboot point what to do next (again: this command)."""
-        lines = [self.report.summary()] + [f"error: {e}" for e in self.errors]
+        lines = [self.report.summary()] + ([self.report.tools_line()] if self.report.tools_line() else []) + [
+            f"error: {e}" for e in self.errors]
         lines.append(f"executed notebooks and report.html are in {self.out_dir}")
         if self.exit_code == 3:
             lines += [f"reboot needed: {self.report.reboot_required}",

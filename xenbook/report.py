@@ -65,9 +65,12 @@ class Report:
             if verdicts else ""
         died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
             if self.interrupted else ""
-        tools = (f"; commands: {self.answered.get('real', 0)} by real tools, {self.answered.get('simulated', 0)} "
-                 "simulated") if self.answered else ""
-        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died + tools
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
+
+    def tools_line(self) -> str:
+        """On a simulated host: how many commands real tools answered and how many the simulation did ("" else)."""
+        return (f"commands on the SIMULATED host: {self.answered.get('real', 0)} answered by real tools, "
+                f"{self.answered.get('simulated', 0)} simulated") if self.answered else ""
 
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
@@ -161,5 +164,6 @@ def to_html(report: Report) -> str:
                     f'<td style="color:{colour};font-weight:bold">{status}</td>'
                     f"<td style='text-align:left'>{detail}</td><td>{s.duration:.3f}s</td></tr>")
     head = "<tr><th>section</th><th>step</th><th>status</th><th>details</th><th>time</th></tr>"
-    return (f"{banner}<p><b>{html.escape(report.summary())}</b></p>"
+    tools = f"<p>{html.escape(report.tools_line())}</p>" if report.tools_line() else ""
+    return (f"{banner}<p><b>{html.escape(report.summary())}</b></p>{tools}"
             f'<table style="border-collapse:collapse">{head}{"".join(rows)}</table>')
