@@ -32,7 +32,11 @@ def default_route_device(host: Host) -> str | None:
 
 
 def links(host: Host) -> dict[str, Link]:
-    """Every link of `ip -j -d link show`, by name; {} when ip fails."""
+    """Every link of `ip -j -d link show`, by name; {} when ip fails (read once per plan)."""
+    return host.fact(_links)
+
+
+def _links(host: Host) -> dict[str, Link]:
     result = host.run(Command.of("ip", "-j", "-d", "link", "show"))
     try:
         rows = json.loads(result.stdout) if result.ok else []
