@@ -48,20 +48,30 @@ def default_route(root) -> list:
         return [r["dev"] for r in json.loads(host.run(Command.of("ip", "-j", "route", "show", "default")).stdout)]
 
 
-@pytest.mark.slow
-def test_a_host_left_with_the_bridge_as_its_own_port_is_repaired(tmp_path):
+STALE = "etc/systemd/network/00-xenbook-xenbr0-xenbr0.network"  # what xenbook wrote before the fix
+SELF_PORT = HEADER + "[Match]\nName=xenbr0\n\n[Network]\nBridge=xenbr0\n"
+
+
+def applied_once(tmp_path):
+    """(root, params file) of a sample host after install, boot and dom0 were applied (stopped for the reboot)."""
     root, params = tmp_path / "h", tmp_path / "p.yaml"
     params.write_text(yaml.safe_dump({"sections": ["install", "boot", "dom0"]}))
     assert xenbook("sample", "init", str(root))[0] == 0
     assert xenbook("apply", "--target", f"sample:{root}", "--params", str(params))[0] == 3
+    return root, params
+
+
+@pytest.mark.slow
+def test_a_host_left_with_the_bridge_as_its_own_port_is_repaired(tmp_path):
+    root, params = applied_once(tmp_path)
     assert xenbook("reboot", "--target", f"sample:{root}")[0] == 0
-    stale = root / "etc/systemd/network/00-xenbook-xenbr0-xenbr0.network"  # what xenbook wrote before the fix
-    stale.write_text(HEADER + "[Match]\nName=xenbr0\n\n[Network]\nBridge=xenbr0\n")
+    stale = root / STALE
+    stale.write_text(SELF_PORT)
     code, out = xenbook("apply", "--target", f"sample:{root}", "--params", str(params))
     assert code == 0, out
-    assert "removes /etc/systemd/network/00-xenbook-xenbr0-xenbr0.network" in out
+    assert f"removes /{STALE}" in out
     assert not stale.exists()
-    backups = list((root / "var/lib/xenbook/backups").glob("*/etc/systemd/network/00-xenbook-xenbr0-xenbr0.network"))
+    backups = list((root / "var/lib/xenbook/backups").glob(f"*/{STALE}"))
     assert len(backups) == 1 and "Bridge=xenbr0" in backups[0].read_text()
     code, report = xenbook("report", "--target", f"sample:{root}", "--params", str(params), "--out",
                            str(tmp_path / "r.html"))
@@ -77,12 +87,8 @@ def test_a_host_left_with_the_bridge_as_its_own_port_is_repaired(tmp_path):
 @pytest.mark.slow
 def test_without_the_fix_the_stale_file_cuts_the_network(tmp_path):
     """The simulation reproduces the failure the fix repairs: the self-port file wins and dom0 has no route."""
-    root, params = tmp_path / "h", tmp_path / "p.yaml"
-    params.write_text(yaml.safe_dump({"sections": ["install", "boot", "dom0"]}))
-    assert xenbook("sample", "init", str(root))[0] == 0
-    assert xenbook("apply", "--target", f"sample:{root}", "--params", str(params))[0] == 3
-    (root / "etc/systemd/network/00-xenbook-xenbr0-xenbr0.network").write_text(
-        HEADER + "[Match]\nName=xenbr0\n\n[Network]\nBridge=xenbr0\n")
+    root, _params = applied_once(tmp_path)
+    (root / STALE).write_text(SELF_PORT)
     assert xenbook("reboot", "--target", f"sample:{root}")[0] == 0
     assert default_route(root) == []
 
