@@ -12,10 +12,10 @@ def pytest_collection_finish(session):
     install, boot and dom0 sections leave it, rebooted into Xen, so every section's dry run has its prerequisites."""
     if not any(str(item.fspath).endswith(".ipynb") for item in session.items):
         return
-    from xenbook.params import RunbookParams
-    from xenbook.sections import run_sections
-    from xenbook.targets import open_host
-    from xenbook.sample.boot import reboot
+    from xenbook.engine.params import RunbookParams
+    from xenbook.engine.registry import run_sections
+    from xenbook.connectors.targets import open_host
+    from xenbook_sample.boot import reboot
     with open_host("sample") as host:
         report = run_sections(host, RunbookParams(), ["install", "boot", "dom0"], dry_run=False)
         assert not report.failed, report.summary()

@@ -162,10 +162,10 @@ def python_json(script: str, *args: str) -> dict:
 
 def import_times(runs: int, log) -> dict:
     argvs = {name: [PY, "-c", code] for name, code in (
-        ("python", "pass"), ("xenbook", "import xenbook"), ("xenbook.cli", "import xenbook.cli"),
-        ("xenbook.notebook", "import xenbook.notebook"))}
+        ("python", "pass"), ("xenbook", "import xenbook"), ("xenbook.cli.main", "import xenbook.cli.main"),
+        ("xenbook.ui.notebook", "import xenbook.ui.notebook"))}
     out = cold("import", argvs, runs, log)
-    for module in ("xenbook.cli", "xenbook.notebook"):  # what python -X importtime says the import itself took
+    for module in ("xenbook.cli.main", "xenbook.ui.notebook"):  # what python -X importtime says the import itself took
         r = run([PY, "-X", "importtime", "-c", f"import {module}"])
         rows = [line.split("|") for line in r.err.splitlines() if line.startswith("import time:")]
         out[f"importtime_{module}_ms"] = next(int(row[1]) / 1000 for row in rows if row[2].strip() == module)

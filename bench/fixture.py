@@ -40,7 +40,7 @@ def _write(root: Path, path: str, data: str | bytes, mode: int = 0o644) -> None:
 
 def sample_file(name: str) -> bytes:
     """A file xenbook's sample host ships as a fresh Arch install has it (grub.default, xl.conf, ...)."""
-    return (resources.files("xenbook.sample.files") / name).read_bytes()
+    return (resources.files("xenbook_sample.files") / name).read_bytes()
 
 
 def runbook_tree(root: Path) -> Path:
@@ -63,7 +63,7 @@ def runbook_tree(root: Path) -> Path:
 
 def runbook_params():
     """examples/sample-host.yaml with the uplink named (the fixture has no routing table to ask)."""
-    from xenbook.params import RunbookParams, build
+    from xenbook.engine.params import RunbookParams, build
     data = yaml.safe_load((REPO / "examples" / "sample-host.yaml").read_text())
     data.setdefault("dom0", {})["uplink"] = UPLINK
     data["dom0"]["network"] = "systemd-networkd"
@@ -72,7 +72,7 @@ def runbook_params():
 
 def runbook_spec(root: Path) -> list[dict]:
     """The runbook's edits as xenbook plans them on the fresh fixture at root (which must be fresh)."""
-    from xenbook.actions import WriteFile
+    from xenbook.core.actions import WriteFile
     from xenbook.edits import blocks
 
     from xenbook_edits import FixtureHost, runbook_steps  # bench/ is on sys.path

@@ -8,9 +8,9 @@ import collections
 import json
 import sys
 
-from xenbook.cli import load_params
-from xenbook.sample.host import SampleHost
-from xenbook.sections import run_sections
+from xenbook.cli.main import load_params
+from xenbook_sample.host import SampleHost
+from xenbook.engine.registry import run_sections
 
 from samples import PARAMS
 

@@ -8,9 +8,9 @@ import sys
 import time
 
 started = time.perf_counter()
-from xenbook.cli import load_params  # noqa: E402
-from xenbook.sections import run_sections  # noqa: E402
-from xenbook.targets import open_host  # noqa: E402
+from xenbook.cli.main import load_params  # noqa: E402
+from xenbook.engine.registry import run_sections  # noqa: E402
+from xenbook.connectors.targets import open_host  # noqa: E402
 
 from samples import PARAMS  # noqa: E402
 

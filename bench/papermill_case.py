@@ -28,10 +28,10 @@ def main(case: str, out: str, save: str, sample: str = "") -> None:
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if case == "boot":
-        from xenbook.cli import load_params
-        from xenbook.execute import notebooks_dir
-        from xenbook.notebook import flat_params
-        from xenbook.sections import SECTIONS
+        from xenbook.cli.main import load_params
+        from xenbook.cli.run import notebooks_dir
+        from xenbook.ui.notebook import flat_params
+        from xenbook.engine.registry import SECTIONS
 
         from samples import PARAMS
         params = load_params(str(PARAMS), f"sample:{sample}", "boot", ())

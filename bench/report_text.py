@@ -53,7 +53,7 @@ def targets(data: dict) -> list[list[str]]:
         why = "a cold process: Python's start-up"
         if imports:
             why += (f" ({fmt(py)}), importing the CLI with its pydantic models "
-                    f"(`import xenbook.cli` {fmt(imports['xenbook.cli']['median'] - py)} beyond start-up)")
+                    f"(`import xenbook.cli.main` {fmt(imports['xenbook.cli.main']['median'] - py)} beyond start-up)")
         why += ", then planning every step; the steps themselves are a small part (see the notebook rows)"
         out.append(_row("whole-runbook check on the sample host ≤ 0.5 s (cold process)",
                         f"fresh {fmt(sample['plan_fresh']['median'])} (fastest {fmt(sample['plan_fresh']['min'])}), "
@@ -110,8 +110,8 @@ def targets(data: dict) -> list[list[str]]:
     if imports:
         x = imports["xenbook"]["median"]
         out.append(_row("`import xenbook` ≤ 150 ms (cold process, start-up included)",
-                        f"{fmt(x)} ({fmt(x - py)} beyond `python -c pass`); `import xenbook.cli` "
-                        f"{fmt(imports['xenbook.cli']['median'])}", verdict(x, 0.150, "s"),
+                        f"{fmt(x)} ({fmt(x - py)} beyond `python -c pass`); `import xenbook.cli.main` "
+                        f"{fmt(imports['xenbook.cli.main']['median'])}", verdict(x, 0.150, "s"),
                         "xenbook is a namespace package: importing it loads no module; the CLI imports click, "
                         "PyYAML and pydantic (its parameter models are built at import), and papermill, rich and "
                         "ipywidgets only in the commands that use them"))
@@ -132,8 +132,8 @@ BEFORE_AFTER = (("runbook edits: xenbook check", "edits/check/xenbook"),
                 ("xenbook plan, converged sample host", "sample/plan_converged"),
                 ("xenbook apply, converged sample host", "sample/apply_converged"),
                 ("xenbook run, one notebook", "notebook/xenbook_run"),
-                ("import xenbook", "imports/xenbook"), ("import xenbook.cli", "imports/xenbook.cli"),
-                ("import xenbook.notebook", "imports/xenbook.notebook"))
+                ("import xenbook", "imports/xenbook"), ("import xenbook.cli.main", "imports/xenbook.cli.main"),
+                ("import xenbook.ui.notebook", "imports/xenbook.ui.notebook"))
 
 
 def before_after(data: dict, before: dict) -> str:

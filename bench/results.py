@@ -67,7 +67,7 @@ def rows(data: dict) -> list[list[str]]:
                     "", "", "", "", str(d["runs"])])
     imports = data.get("imports")
     if imports:
-        for key in ("python", "xenbook", "xenbook.cli", "xenbook.notebook"):
+        for key in ("python", "xenbook", "xenbook.cli.main", "xenbook.ui.notebook"):
             label = "python -c pass" if key == "python" else f"python -c 'import {key}'"
             out.append([label, fmt(imports[key]["median"]), "", "", "", "", str(imports[key]["n"])])
     return out

@@ -14,11 +14,11 @@ import json
 import sys
 import time
 
-from xenbook.commands import Command, Result
+from xenbook.core.commands import Command, Result
 from xenbook.edits import blocks
-from xenbook.hosts.rooted import RootedHost
-from xenbook.runner import Runner
-from xenbook.steps.base import FileStep, Step
+from xenbook.connectors.rooted import RootedHost
+from xenbook.engine.runner import Runner
+from xenbook.core.step import FileStep, Step
 
 
 class FixtureHost(RootedHost):
@@ -59,10 +59,10 @@ class MarkerBlock(FileStep):
 
 def runbook_steps(params) -> list[Step]:
     """The runbook's file edits: GRUB defaults and entry, xl.conf, the bridge, the guest's config and files."""
-    from xenbook.steps.boot import BootFacts, GrubDefaults, GrubXenEntry
-    from xenbook.steps.bridge import XenBridge
-    from xenbook.steps.dom0 import XlConfSettings
-    from xenbook.steps.domu import GuestConfig, guest_files
+    from xenbook.sections.boot.steps import BootFacts, GrubDefaults, GrubXenEntry
+    from xenbook.sections.dom0.bridge import XenBridge
+    from xenbook.sections.dom0.steps import XlConfSettings
+    from xenbook.sections.domu.steps import GuestConfig, guest_files
 
     from fixture import GUEST_FILES, GUEST_MOUNT
     guest = params.guests[0]

@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_cli import tree_hashes
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 
 
 def run(*args):

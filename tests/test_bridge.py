@@ -8,10 +8,10 @@ import sys
 import pytest
 import yaml
 
-from xenbook.commands import Command
+from xenbook.core.commands import Command
 from xenbook.edits import networkd
-from xenbook.steps.bridge import HEADER
-from xenbook.targets import open_host
+from xenbook.sections.dom0.bridge import HEADER
+from xenbook.connectors.targets import open_host
 
 # (file's [Match] lines, link name, type, mac, kind, matches) as systemd.network(5) describes [Match]
 MATCHES = [
@@ -39,7 +39,7 @@ def test_network_file_matching_follows_systemd(match, name, type_, mac, kind, ex
 
 
 def xenbook(*args):
-    proc = subprocess.run([sys.executable, "-m", "xenbook.cli", *args], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "xenbook.cli.main", *args], capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -103,8 +103,8 @@ def need(tool):
 
 
 def test_keyfiles_are_checked_by_nmcli_offline():
-    from xenbook.errors import ValidationFailed
-    from xenbook.validators import validate_bytes
+    from xenbook.core.errors import ValidationFailed
+    from xenbook.safety.validators import validate_bytes
     need("nmcli")
     good = b"[connection]\nid=xenbr0\nuuid=82e2d0fb-3476-5f48-953c-7d8e990b6bcc\ntype=bridge\ninterface-name=xenbr0\n"
     assert "nmcli --offline connection modify" in validate_bytes("nm-keyfile", good, "/etc/x.nmconnection")
@@ -113,8 +113,8 @@ def test_keyfiles_are_checked_by_nmcli_offline():
 
 
 def test_the_guests_conf_file_is_checked_by_networkmanager():
-    from xenbook.errors import ValidationFailed
-    from xenbook.validators import validate_bytes
+    from xenbook.core.errors import ValidationFailed
+    from xenbook.safety.validators import validate_bytes
     need("NetworkManager")
     assert validate_bytes("nm-conf", b"[device-x]\nmatch-device=interface-name:vif*\nmanaged=0\n", "/etc/x.conf")
     with pytest.raises(ValidationFailed):

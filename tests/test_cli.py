@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 
 
 def xenbook(*args, check=None):

@@ -4,11 +4,11 @@ touched (plan, apply and the notebooks' run), with the host's CPU count read whe
 import pytest
 
 from tests.test_cli import tree_hashes, xenbook
-from xenbook.commands import Result
-from xenbook.errors import ParameterError
-from xenbook.hosts.fake import FakeHost
-from xenbook.params import RunbookParams, build
-from xenbook.sections import check_sections
+from xenbook.core.commands import Result
+from xenbook.core.errors import ParameterError
+from xenbook.connectors.fake import FakeHost
+from xenbook.engine.params import RunbookParams, build
+from xenbook.engine.registry import check_sections
 
 PINNED = {"boot": {"dom0_max_vcpus": 2, "dom0_vcpus_pin": True}}
 XL_INFO = "host : h\nxen_major : 4\nxen_minor : 21\nxen_extra : .2\nnr_cpus : {n}\ntotal_memory : 16384\n"

@@ -8,11 +8,11 @@ import sys
 import pytest
 
 from tests.test_cli import tree_hashes
-from xenbook.commands import Command
-from xenbook.sample import SampleHost
-from xenbook.sample.guestdisks import installer_partitions, kernel_upgraded
+from xenbook.core.commands import Command
+from xenbook_sample import SampleHost
+from xenbook_sample.guestdisks import installer_partitions, kernel_upgraded
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 HASH = "$6$saltsalt$Q9H1cYVb1oJQZ0H0wqXrWmW0k6vYl3b0p8dI5yqzv9M5FJm0C3s8Ff1nq2xW9yWb2vT3sQ0xY7zR4uV6aB8cD."
 

@@ -15,7 +15,7 @@ PARAMS = {"sections": ["install", "boot", "dom0"],
 
 
 def xenbook(*args, timeout=600):
-    proc = subprocess.run([sys.executable, "-m", "xenbook.cli", *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "xenbook.cli.main", *args], capture_output=True, text=True,
                           timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -17,8 +17,8 @@ import pytest
 
 from tests.e2e.debian import XEN_GZ
 from tests.test_boot_paths import run
-from xenbook.sample import SampleHost
-from xenbook.sample import grub as simulated
+from xenbook_sample import SampleHost
+from xenbook_sample import grub as simulated
 
 SCRIPT = Path(__file__).parent / "realgrub" / "mkconfig.sh"
 REAL_SCRIPTS = ("00_header", "10_linux", "20_linux_xen")

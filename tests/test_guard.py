@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xenbook.guard import GuardRefused, check, device_facts, refusals
+from xenbook.safety.guard import GuardRefused, check, device_facts, refusals
 
 HERE = Path(__file__).parent / "guard"
 HAND = json.loads((HERE / "handwritten.lsblk.json").read_text())

@@ -11,10 +11,10 @@ import subprocess
 
 import pytest
 
-from xenbook.errors import ValidationFailed
-from xenbook.guests import GuestParams
-from xenbook.steps.domu import guest_files
-from xenbook.validators import validate_bytes
+from xenbook.core.errors import ValidationFailed
+from xenbook.sections.domu.params import GuestParams
+from xenbook.sections.domu.steps import guest_files
+from xenbook.safety.validators import validate_bytes
 
 TOOLS = ("mkfs.ext4", "e2fsck", "debugfs", "blkid", "findmnt")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
@@ -86,8 +86,8 @@ def test_the_guest_fstab_passes_findmnt_verify(guest, tmp_path, monkeypatch):
 def test_guest_kernel_current_reads_the_real_debugfs_and_stat(tmp_path):
     """GuestKernelCurrent's readers on the real debugfs and stat: the guest's /boot inode, then dump -p's copy
     (whole-second mtime, the inode's mode) reads the same, and a missing file and a non-ext4 disk read as such."""
-    from xenbook.hosts.rooted import LocalHost
-    from xenbook.steps.domu_kernel import copy_files, debugfs, guest_file
+    from xenbook.connectors.rooted import LocalHost
+    from xenbook.sections.domu.kernel import copy_files, debugfs, guest_file
 
     root, boot = tmp_path / "root", tmp_path / "boot"
     (root / "boot").mkdir(parents=True)

@@ -11,17 +11,17 @@ import time
 
 import pytest
 
-from xenbook import ledger, lock
-from xenbook.actions import Plan, RunCommand
-from xenbook.commands import Command, Result
-from xenbook.hosts.fake import FakeHost
-from xenbook.hosts.remote import CommandFilesHost, spawn
-from xenbook.hosts.rooted import ChrootHost
-from xenbook.runner import Runner, run_id
-from xenbook.steps.base import FileStep, Step
+from xenbook.engine import ledger, lock
+from xenbook.core.actions import Plan, RunCommand
+from xenbook.core.commands import Command, Result
+from xenbook.connectors.fake import FakeHost
+from xenbook.connectors.remote import CommandFilesHost, spawn
+from xenbook.connectors.rooted import ChrootHost
+from xenbook.engine.runner import Runner, run_id
+from xenbook.core.step import FileStep, Step
 
 SECRETISH = "line-that-only-the-diff-holds"
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 
 
 class DemoFile(FileStep):

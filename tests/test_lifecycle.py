@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xenbook.sample.profiles import PROFILES
-from xenbook.targets import open_host
-from xenbook.commands import Command
+from xenbook_sample.profiles import PROFILES
+from xenbook.connectors.targets import open_host
+from xenbook.core.commands import Command
 
 GUEST = {"name": "dom01", "memory": 512, "vcpus": 1, "storage": "lvm", "size": "8G", "packages": ["openssh"],
          "autostart": True,
@@ -44,12 +44,12 @@ def params_for(profile: str) -> dict:
 
 
 def xenbook(*args: str) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-m", "xenbook.cli", *args], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "xenbook.cli.main", *args], capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
 
 
 def apply(root: Path, params: Path) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "xenbook.cli", "apply", "--target", f"sample:{root}", "--params",
+    proc = subprocess.run([sys.executable, "-m", "xenbook.cli.main", "apply", "--target", f"sample:{root}", "--params",
                            str(params), "--json"], capture_output=True, text=True, timeout=600)
     out = proc.stdout
     assert "{" in out, proc.stdout + proc.stderr

@@ -10,9 +10,9 @@ import nbformat
 import papermill
 import pytest
 
-from xenbook.notebook import HOST_FIELDS, section_model
-from xenbook.paramcell import parameters_cell
-from xenbook.sections import SECTIONS
+from xenbook.ui.notebook import HOST_FIELDS, section_model
+from xenbook.ui.paramcell import parameters_cell
+from xenbook.engine.registry import SECTIONS
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 FORBIDDEN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.AsyncFor, ast.Lambda,
@@ -50,7 +50,7 @@ def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
     assert set(values) - {*HOST_FIELDS, "report_path", "params_file"} == set(fields)
     for field, info in fields.items():
         assert values[field] == info.get_default(call_default_factory=True), field
-    assert cell.source == parameters_cell(section), "run python -m xenbook.paramcell to write the cell anew"
+    assert cell.source == parameters_cell(section), "run python -m xenbook.ui.paramcell to write the cell anew"
 
 
 def run_notebook(name, tmp_path, target, **params):
@@ -115,7 +115,7 @@ def test_boot_notebook_fails_on_bad_input_before_touching_the_host(tmp_path):
 @pytest.mark.slow
 def test_xenbook_run_leaves_notebooks_and_report(tmp_path):
     out = tmp_path / "runs"
-    proc = subprocess.run([sys.executable, "-m", "xenbook.cli", "run", "--target", f"sample:{tmp_path / 'h'}",
+    proc = subprocess.run([sys.executable, "-m", "xenbook.cli.main", "run", "--target", f"sample:{tmp_path / 'h'}",
                            "--sections", "install,boot", "--apply", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -45,9 +45,9 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def _packages_in_tree() -> set[str]:
-    """Every folder under xenbook/ that holds Python files, as a dotted package name."""
-    return {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "xenbook").rglob("*.py")
-            if "__pycache__" not in p.parts}
+    """Every folder under xenbook/ and xenbook_sample/ that holds Python files, as a dotted package name."""
+    return {".".join(p.parent.relative_to(ROOT).parts) for top in ("xenbook", "xenbook_sample")
+            for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts}
 
 
 def test_every_folder_of_python_files_is_a_regular_package():
@@ -65,7 +65,7 @@ def test_version_is_the_installed_distributions_and_the_cli_prints_it():
     from click.testing import CliRunner
 
     import xenbook
-    from xenbook.cli import main
+    from xenbook.cli.main import main
     assert xenbook.__version__ == metadata.version("xenbook")
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output == f"xenbook, version {xenbook.__version__}\n"
@@ -82,7 +82,7 @@ for name in sys.argv[1:]:
     except Exception as e:
         failed[name] = f"{type(e).__name__}: {e}"
 import xenbook
-from xenbook.execute import notebooks_dir
+from xenbook.cli.run import notebooks_dir
 print(json.dumps({"failed": failed, "file": xenbook.__file__, "version": xenbook.__version__,
                   "notebooks": sorted(p.name for p in notebooks_dir().glob("*.ipynb"))}))
 """
@@ -102,7 +102,7 @@ def test_the_wheel_holds_every_package_and_runs_outside_the_source_tree(tmp_path
     in a folder a .pth adds are not read), then run xenbook from that venv in a folder outside the checkout."""
     src = tmp_path / "src"
     junk = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("xenbook", "notebooks"):
+    for folder in ("xenbook", "xenbook_sample", "notebooks"):
         shutil.copytree(ROOT / folder, src / folder, ignore=junk)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
@@ -113,7 +113,7 @@ def test_the_wheel_holds_every_package_and_runs_outside_the_source_tree(tmp_path
 
     wanted = {f"{p.replace('.', '/')}/__init__.py" for p in _packages_in_tree()}
     wanted |= {f"xenbook/notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")}
-    wanted |= {str(p.relative_to(ROOT)) for p in (ROOT / "xenbook/sample/files").rglob("*") if p.is_file()}
+    wanted |= {str(p.relative_to(ROOT)) for p in (ROOT / "xenbook_sample/files").rglob("*") if p.is_file()}
     assert sorted(wanted - set(names)) == [], "missing from the wheel"
 
     env_dir = tmp_path / "venv"

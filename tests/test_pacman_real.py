@@ -26,13 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from xenbook.commands import Command
-from xenbook.hosts.rooted import LocalHost, run_local
-from xenbook.params import InstallParams, RunbookParams
-from xenbook.runner import Runner
-from xenbook.steps.aur import AurPackageInstalled
+from xenbook.core.commands import Command
+from xenbook.connectors.rooted import LocalHost, run_local
+from xenbook.sections.install.params import InstallParams
+from xenbook.engine.params import RunbookParams
+from xenbook.engine.runner import Runner
+from xenbook.sections.install.aur import AurPackageInstalled
 from xenbook.steps.failures import explain
-from xenbook.steps.install import install_steps
+from xenbook.sections.install.steps import install_steps
 
 TOOLS = ("pacman", "pacman-conf", "makepkg", "repo-add", "bsdtar", "fakeroot", "git", "runuser")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]

@@ -7,15 +7,16 @@ import sys
 
 import pytest
 
-from xenbook.commands import Command
+from xenbook.core.commands import Command
 from xenbook.facts import system
-from xenbook.params import PreflightParams, RunbookParams
-from xenbook.report import to_html
-from xenbook.runner import Runner
-from xenbook.sample import PROFILES, init_sample
-from xenbook.steps.preflight import CHECKS, preflight_steps
+from xenbook.sections.preflight.params import PreflightParams
+from xenbook.engine.params import RunbookParams
+from xenbook.engine.results import to_html
+from xenbook.engine.runner import Runner
+from xenbook_sample import PROFILES, init_sample
+from xenbook.sections.preflight.steps import CHECKS, preflight_steps
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 ROWS = [c.name for c in CHECKS]
 
 
@@ -168,7 +169,7 @@ def test_notebook_reports_rows_and_fails_only_when_ready_is_required(tmp_path):
     import nbformat
     import papermill
 
-    from xenbook.execute import notebooks_dir
+    from xenbook.cli.run import notebooks_dir
 
     init_sample(str(tmp_path / "nv"), profile="no-virt")
     source, report = str(notebooks_dir() / "00-preflight.ipynb"), tmp_path / "report.json"

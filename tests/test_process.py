@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from xenbook.hosts.process import run_local, spawn
+from xenbook.connectors.process import run_local, spawn
 
 
 def test_captured_and_streamed_runs_agree():

@@ -11,17 +11,19 @@ from html.parser import HTMLParser
 
 import pytest
 
-from xenbook import hostreport, ledger
-from xenbook.actions import WriteFile
-from xenbook.hostpage import Code, Document, Image, Part, to_html, to_markdown
-from xenbook.hosts.fake import FakeHost
-from xenbook.params import RunbookParams
-from xenbook.redact import MASK, redact
-from xenbook.sample import SampleHost
+from xenbook.report import host as hostreport
+from xenbook.engine import ledger
+from xenbook.core.actions import WriteFile
+from xenbook.core.document import Code, Document, Image, Part
+from xenbook.report.page import to_html, to_markdown
+from xenbook.connectors.fake import FakeHost
+from xenbook.engine.params import RunbookParams
+from xenbook.safety.redact import MASK, redact
+from xenbook_sample import SampleHost
 
 from tests.test_cli import tree_hashes
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 HASH = "$6$reportsalt$Q9H1cYVb1oJQZ0H0wqXrWmW0k6vYl3b0p8dI5yqzv9M5FJm0C3s8Ff1nq2xW9yWb2vT3sQ0xY7zR4uV6aB8cD."
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20"/></svg>'

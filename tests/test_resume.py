@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from xenbook import ledger
-from xenbook.sections import SECTIONS as BUILT
+from xenbook.engine import ledger
+from xenbook.engine.registry import SECTIONS as BUILT
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 HASH = "$6$resumesalt$Q9H1cYVb1oJQZ0H0wqXrWmW0k6vYl3b0p8dI5yqzv9M5FJm0C3s8Ff1nq2xW9yWb2vT3sQ0xY7zR4uV6aB8cD."
 BEFORE_REBOOT = {"preflight", "install", "boot", "dom0"}

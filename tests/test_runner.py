@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from xenbook.actions import Plan, WriteFile
-from xenbook.commands import Result
+from xenbook.core.actions import Plan, WriteFile
+from xenbook.core.commands import Result
 from xenbook.edits.shellvars import get_vars
-from xenbook.hosts.fake import FakeHost
-from xenbook.params import BootParams
-from xenbook.runner import Runner
-from xenbook.steps.base import FileStep, Step
-from xenbook.steps.boot import grub2_steps
+from xenbook.connectors.fake import FakeHost
+from xenbook.sections.boot.params import BootParams
+from xenbook.engine.runner import Runner
+from xenbook.core.step import FileStep, Step
+from xenbook.sections.boot.steps import grub2_steps
 
 FINDMNT = json.dumps({"filesystems": [
     {"target": "/", "source": "/dev/sda3", "fstype": "ext4", "uuid": "5f1c2a3e-0d5b-4c4e-9f6a-3b2d1e0c9a87"},
@@ -146,7 +146,7 @@ def test_file_changed_after_planning_is_not_overwritten():
 
 
 def test_merge_facts_merges_nested_mappings_and_copies_them():
-    from xenbook.report import merge_facts
+    from xenbook.engine.results import merge_facts
     role = {"pv_guest": {"role": "HVM"}}
     facts = merge_facts({}, role)
     merge_facts(facts, {"pv_guest": {"xl_cfg": ["kernel = x"]}, "xapi": {"vm_uuid": "u"}})
@@ -176,8 +176,8 @@ def _count_reads(host):
 
 def test_facts_are_cached_by_function_and_read_afresh_by_every_run():
     import pytest as _pytest
-    from xenbook.hosts.fake import FakeHost
-    from xenbook.runner import Runner
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.engine.runner import Runner
     host = FakeHost()
     assert host.fact(_count_reads) == host.fact(_count_reads) == 1  # one read per function
     with _pytest.raises(TypeError, match="module-level function"):
@@ -190,8 +190,8 @@ class _Grouped:
     """A step of one guest (group) that fails or is already true."""
 
     def __new__(cls, name, group, fails):
-        from xenbook.actions import Plan
-        from xenbook.steps.base import Step
+        from xenbook.core.actions import Plan
+        from xenbook.core.step import Step
 
         class One(Step):
             def plan(self, host):
@@ -202,8 +202,8 @@ class _Grouped:
 
 
 def test_one_guests_failure_skips_its_own_steps_not_another_guests():
-    from xenbook.hosts.fake import FakeHost
-    from xenbook.runner import Runner
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.engine.runner import Runner
     steps = [_Grouped("GuestStorage", "a", True), _Grouped("GuestStorage", "b", False),
              _Grouped("GuestConfig", "a", False), _Grouped("GuestConfig", "b", False)]
     report = Runner(FakeHost(), dry_run=True).run(steps)

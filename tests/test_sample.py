@@ -12,13 +12,13 @@ from importlib import resources
 import pytest
 
 from tests.test_boot_paths import run as run_cli
-from xenbook.commands import Command
+from xenbook.core.commands import Command
 from xenbook.edits.blocks import ensure_block
-from xenbook.errors import ParameterError, TargetError
+from xenbook.core.errors import ParameterError, TargetError
 from xenbook.facts import boot
-from xenbook.sample import PROFILES, SampleHost, init_sample
-from xenbook.sample.programs import PROGRAMS
-from xenbook.targets import open_host
+from xenbook_sample import PROFILES, SampleHost, init_sample
+from xenbook_sample.programs import PROGRAMS
+from xenbook.connectors.targets import open_host
 
 ROOT_UUID = "56c87129-9ea7-46fb-a724-039e34e14b29"
 BOOT_UUID = "0f87edb0-6e3e-4dae-8609-5376e17d0957"
@@ -64,8 +64,8 @@ def mkconfig(host):
 
 def install_xen(host):
     """Xen as the install section leaves it (a new sample host starts without it)."""
-    from xenbook.params import RunbookParams
-    from xenbook.sections import run_sections
+    from xenbook.engine.params import RunbookParams
+    from xenbook.engine.registry import run_sections
     params = RunbookParams(install={"xen_qemu": False, "hvm_guests": False})
     report = run_sections(host, params, ["install"], dry_run=False)
     assert not report.failed, report.summary()
@@ -196,7 +196,7 @@ def test_proc_files_read_like_a_real_kernel(host):
     mem = dict(line.split(":", 1) for line in host.read_text("/proc/meminfo").splitlines())
     assert 15 * 1024 ** 2 < int(mem["MemTotal"].split()[0]) <= 16 * 1024 ** 2
     assert f"root=UUID={ROOT_UUID} rw" in host.read_text("/proc/cmdline")
-    shipped = resources.files("xenbook.sample").joinpath("files", "kernel-config").read_bytes()
+    shipped = resources.files("xenbook_sample").joinpath("files", "kernel-config").read_bytes()
     assert gzip.decompress(host.read_bytes("/proc/config.gz")) == shipped  # the kernel's config, gzipped as Linux does
     config = boot.kernel_config(host)
     for key, value in (("CONFIG_XEN", "y"), ("CONFIG_XEN_DOM0", "y"), ("CONFIG_XEN_PVH", "y"),
@@ -466,8 +466,8 @@ def test_reports_say_how_many_commands_real_tools_answered(tmp_path):
     """A sample host's report counts the commands real tools answered (validators, GRUB's checkers) and the
     simulated ones; on a machine with GRUB's tools the real count is above zero."""
     import shutil
-    from xenbook.params import RunbookParams
-    from xenbook.sections import run_sections
+    from xenbook.engine.params import RunbookParams
+    from xenbook.engine.registry import run_sections
     host = init_sample(str(tmp_path / "s"))
     report = run_sections(host, RunbookParams(), ["install", "boot"], dry_run=False)
     assert report.answered["simulated"] > 0

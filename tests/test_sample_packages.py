@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from xenbook.commands import Command
+from xenbook.core.commands import Command
 from xenbook.facts import packages as pkgfacts
-from xenbook.sample import init_sample
+from xenbook_sample import init_sample
 
 BUILD = "/var/lib/xenbook/build"
 
@@ -150,7 +150,7 @@ def test_makepkg_refuses_root_and_missing_dependencies_then_builds(host, monkeyp
 def test_makepkg_has_the_build_log_open_while_build_runs(host, monkeypatch):
     """makepkg's run_function tees a function's output into its log from the function's start, so a run killed in
     build() leaves the build log of what had been printed (and a test can wait for it)."""
-    from xenbook.sample import aur
+    from xenbook_sample import aur
     user = built(host)
     run(host, "pacman", "-S", "--noconfirm", "--asdeps", "nasm", "acpica")
     seen = []

@@ -1,4 +1,4 @@
-"""The sample host reads what xenbook wrote with readers of its own (xenbook/sample never imports xenbook.facts or
+"""The sample host reads what xenbook wrote with readers of its own (xenbook_sample never imports xenbook.facts or
 xenbook.edits). Where the product reads the same format, both readers get the same tricky inputs and must agree; a
 real tool decides, where one runs here rootless, which of them is right."""
 
@@ -14,8 +14,8 @@ import pytest
 from xenbook.edits import grubentry, shellvars, xencfg, xlcfg
 from xenbook.facts import packages as pkgfacts
 from xenbook.facts import services as servicefacts
-from xenbook.sample import grubscript, shellfiles, unitfiles, xenefi, xlconfig
-from xenbook.sample import packages as sample_packages
+from xenbook_sample import grubscript, shellfiles, unitfiles, xenefi, xlconfig
+from xenbook_sample import packages as sample_packages
 
 PACMAN_CONF = {
     "plain": "[options]\nArchitecture = auto\n\n[core]\nServer = file:///x\n",

@@ -9,10 +9,10 @@ import stat
 
 import pytest
 
-from xenbook.commands import Command
-from xenbook.guard import GuardRefused, check, device_facts
-from xenbook.sample import SampleHost, init_sample
-from xenbook.sample.bootstrap import ChrootView
+from xenbook.core.commands import Command
+from xenbook.safety.guard import GuardRefused, check, device_facts
+from xenbook_sample import SampleHost, init_sample
+from xenbook_sample.bootstrap import ChrootView
 
 MNT = "/var/lib/xenbook/mnt/dom01"
 UUID = "6b0d6c4e-8f1a-4c3b-9d2e-1a2b3c4d5e6f"

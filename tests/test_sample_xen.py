@@ -12,14 +12,14 @@ import time
 
 import pytest
 
-from xenbook.commands import Command
+from xenbook.core.commands import Command
 from xenbook.facts import domains
 from xenbook.facts.xen import parse_xl_info, xen_state
-from xenbook.sample import SampleHost, init_sample, xencmdline, xlconfig
-from xenbook.sample.boot import reboot
-from xenbook.sample.xl import virt_caps
+from xenbook_sample import SampleHost, init_sample, xencmdline, xlconfig
+from xenbook_sample.boot import reboot
+from xenbook_sample.xl import virt_caps
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 XEN_UNITS = ("xenstored", "xenconsoled", "xen-init-dom0", "xen-qemu-dom0-disk-backend", "xendomains")
 NOT_XEN = ("xencall: error: Could not obtain handle on privileged command interface: No such file or directory\n"
            "libxl: error: libxl.c:102:libxl_ctx_alloc: cannot open libxc handle: No such file or directory\n"
@@ -546,7 +546,7 @@ def test_dom0_allocation(cmdline, expected):
     (3 * 86400 + 59, True, "3 days,  0:00"),
 ])
 def test_sample_prints_uptimes_as_xl_does(seconds, short, expected):
-    from xenbook.sample.xlmanage import uptime_text
+    from xenbook_sample.xlmanage import uptime_text
     assert uptime_text(seconds, short) == expected
 
 

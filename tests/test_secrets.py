@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 CRYPT = string.ascii_letters + string.digits + "./"
 SALT = "".join(secrets.choice(CRYPT) for _ in range(16))

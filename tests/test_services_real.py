@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 
-from xenbook.commands import Command
+from xenbook.core.commands import Command
 from xenbook.facts import services
-from xenbook.sample import init_sample
-from xenbook.sample.network import SYSTEMD_UNITS
-from xenbook.sample.xenfiles import SYSTEMD, UNITS
+from xenbook_sample import init_sample
+from xenbook_sample.network import SYSTEMD_UNITS
+from xenbook_sample.xenfiles import SYSTEMD, UNITS
 
 SYSTEMCTL = shutil.which("systemctl")
 pytestmark = pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed on this machine")

@@ -15,10 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xenbook.commands import Command  # noqa: E402
-from xenbook.errors import HostError, TargetError  # noqa: E402
-from xenbook.hosts.remote import SshHost, SudoLocalHost, remote_command  # noqa: E402
-from xenbook.targets import open_host  # noqa: E402
+from xenbook.core.commands import Command  # noqa: E402
+from xenbook.core.errors import HostError, TargetError  # noqa: E402
+from xenbook.connectors.remote import SshHost, SudoLocalHost, remote_command  # noqa: E402
+from xenbook.connectors.targets import open_host  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 HOSTILE = ["two words", "it's", 'say "hi"', "a;b", "; touch {m}", "$(touch {m})", "`touch {m}`",

@@ -2,14 +2,14 @@
 
 import ipywidgets as w
 
-from xenbook import notebook
+from xenbook.ui import notebook
 
 
 def with_xen(tmp_path) -> str:
     """The target of a sample host after the install section (a new sample host has no Xen to boot)."""
-    from xenbook.params import RunbookParams
-    from xenbook.sections import run_sections
-    from xenbook.targets import open_host
+    from xenbook.engine.params import RunbookParams
+    from xenbook.engine.registry import run_sections
+    from xenbook.connectors.targets import open_host
     target = f"sample:{tmp_path / 'host'}"
     with open_host(target) as host:
         assert not run_sections(host, RunbookParams(target=target), ["install"], dry_run=False).failed
@@ -41,7 +41,7 @@ def test_form_has_a_widget_per_parameter_of_the_right_kind(tmp_path):
 
 
 def test_bad_value_is_shown_next_to_its_field_and_blocks_the_buttons(tmp_path):
-    from xenbook.widgets import SectionForm
+    from xenbook.ui.widgets import SectionForm
     view = notebook.section("boot", target=f"sample:{tmp_path / 'host'}")
     form = SectionForm(view)
     form.inputs["dom0_mem"].value = "lots"
@@ -52,7 +52,7 @@ def test_bad_value_is_shown_next_to_its_field_and_blocks_the_buttons(tmp_path):
 
 
 def test_plan_then_apply_then_plan_again(tmp_path):
-    from xenbook.widgets import SectionForm
+    from xenbook.ui.widgets import SectionForm
     form = SectionForm(notebook.section("boot", target=with_xen(tmp_path)))
     before = {p: p.read_bytes() for p in (tmp_path / "host").rglob("*") if p.is_file()}
     form.inputs["dom0_mem"].value = "3G"

@@ -15,7 +15,7 @@ from papermill.parameterize import parameterize_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 TIMEOUT = 180_000  # ms: a cold kernel and a section run on a busy 2-core machine
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.e2e import debian, initramfs, iso
 
-XENBOOK = [sys.executable, "-m", "xenbook.cli"]
+XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 
 # What this boot differs in from the sample's defaults, all through xenbook's own parameters: Xen's console on

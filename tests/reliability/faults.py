@@ -52,7 +52,7 @@ class _FrozenTime:
 
 
 def _clocked_modules():
-    from xenbook.sample import aur, boot, bootstrap, packages, xl, xlguests
+    from xenbook_sample import aur, boot, bootstrap, packages, xl, xlguests
     return (aur, boot, bootstrap, packages, xl, xlguests)
 
 
@@ -133,8 +133,8 @@ def fingerprint(root: str) -> list[tuple]:
 
 def install(switch: KillSwitch) -> None:
     """Wrap os, shutil, the sample host's commands and the runner so that every kill point reaches the switch."""
-    from xenbook import runner
-    from xenbook.sample.host import SampleHost
+    from xenbook.engine import runner
+    from xenbook_sample.host import SampleHost
 
     def replace(src, dst, *a, **kw):
         switch.point(f"before the rename to {dst}")

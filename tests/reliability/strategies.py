@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from xenbook.sample.profiles import PROFILES
+from xenbook_sample.profiles import PROFILES
 
 from . import samples
 

@@ -11,9 +11,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from xenbook import cli, targets
-from xenbook.hosts import rooted
-from xenbook.sample import host as sample_host
+from xenbook.cli import main as cli
+from xenbook.connectors import targets
+from xenbook.connectors import rooted
+from xenbook_sample import host as sample_host
 
 from . import hostile, samples, trees
 

@@ -16,9 +16,9 @@ import traceback
 
 import pytest
 
-from xenbook import ledger, lock
-from xenbook.runner import Runner
-from xenbook.targets import open_host
+from xenbook.engine import ledger, lock
+from xenbook.engine.runner import Runner
+from xenbook.connectors.targets import open_host
 
 from . import samples, trees
 
@@ -130,7 +130,7 @@ def test_a_second_apply_fails_clearly_naming_the_holder(host, tmp_path, tally):
         samples.apply(host, {"boot": {"dom0_mem": "4096M"}}, SECTIONS)
     message = str(held.value)
     assert f"pid {first} " in message and "holds" in message and "xenbook unlock" in message, message
-    cli = subprocess.run([sys.executable, "-m", "xenbook.cli", "apply", "--target", f"sample:{host}"],
+    cli = subprocess.run([sys.executable, "-m", "xenbook.cli.main", "apply", "--target", f"sample:{host}"],
                          capture_output=True, text=True, timeout=120)
     assert cli.returncode == 1 and f"pid {first} " in cli.stderr, cli.stdout + cli.stderr
     plan = samples.apply(host, {}, SECTIONS, dry_run=True)  # a plan does not need the lock

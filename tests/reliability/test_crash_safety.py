@@ -20,7 +20,7 @@ import os
 
 import pytest
 
-from xenbook.hosts import remote, rooted
+from xenbook.connectors import remote, rooted
 
 from . import crashes, faults, samples, trees
 

@@ -1,7 +1,7 @@
 """No argument ever reaches a shell as a string.
 
 Statically, no module calls a shell (shell=True, os.system, os.popen, ...), no program is started with text that
-shlex quoted or joined (such text is for people to read), and the only `sh -c` is in xenbook/hosts/remote.py, with
+shlex quoted or joined (such text is for people to read), and the only `sh -c` is in xenbook/connectors/remote.py, with
 scripts that are module constants (paths arrive as positional parameters). At run
 time, every command of a whole runbook run (with shell metacharacters in the parameters where a value may hold
 them) is an argv tuple, and every process started is an argv list without a shell. The SSH host quotes in exactly
@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xenbook
-from xenbook.commands import Command
-from xenbook.hosts import remote
-from xenbook.sample.host import SampleHost
+from xenbook.core.commands import Command
+from xenbook.connectors import remote
+from xenbook_sample.host import SampleHost
 
 from . import samples
 
@@ -65,7 +65,7 @@ def test_no_module_calls_a_shell(tally):
                         or dotted.startswith("os.spawn") or dotted.startswith("os.exec") and dotted != "os.execv":
                     problems.append(f"{name}:{node.lineno}: {dotted}")
                 callee = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-                if callee in RUNNERS and name != "hosts/remote.py":
+                if callee in RUNNERS and name != "connectors/remote.py":
                     for inner in ast.walk(node):
                         g = getattr(inner, "func", None)
                         if isinstance(g, ast.Attribute) and (getattr(g.value, "id", "") == "shlex" or
@@ -74,14 +74,14 @@ def test_no_module_calls_a_shell(tally):
             if isinstance(node, (ast.Tuple, ast.List)) and len(node.elts) >= 2:
                 first, second = node.elts[:2]
                 if isinstance(first, ast.Constant) and first.value in SHELLS and \
-                        isinstance(second, ast.Constant) and second.value == "-c" and name != "hosts/remote.py":
-                    problems.append(f"{name}:{node.lineno}: a shell -c command outside hosts/remote.py")
+                        isinstance(second, ast.Constant) and second.value == "-c" and name != "connectors/remote.py":
+                    problems.append(f"{name}:{node.lineno}: a shell -c command outside connectors/remote.py")
         tally["argv checks"] += 1
     assert not problems, "\n".join(problems)
 
 
 def test_the_remote_shell_runs_only_constant_scripts(tally):
-    tree = ast.parse((PACKAGE / "hosts" / "remote.py").read_text())
+    tree = ast.parse((PACKAGE / "connectors" / "remote.py").read_text())
     constants = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
                  if isinstance(t, ast.Name)}
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import blocks
-from .grubentry import check_words
+from xenbook.edits import blocks
+from xenbook.edits.grubentry import check_words
 
 KEYWORDS = {"title", "root", "kernel", "module", "modulenounzip", "initrd", "default", "timeout", "fallback",
             "color", "password", "hiddenmenu", "splashimage", "gfxmenu", "savedefault", "boot", "chainloader",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from . import inifile
+from xenbook.edits import inifile
 
 Sections = inifile.Sections
 _SAFE = re.compile(r"^[A-Za-z0-9 _.,:/@%+=*-]*$")

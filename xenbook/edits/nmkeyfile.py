@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from . import inifile
+from xenbook.edits import inifile
 
 Groups = inifile.Sections
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")

@@ -7,9 +7,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..commands import Command
-from ..errors import HostError
-from ..hosts.base import Host
+from xenbook.core.commands import Command
+from xenbook.core.errors import HostError
+from xenbook.core.host import Host
 
 _SUBVOL = re.compile(r"^(?P<dev>[^\[]+)\[(?P<sub>/[^\]]*)\]$")
 

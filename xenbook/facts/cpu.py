@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..hosts.base import Host
-from .kernel import kernel_log
+from xenbook.core.host import Host
+from xenbook.facts.kernel import kernel_log
 
 VENDORS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 VIRT_FLAGS = {"vmx": "Intel VT-x", "svm": "AMD-V"}

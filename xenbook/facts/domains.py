@@ -9,8 +9,8 @@ import gc
 import json
 import re
 
-from ..commands import Command
-from ..hosts.base import Host
+from xenbook.core.commands import Command
+from xenbook.core.host import Host
 
 STATE_LETTERS = {"r": "running", "b": "blocked", "p": "paused", "s": "shutdown", "c": "crashed", "d": "dying"}
 _LIST_ROW = re.compile(r"^(?P<name>\S.*?)\s+(?P<id>\d+)\s+(?P<mem>\d+)\s+(?P<vcpus>\d+)\s+(?P<state>[-rbpscd?]{6})"

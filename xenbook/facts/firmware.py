@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import HostError
-from ..hosts.base import Host
+from xenbook.core.errors import HostError
+from xenbook.core.host import Host
 
 ACPI_TABLES = "/sys/firmware/acpi/tables"
 IOMMU_TABLES = {"DMAR": "Intel VT-d", "IVRS": "AMD-Vi"}

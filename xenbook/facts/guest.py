@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..commands import Command
-from ..edits import grubentry, shellvars
-from ..hosts.base import Host
-from .xen import xen_state
+from xenbook.core.commands import Command
+from xenbook.edits import grubentry, shellvars
+from xenbook.core.host import Host
+from xenbook.facts.xen import xen_state
 
 GUEST_TYPE = "/sys/hypervisor/guest_type"
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..commands import Command
-from ..hosts.base import Host
+from xenbook.core.commands import Command
+from xenbook.core.host import Host
 
 COMPRESSIONS = ("GZIP", "BZIP2", "LZMA", "XZ", "LZO", "LZ4", "ZSTD")
 

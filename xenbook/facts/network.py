@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..commands import Command
-from ..hosts.base import Host
+from xenbook.core.commands import Command
+from xenbook.core.host import Host
 
 PORT_KINDS = ("bond", "vlan")  # virtual links that are real uplinks: a bond of NICs, a VLAN on one
 GUEST_PREFIXES = ("vif", "tap")  # Xen's backend interfaces of guests (vifD.N, vifD.N-emu) and old tapD.N

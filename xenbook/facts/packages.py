@@ -6,9 +6,9 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..commands import Command, output_tail
-from ..errors import HostError
-from ..hosts.base import Host
+from xenbook.core.commands import Command, output_tail
+from xenbook.core.errors import HostError
+from xenbook.core.host import Host
 
 PACMAN_LOCK = "/var/lib/pacman/db.lck"
 PACMAN_SYNC = "/var/lib/pacman/sync"
@@ -103,7 +103,7 @@ def nearest_existing(host: Host, path: str) -> str:
 
 def free_bytes(host: Host, path: str) -> tuple[str, int]:
     """(the path df measured, bytes available to unprivileged users) for path or its nearest existing parent."""
-    from .system import free_space
+    from xenbook.facts.system import free_space
     where = nearest_existing(host, path)
     space = free_space(host, where)
     if space is None:

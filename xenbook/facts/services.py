@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from ..hosts.base import Host
+from xenbook.core.host import Host
 
 PACKAGE_UNITS = "/usr/lib/systemd/system"  # where packages put their unit files
 UNIT_DIRS = ("/etc/systemd/system", PACKAGE_UNITS)

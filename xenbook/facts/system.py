@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from ..commands import Command
-from ..hosts.base import Host
+from xenbook.core.commands import Command
+from xenbook.core.host import Host
 
 
 def parse_meminfo(text: str) -> dict[str, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..commands import Command
-from ..errors import HostError
-from ..hosts.base import Host
-from .cpu import cpu_info
+from xenbook.core.commands import Command
+from xenbook.core.errors import HostError
+from xenbook.core.host import Host
+from xenbook.facts.cpu import cpu_info
 
 HYPERVISOR_TYPE = "/sys/hypervisor/type"
 CAPABILITIES = "/proc/xen/capabilities"
@@ -115,7 +115,7 @@ def xen_package_version(host: Host) -> str | None:
         return None
     names = host.listdir(PACMAN_DB)
     if names is None:
-        from .packages import pacman_missing
+        from xenbook.facts.packages import pacman_missing
         raise pacman_missing(command, result)
     for name in names:
         if name.startswith("xen-"):

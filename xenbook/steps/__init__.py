@@ -1,1 +1,1 @@
-"""The runbook's steps by subject: each reads the host and returns a Plan, and never writes."""
+"""Shared step kinds the sections build on: repository packages, units, and known command failures."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from ..actions import Plan
-from ..facts import packages as pkgfacts
-from ..facts.packages import PACMAN_LOCK
+from xenbook.core.actions import Plan
+from xenbook.facts import packages as pkgfacts
+from xenbook.facts.packages import PACMAN_LOCK
 
 LOCK_REMEDY = (f"pacman's database lock {PACMAN_LOCK} exists: another pacman (or an AUR helper) is running, or one "
                f"was interrupted. Check that no pacman is running (pgrep -a pacman); if none is, remove "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..actions import Plan, RunCommand
-from ..commands import Command
-from ..facts import packages as pkgfacts
-from ..facts import services
-from ..hosts.base import Host
-from .base import Step
-from .failures import pacman_locked, remedies
+from xenbook.core.actions import Plan, RunCommand
+from xenbook.core.commands import Command
+from xenbook.facts import packages as pkgfacts
+from xenbook.facts import services
+from xenbook.core.host import Host
+from xenbook.core.step import Step
+from xenbook.steps.failures import pacman_locked, remedies
 
 
 class RepoPackagesWanted(Step):

@@ -1,0 +1,229 @@
+"""The xenbook command: plan, apply, run, report, lab, unlock, and the commands other packages add (the sample
+host's sample and reboot)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shlex
+import sys
+from importlib.metadata import entry_points
+
+import click
+import yaml
+from rich.console import Console
+from rich.markup import escape
+
+from xenbook import __version__
+from xenbook.cli.run import run_notebooks, notebooks_dir
+from xenbook.connectors.targets import open_host
+from xenbook.core.errors import ParameterError, TargetError, XenbookError
+from xenbook.engine.ledger import unlock as remove_lock
+from xenbook.engine.params import RunbookParams, build, load_file, merge
+from xenbook.engine.registry import run_sections
+from xenbook.report.console import print_output_line, print_readiness, print_step
+from xenbook.report.host import write
+
+COMMANDS = "xenbook.commands"  # entry points naming click commands other packages add
+
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REBOOT = 1, 2, 3  # exit 0: all went well
+
+
+def _set_pairs(pairs: tuple[str, ...]) -> dict:
+    """--set boot.dom0_mem=4G pairs as a nested mapping (values read as YAML scalars)."""
+
+    out: dict = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise ParameterError([("--set", pair, "must be NAME=VALUE, e.g. boot.dom0_mem=4096M")])
+        node = out
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        try:
+            node[last] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            node[last] = value
+    return out
+
+
+def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None) -> RunbookParams:
+    """Parameters from the YAML file, then the command line; ParameterError on any bad value."""
+
+    data = load_file(params_file) if params_file else {}
+    cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config,
+           "sections": [s.strip() for s in sections.split(",") if s.strip()] if sections else None}
+    return build(RunbookParams, merge(merge(data, cli), _set_pairs(sets)))
+
+
+def target_options(f):
+    @click.option("--target", "-t", help="local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR] (default sample)")
+    @click.option("--params", "params_file", type=click.Path(dir_okay=False),
+                  help="YAML parameters file for the host")
+    @click.option("--sections", "-s", help="comma list of sections, e.g. boot (default: all)")
+    @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="override one parameter")
+    @click.option("--sudo/--no-sudo", default=None, help="run commands through sudo")
+    @click.option("--ssh-config", type=click.Path(dir_okay=False), help="ssh_config file for ssh targets")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def guarded(f):
+    """Turn xenbook errors into messages and the documented exit codes."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except ParameterError as e:
+            click.echo(f"xenbook: {e}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except TargetError as e:
+            click.echo(f"xenbook: cannot use the target: {e}", err=True)
+            sys.exit(EXIT_FAILED)
+        except XenbookError as e:
+            click.echo(f"xenbook: {e}", err=True)
+            sys.exit(EXIT_FAILED)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xenbook")
+def main():
+    """Install, run and document Xen on Arch Linux, step by step."""
+
+
+def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: float = 0.0, **opts):
+
+
+
+    params = load_params(**opts)
+    console = Console(stderr=as_json)
+    with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
+        progress = None if as_json else (lambda s: print_step(console, s))
+        report = run_sections(host, params, dry_run=dry_run, progress=progress, wait=wait,
+                              on_line=lambda line: print_output_line(console, line))
+    if report_file:
+        report.save(report_file)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_readiness(console, report)
+        console.print(report.summary(), highlight=False)
+        if report.tools_line():
+            console.print(report.tools_line(), highlight=False)
+        if report.reboot_required:
+            console.print(f"[bold]reboot needed[/]: {escape(report.reboot_required)}", highlight=False)
+        for i in report.interrupted:
+            console.print(f"[bold red]interrupted[/]: step {escape(i['step'])} of section {escape(i['section'])} "
+                          f"(run {i['run']}, started {i['started']}) never finished: its process died; "
+                          "this run planned it afresh from the host's state", highlight=False)
+    if report.failed:
+        sys.exit(EXIT_FAILED)
+    if report.reboot_required and not dry_run:  # a plan only says so; an apply stops here
+        sys.exit(EXIT_REBOOT)
+
+
+WAIT = click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+                    help="wait up to SECONDS for another run's lock on the target (default: fail at once)")
+
+
+@main.command()
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
+@guarded
+def plan(as_json, report_file, **opts):
+    """Show what would change (a dry run: reads everything, writes nothing)."""
+    _plan_or_apply(True, as_json, report_file, **opts)
+
+
+@main.command()
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
+@WAIT
+@guarded
+def apply(as_json, report_file, wait, **opts):
+    """Make the changes the plan shows, with backups and validation."""
+    _plan_or_apply(False, as_json, report_file, wait, **opts)
+
+
+@main.command()
+@target_options
+@click.option("--apply", "do_apply", is_flag=True, help="apply the changes (default: dry run)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="folder for executed notebooks")
+@WAIT
+@guarded
+def run(do_apply, out_dir, wait, **opts):
+    """Run the section notebooks unattended with papermill; keep the executed notebooks and a report."""
+
+
+    params = load_params(**opts)
+    params.dry_run = not do_apply
+    outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait)
+    click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.option("--port", default=8888, show_default=True)
+@click.option("--ip", default="127.0.0.1", show_default=True)
+@click.option("--no-browser", is_flag=True)
+@guarded
+def lab(port, ip, no_browser):
+    """Open JupyterLab on the runbook's notebooks."""
+
+
+    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", f"--port={port}",
+            f"--ServerApp.ip={ip}"] + (["--no-browser"] if no_browser else [])
+    os.execv(sys.executable, argv)
+
+
+@main.command("report")
+@target_options
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="the HTML file (default xenbook-report.html); its Markdown twin is written beside it (.md)")
+@guarded
+def host_report(out_file, **opts):
+    """Describe the host's Xen setup in one self-contained HTML page and a Markdown twin (reads only)."""
+
+    params = load_params(**opts)
+    plan = bool(opts.get("params_file") or opts.get("sections") or opts.get("sets"))  # a dry run of those, too
+    html_path, md_path = write(params, out_file, plan=plan)
+    click.echo(f"wrote {html_path} and {md_path}")
+
+
+@main.command()
+@click.option("--target", "-t", required=True, help="the target whose lock to remove")
+@click.option("--run", "run_id", required=True, help="the run id the lock names (xenbook prints it)")
+@click.option("--sudo/--no-sudo", default=False, help="run commands through sudo")
+@click.option("--ssh-config", type=click.Path(dir_okay=False), help="ssh_config file for ssh targets")
+@guarded
+def unlock(target, run_id, sudo, ssh_config):
+    """Remove the lock a dead run left on the target (only the run named, and never one still running here)."""
+
+    with open_host(target, sudo=sudo, ssh_config=ssh_config) as host:
+        holder = remove_lock(host, run_id)
+    click.echo(f"removed the lock of run {holder.run} (pid {holder.pid} on {holder.host} since {holder.since}); "
+               "the next run reports the steps it left unfinished as interrupted")
+
+
+def _guard_all(command: click.Command) -> click.Command:
+    """command with guarded callbacks, its subcommands too: another package's errors exit as xenbook's do."""
+    if command.callback:
+        command.callback = guarded(command.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _guard_all(sub)
+    return command
+
+
+for _ep in entry_points(group=COMMANDS):  # commands other packages add, e.g. the sample host's sample and reboot
+    main.add_command(_guard_all(_ep.load()), _ep.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Hosts whose files are reached only through commands: one over SSH, and this machine through sudo."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import stat as statmod
+import subprocess
+import tempfile
+import weakref
+from abc import abstractmethod
+from typing import Sequence
+
+from xenbook.core.commands import Command, Result, output_tail
+from xenbook.core.errors import HostError, TargetError
+from xenbook.core.host import FileInfo, Host, Validate, check_path
+from xenbook.connectors.process import OnLine, Raw, spawn
+
+
+_SUDO = ("sudo", "-n", "--")
+_MISSING = 44  # exit code of the scripts below for "no such path"
+_KINDS = {statmod.S_IFREG: "file", statmod.S_IFDIR: "dir", statmod.S_IFLNK: "link"}
+
+# Constant scripts: paths arrive as positional parameters and are never pasted into script text.
+# Directories come from ${p%/*} rather than $(dirname), which would drop trailing newlines of names.
+# When a path does not exist, _ABSENT exits 44 unless an unsearchable directory hides it.
+_ABSENT = ('d=$1; while d=${d%/*}; d=${d:-/}; [ ! -e "$d" ]; do :; done; '
+           'if [ ! -d "$d" ] || [ -x "$d" ]; then exit 44; fi; '
+           'echo "permission denied: cannot search $d" >&2; exit 1')
+_READ = f'if [ -e "$1" ]; then exec cat -- "$1"; fi; {_ABSENT}'
+_STAT = f'if [ -e "$1" ]; then exec stat -L -c "%f %u %g %s" -- "$1"; fi; {_ABSENT}'
+_LIST = 'if [ -d "$1" ]; then exec find -H "$1" -mindepth 1 -maxdepth 1 -printf "%f\\0"; fi; exit 44'
+# Writes follow symbolic links, like the local hosts do; prints "TEMP\0REAL-PATH". On filesystems without
+# Unix modes (the vfat EFI partition) a refused chmod or chown is fine: the mount options decide them.
+_PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=${d:-/}; b=${p##*/}; '
+            '[ -n "$p" ] && [ -d "$d" ] || { echo "directory of $1 does not exist" >&2; exit 1; }; '
+            '[ ! -d "$p" ] || { echo "$1 is a directory" >&2; exit 1; }; '
+            'set -e; rm -f -- "${d%/}/.$b.xenbook-"??????; '  # what a killed run left of an earlier write
+            't=$(mktemp -- "${d%/}/.$b.xenbook-XXXXXX"); trap \'rm -f -- "$t"\' EXIT; '
+            'cat > "$t"; '
+            'case $(stat -f -c %T -- "$d") in msdos|vfat|fuseblk|exfat) f=1;; *) f=;; esac; '
+            '{ if [ -e "$p" ]; then chown --reference="$p" -- "$t"; fi; '
+            'if [ -n "$2" ]; then chmod -- "$2" "$t"; '
+            'elif [ -e "$p" ]; then chmod --reference="$p" -- "$t"; else chmod 0644 -- "$t"; fi; } '
+            '|| [ -n "$f" ]; '
+            'sync -- "$t"; trap - EXIT; printf "%s\\0%s" "$t" "$p"')
+_REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/null; exit 0'
+_COPY = 'd=${2%/*}; mkdir -p -- "${d:-/}" && exec cp -p -- "$1" "$2"'
+_HAVE = 'command -v -- "$1"'
+# The ledger's appends and the lock's exclusive create (noclobber: O_EXCL for a new file); exit 45: it exists.
+_APPEND = '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"'
+_CREATE = ('set -C; if ! (cat > "$1") 2>/dev/null; then [ -e "$1" ] && exit 45; echo "cannot create $1" >&2; '
+           'exit 1; fi; chmod -- "$2" "$1" && sync -- "$1"')
+
+
+class CommandFilesHost(Host):
+    """A host whose file operations are all fixed argv commands sent through run."""
+
+    @abstractmethod
+    def _run_bytes(self, argv: Sequence[str], stdin: bytes | None = None, *, timeout: float | None = None,
+                   on_line: OnLine | None = None) -> Raw:
+        """Run argv on the host; return (exit code, exact stdout bytes, stderr text)."""
+
+    def run(self, command: Command, *, timeout: float | None = None, on_line: OnLine | None = None) -> Result:
+        rc, out, err = self._run_bytes(command.argv, command.stdin, timeout=timeout, on_line=on_line)
+        return Result(rc, out.decode(errors="replace"), err)
+
+    def _sh(self, script: str, *args: str, stdin: bytes | None = None) -> Raw:
+        """Run a constant sh script with args as its positional parameters."""
+        return self._run_bytes(("sh", "-c", script, "sh") + args, stdin)
+
+    def _fail(self, what: str, path: str, raw: Raw) -> HostError:
+        """A HostError naming the operation, path, exit code and stderr tail."""
+        return HostError(f"{what} {path} on {self.target} failed (exit {raw[0]}){output_tail(raw[2], 5)}")
+
+    def read_bytes(self, path: str) -> bytes | None:
+        path = check_path(path)
+        raw = self._sh(_READ, path)
+        if raw[0] == _MISSING:
+            return None
+        if raw[0] != 0:
+            raise self._fail("reading", path, raw)
+        return raw[1]
+
+    def stat(self, path: str) -> FileInfo | None:
+        path = check_path(path)
+        raw = self._sh(_STAT, path)
+        if raw[0] == _MISSING:
+            return None
+        try:
+            if raw[0] != 0:
+                raise ValueError
+            mode, uid, gid, size = raw[1].decode().split()
+            bits = int(mode, 16)
+        except ValueError:
+            raise self._fail("stat of", path, raw) from None
+        kind = _KINDS.get(statmod.S_IFMT(bits), "other")
+        return FileInfo(kind, statmod.S_IMODE(bits), int(uid), int(gid), int(size))
+
+    def listdir(self, path: str) -> list[str] | None:
+        path = check_path(path)
+        raw = self._sh(_LIST, path)
+        if raw[0] == _MISSING:
+            return None
+        if raw[0] != 0:
+            raise self._fail("listing", path, raw)
+        names = raw[1].split(b"\0")
+        return sorted(n.decode(errors="surrogateescape") for n in names if n)
+
+    def write_atomic(self, path: str, data: bytes, *, mode: int | None = None,
+                     validate: Validate | None = None) -> None:
+        path = check_path(path)
+        raw = self._sh(_PREPARE, path, "" if mode is None else f"{mode:04o}", stdin=data)
+        if raw[0] != 0:
+            raise self._fail("writing", path, raw)
+        tmp, real = raw[1].decode(errors="surrogateescape").split("\0", 1)
+        try:
+            if validate is not None:
+                validate(tmp)
+            raw = self._sh(_REPLACE, tmp, real)
+            if raw[0] != 0:
+                raise self._fail("replacing", path, raw)
+        except BaseException:
+            self._run_bytes(("rm", "-f", "--", tmp))
+            raise
+
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        path = check_path(path)
+        raw = self._run_bytes(("mkdir", "-p", "-m", f"{mode:04o}", "--", path))
+        if raw[0] != 0:
+            raise self._fail("creating directory", path, raw)
+
+    def remove(self, path: str) -> None:
+        path = check_path(path)
+        raw = self._run_bytes(("rm", "-f", "--", path))
+        if raw[0] != 0:
+            raise self._fail("removing", path, raw)
+
+    def copy_file(self, src: str, dst: str) -> None:
+        src, dst = check_path(src), check_path(dst)
+        raw = self._sh(_COPY, src, dst)
+        if raw[0] != 0:
+            raise self._fail(f"copying {src} to", dst, raw)
+
+    def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        raw = self._sh(_APPEND, check_path(path), f"{mode:04o}", stdin=data)
+        if raw[0] != 0:
+            raise self._fail("appending to", path, raw)
+
+    def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
+        raw = self._sh(_CREATE, check_path(path), f"{mode:04o}", stdin=data)
+        if raw[0] not in (0, 45):
+            raise self._fail("creating", path, raw)
+        return raw[0] == 0
+
+    def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
+        path = check_path(path)
+        if self._sh(_HAVE, argv[0])[0] != 0:
+            return None
+        return self.run(Command(tuple(path if a == "{path}" else a for a in argv)))
+
+
+def remote_command(argv: Sequence[str], *, sudo: bool = False) -> str:
+    """The one place argv becomes a shell string: what ssh hands to the remote login shell."""
+    return shlex.join((_SUDO if sudo else ()) + tuple(argv))
+
+
+def _ssh_hint(stderr: str) -> str:
+    """What to do about an ssh failure, judged from ssh's own words."""
+    low = stderr.lower()
+    if "identification has changed" in low or "host key" in low:
+        return ("the host key is unknown or has changed; check it with the host's administrator, then fix "
+                "~/.ssh/known_hosts (ssh-keygen -R HOST removes an old key; connect once with plain ssh "
+                "to accept a new one)")
+    if "permission denied" in low:
+        return "key authentication failed; install your public key with ssh-copy-id, or load it into ssh-agent"
+    return "check the host name, port and network, and that sshd runs there; try plain ssh to see more"
+
+
+def _cleanup(control: str, stop: list[str]) -> None:
+    """Stop the control master (if any) and remove its private directory."""
+    if os.path.isdir(control) and os.listdir(control):
+        try:
+            subprocess.run(stop, capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    shutil.rmtree(control, ignore_errors=True)
+
+
+class SshHost(CommandFilesHost):
+    """A host reached with the OpenSSH client, one shared connection, host keys checked as configured."""
+
+    over_network = True
+
+    def __init__(self, host: str, user: str | None = None, port: int = 22, sudo: bool = False,
+                 config: str | None = None):
+        if not host or host.startswith("-") or any(c.isspace() or c == "\0" for c in host):
+            raise TargetError(f"ssh host {host!r} is not a valid host name or address")
+        self.host, self.user, self.port, self.config = host, user, int(port), config
+        self.sudo = sudo and user != "root"
+        shown = f"[{host}]" if ":" in host else host
+        self.target = f"ssh:{user + '@' if user else ''}{shown}{'' if self.port == 22 else f':{self.port}'}"
+        self._control = tempfile.mkdtemp(prefix="xenbook-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        self._finalizer = weakref.finalize(self, _cleanup, self._control, self._ssh_argv("-O", "exit"))
+
+    def _ssh_argv(self, *extra: str) -> list[str]:
+        """The ssh client invocation, with extra options, up to the destination."""
+        argv = ["ssh"] + (["-F", self.config] if self.config else []) + list(extra)
+        argv += ["-p", str(self.port), "-o", "BatchMode=yes", "-o", "ControlMaster=auto",
+                 "-o", f"ControlPath={self._control}/%C", "-o", "ControlPersist=60"]
+        argv += (["-l", self.user] if self.user else []) + ["--", self.host]
+        return argv
+
+    def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
+        local = self._ssh_argv() + [remote_command(argv, sudo=self.sudo)]
+        try:
+            raw = spawn(local, stdin, timeout=timeout, on_line=on_line)
+        except FileNotFoundError:
+            raise TargetError("the ssh client is not installed here; install openssh") from None
+        if raw[0] == 255 and not self._master_alive():
+            raise TargetError(f"cannot connect to {self.target} with ssh (exit 255){output_tail(raw[2], 5)}\n"
+                              f"  what to do: {_ssh_hint(raw[2])}")
+        return raw
+
+    def _master_alive(self) -> bool:
+        """True when the shared connection is up, so an exit code 255 came from the remote command."""
+        check = self._ssh_argv("-O", "check")
+        return subprocess.run(check, capture_output=True, stdin=subprocess.DEVNULL, timeout=30).returncode == 0
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+class SudoLocalHost(CommandFilesHost):
+    """This machine, every command run through 'sudo -n' so nothing prompts for a password."""
+
+    target = "local"
+
+    def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
+        try:
+            return spawn(_SUDO + tuple(argv), stdin, timeout=timeout, on_line=on_line)
+        except FileNotFoundError:
+            raise TargetError("sudo is not installed here; install it or run xenbook as root") from None

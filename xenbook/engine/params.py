@@ -1,0 +1,89 @@
+"""One host's whole parameter set, shared by notebooks, the CLI and one YAML file per host: how to reach the host,
+and each registered section's parameters under its field."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import yaml
+from pydantic import Field, create_model, field_validator
+
+from xenbook.connectors.targets import parse_target
+from xenbook.core.errors import ParameterError
+from xenbook.core.model import Model, build, size_mib  # noqa: F401  (build and size_mib are part of this interface)
+from xenbook.engine.registry import sections as registered_sections
+
+
+class HostParams(Model):
+    """The parameters every runbook has: the target, how to reach it, plan or apply, and which sections."""
+
+    target: str = Field("sample", description="local, ssh:[user@]host[:port], chroot:DIR, or sample[:DIR] (a "
+                                              "simulated Arch host)")
+    sudo: bool = Field(False, description="run commands through sudo on local and ssh targets")
+    ssh_config: str | None = Field(None, description="path of an ssh_config file for ssh targets, or None for the "
+                                                     "user's own")
+    dry_run: bool = Field(True, description="True plans only (reads, never writes); False applies the changes")
+    sections: list[str] | None = Field(None, description="sections to run, in runbook order; empty for all")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, v: str) -> str:
+        parse_target(v)
+        return v
+
+    @field_validator("sections")
+    @classmethod
+    def _sections(cls, v: list[str] | None) -> list[str] | None:
+        names = list(registered_sections())
+        for name in v or []:
+            if name not in names:
+                raise ValueError(f"unknown section {name!r}; choose from {', '.join(names)}")
+        return v
+
+
+@functools.cache
+def runbook_model() -> type[HostParams]:
+    """RunbookParams: HostParams and a field per section that has parameters, in runbook order."""
+    fields: dict[str, Any] = {}
+    for s in registered_sections().values():
+        if s.params_field and s.params is not None:
+            kind = list[s.params] if s.many else s.params
+            fields[s.params_field] = (kind, Field(default_factory=list if s.many else s.params,
+                                                  description=s.params_help or s.title))
+    model = create_model("RunbookParams", __base__=HostParams, __module__=__name__, **fields)
+    model.__doc__ = "Everything one host's runbook needs: the target, how to reach it, and each section's parameters."
+    return model
+
+
+def __getattr__(name: str):
+    if name == "RunbookParams":  # built on first use, from the sections found then
+        return runbook_model()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """The mapping in a YAML parameters file."""
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as e:
+        raise ParameterError([("params", path, f"cannot be read: {e.strerror}")]) from None
+    except yaml.YAMLError as e:
+        raise ParameterError([("params", path, f"is not valid YAML: {e}")]) from None
+    if not isinstance(data, dict):
+        raise ParameterError([("params", path, "must hold a mapping of parameter names to values")])
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """base updated by override, nested mappings merged; None in override keeps base's value."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out

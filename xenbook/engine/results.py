@@ -1,0 +1,169 @@
+"""The record of a run: one result per step, as data, JSON and HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+from xenbook.core.errors import StepsFailed
+
+STATUSES = ("ok", "would-change", "changed", "failed", "skipped")
+VERDICTS = ("ok", "warning", "blocking")  # of read-only checks
+
+
+@dataclass
+class StepResult:
+    """What happened to one step."""
+
+    section: str
+    name: str
+    status: str
+    reason: str = ""
+    diffs: list[dict] = field(default_factory=list)  # [{"path": ..., "diff": ...}]
+    commands: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    remedy: str = ""
+    validated: list[str] = field(default_factory=list)
+    output: str = ""
+    verdict: str = ""
+    value: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """All step results of one plan or apply against one target."""
+
+    target: str
+    simulated: bool
+    dry_run: bool
+    steps: list[StepResult] = field(default_factory=list)
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    reboot_required: str = ""
+    facts: dict = field(default_factory=dict)
+    interrupted: list[dict] = field(default_factory=list)  # steps an earlier run started and never ended (ledger)
+    answered: dict = field(default_factory=dict)  # a simulated host: commands answered by real tools and simulated
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.steps if s.status == status)
+
+    def summary(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in STATUSES if self.count(s)]
+        sim = " [SIMULATED host]" if self.simulated else ""
+        mode = "dry run" if self.dry_run else "apply"
+        verdicts = [s.verdict for s in self.steps if s.verdict]
+        ready = "; readiness: " + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS if v in verdicts) \
+            if verdicts else ""
+        died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
+            if self.interrupted else ""
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
+
+    def tools_line(self) -> str:
+        """On a simulated host: how many commands real tools answered and how many the simulation did ("" else)."""
+        return (f"commands on the SIMULATED host: {self.answered.get('real', 0)} answered by real tools, "
+                f"{self.answered.get('simulated', 0)} simulated") if self.answered else ""
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
+                "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
+                "interrupted": self.interrupted, "answered": self.answered,
+                "steps": [s.to_dict() for s in self.steps]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: str) -> str:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(self.to_json() + "\n")
+        return path
+
+    def raise_for_failures(self) -> None:
+        if self.failed:
+            lines = [f"{s.section}/{s.name}: {s.reason}" + (f" (what to do: {s.remedy})" if s.remedy else "")
+                     for s in self.failed]
+            raise StepsFailed(f"{len(self.failed)} step(s) failed on {self.target}:\n  " + "\n  ".join(lines))
+
+    def extend(self, other: "Report") -> None:
+        self.steps.extend(other.steps)
+        merge_facts(self.facts, other.facts)
+        self.reboot_required = self.reboot_required or other.reboot_required
+        self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
+        for kind, count in other.answered.items():
+            self.answered[kind] = self.answered.get(kind, 0) + count
+
+    def _repr_html_(self) -> str:
+        return to_html(self)
+
+
+def merge_facts(facts: dict, new: dict) -> dict:
+    """facts holds new's values, nested mappings merged key by key (so two steps can add to one top key)."""
+    for key, value in new.items():
+        if isinstance(value, dict):
+            if not isinstance(facts.get(key), dict):
+                facts[key] = {}
+            merge_facts(facts[key], value)  # a copy: later merges never change a step's own facts
+        else:
+            facts[key] = value
+    return facts
+
+
+_COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c0", "failed": "#c62828",
+            "skipped": "#616161"}
+VERDICT_COLOURS = {"ok": "#2e7d32", "warning": "#b26a00", "blocking": "#c62828"}
+
+
+def diff_html(diff: str) -> str:
+    out = []
+    for line in diff.splitlines():
+        colour = ("#1b5e20", "#e8f5e9") if line.startswith("+") and not line.startswith("+++") else \
+                 ("#b71c1c", "#ffebee") if line.startswith("-") and not line.startswith("---") else \
+                 ("#0d47a1", "#e3f2fd") if line.startswith("@@") else ("inherit", "transparent")
+        out.append(f'<span style="color:{colour[0]};background:{colour[1]}">{html.escape(line)}</span>')
+    return '<pre style="font-size:12px;line-height:1.3;margin:4px 0">' + "\n".join(out) + "</pre>"
+
+
+def to_html(report: Report) -> str:
+    banner = ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
+              "<b>SIMULATED host</b>: nothing here touched a real machine.</div>") if report.simulated else ""
+    if report.reboot_required:
+        banner += ('<div style="background:#e3f2fd;border:1px solid #1565c0;padding:4px 8px;margin-bottom:6px">'
+                   f"<b>Reboot needed</b>: {html.escape(report.reboot_required)}</div>")
+    for i in report.interrupted:
+        banner += ('<div style="background:#ffebee;border:1px solid #c62828;padding:4px 8px;margin-bottom:6px">'
+                   f"<b>Interrupted</b>: step {html.escape(i['step'])} of section {html.escape(i['section'])} "
+                   f"(run {html.escape(i['run'])}, started {html.escape(i['started'])}) never finished: its process "
+                   "died. This run planned it afresh from the host's state.</div>")
+    rows = []
+    for s in report.steps:
+        colour = _COLOURS.get(s.status, "inherit")
+        detail = html.escape(s.reason)
+        status = s.status
+        if s.verdict:  # a check row: what it found and its verdict, coloured
+            detail = f"<b>{html.escape(s.value)}</b><br>{detail}"
+            status += (f'<br><span style="color:{VERDICT_COLOURS.get(s.verdict, "inherit")}">'
+                       f"{html.escape(s.verdict)}</span>")
+        if s.remedy:
+            detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
+        if s.validated:
+            detail += f"<br><small>validated: {html.escape('; '.join(s.validated))}</small>"
+        for c in s.commands:
+            detail += f"<br><code>{html.escape(c)}</code>"
+        for d in s.diffs:
+            detail += diff_html(d["diff"])
+        rows.append(f"<tr><td>{html.escape(s.section)}</td><td>{html.escape(s.name)}</td>"
+                    f'<td style="color:{colour};font-weight:bold">{status}</td>'
+                    f"<td style='text-align:left'>{detail}</td><td>{s.duration:.3f}s</td></tr>")
+    head = "<tr><th>section</th><th>step</th><th>status</th><th>details</th><th>time</th></tr>"
+    tools = f"<p>{html.escape(report.tools_line())}</p>" if report.tools_line() else ""
+    return (f"{banner}<p><b>{html.escape(report.summary())}</b></p>{tools}"
+            f'<table style="border-collapse:collapse">{head}{"".join(rows)}</table>')

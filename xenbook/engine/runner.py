@@ -1,0 +1,231 @@
+"""The only code that changes a host: plan every step, then apply what differs (unless dry run)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from typing import Callable, Iterable
+
+from xenbook.core.actions import Deferred, Plan, RemoveFile, WriteFile
+from xenbook.core.commands import output_tail
+from xenbook.core.errors import HostError, XenbookError
+from xenbook.core.host import Host
+from xenbook.engine.ledger import RUN_ENV, Journal
+from xenbook.engine.results import Report, StepResult, merge_facts
+from xenbook.core.paths import BACKUP_DIR, PENDING_DIR
+from xenbook.core.step import Regeneration, Step
+from xenbook.safety.validators import validate_bytes, validate_candidate
+
+Progress = Callable[[StepResult], None]
+
+
+def run_id() -> str:
+    """A new run's id: its start time, and a random suffix so that two runs never share one."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+class Runner:
+    """Applies steps to one host; dry_run reads everything and writes nothing."""
+
+    def __init__(self, host: Host, *, dry_run: bool = True, progress: Progress | None = None,
+                 on_line: Callable[[str], None] | None = None, wait: float = 0.0):
+        self.host = host
+        self.dry_run = dry_run
+        self.progress = progress
+        self.on_line = on_line
+        self.run_id = os.environ.get(RUN_ENV) or run_id()  # `xenbook run` gives its notebooks its own
+        self.journal = Journal(host, self.run_id, dry_run=dry_run, wait=wait)  # ledger.py: lock and records
+        self._reboot = ""
+
+    def run(self, steps: Iterable[Step]) -> Report:
+        report = Report(self.host.target, self.host.simulated, self.dry_run)
+        self.host.forget()  # facts are read afresh by every run: the host may have changed since the last one
+        before = dict(getattr(self.host, "answered", {}))
+        self.journal.open(report)
+        try:
+            self._steps(steps, report)
+        except BaseException as e:
+            self.journal.close(report, e)
+            raise
+        finally:
+            after = getattr(self.host, "answered", None)
+            if after is not None:  # a simulated host counts who answered its commands: real tools or the simulation
+                report.answered = {k: v - before.get(k, 0) for k, v in after.items()}
+        self.journal.close(report)
+        return report
+
+    def _steps(self, steps: Iterable[Step], report: Report) -> None:
+        self.facts = report.facts
+        self.provided: dict[str, str] = {}  # dry runs: path -> the would-change step that installs it
+        triggered: dict[str, list[str]] = {}
+        blocked: dict[tuple[str, str], str] = {}  # (section, group) -> the step that failed; group "": all of it
+        reboot_section = ""
+        for step in steps:
+            started = time.monotonic()
+            if reboot_section and step.section != reboot_section:
+                result = StepResult(step.section, step.name, "skipped",
+                                    f"not run: reboot first ({report.reboot_required})")
+                report.steps.append(result)
+                if self.progress:
+                    self.progress(result)
+                continue
+            result = self._one(step, triggered, blocked)
+            result.duration = round(time.monotonic() - started, 4)
+            report.steps.append(result)
+            if result.status == "failed":
+                blocked.setdefault((step.section, step.group), step.name)
+            if self._reboot and result.status != "failed":
+                report.reboot_required, reboot_section = self._reboot, step.section
+            self._reboot = ""
+            if self.progress:
+                self.progress(result)
+
+    def _one(self, step: Step, triggered: dict[str, list[str]], blocked: dict[tuple[str, str], str]) -> StepResult:
+        result = StepResult(step.section, step.name, "ok")
+        failed = blocked.get((step.section, "")) or (blocked.get((step.section, step.group)) if step.group else None)
+        if failed:
+            result.status, result.reason = "skipped", f"not run: step {failed} failed before it"
+            return result
+        try:
+            if isinstance(step, Regeneration):
+                step.triggered_by = tuple(triggered.get(step.name, ()))
+            plan = step.plan(self.host)
+        except (XenbookError, ValueError) as e:
+            result.status, result.reason = "failed", f"could not plan: {getattr(e, 'message', None) or e}"
+            result.remedy = getattr(e, "remedy", "")
+            return result
+        self._reboot = plan.reboot
+        result.reason, result.remedy = plan.reason, plan.remedy
+        result.verdict, result.value = plan.verdict, plan.value
+        if plan.facts:
+            merge_facts(self.facts, plan.facts)
+        result.diffs = [{"path": a.path, "diff": a.diff()} for a in plan.actions
+                        if isinstance(a, (WriteFile, RemoveFile)) and a.old != a.new]
+        result.commands = [a.describe() for a in plan.actions
+                           if not isinstance(a, (WriteFile, RemoveFile)) or a.old == a.new]
+        if plan.actions:
+            result.commands += [f"{a.describe()}  (always, at the end)" for a in plan.cleanup]
+        if plan.failed:
+            providers = sorted({self.provided.get(p, "") for p in plan.missing})
+            if self.dry_run and plan.missing and "" not in providers:
+                result.status = "skipped"
+                result.reason = f"would be installed by {', '.join(providers)}: {', '.join(plan.missing)}"
+                return result
+            result.status = "failed"
+            return result
+        if not plan.actions:
+            return result
+        for name in step.triggers:
+            triggered.setdefault(name, []).append(step.name)
+        if self.dry_run:
+            result.status = "would-change"
+            for path in step.provides:
+                self.provided.setdefault(path, step.name)
+            try:
+                for action in plan.actions:
+                    if isinstance(action, WriteFile):
+                        result.validated += validate_bytes(action.validator, action.new, action.path)
+            except XenbookError as e:
+                result.status, result.reason = "failed", str(e)
+            return result
+        self.journal.start(step, result)
+        try:
+            self._apply(step, plan, result)
+            result.status = "changed"
+            problem = step.verify(self.host) if isinstance(step, Regeneration) else None
+            if problem:
+                result.status, result.reason = "failed", f"ran, but the result is wrong: {problem}"
+        except XenbookError as e:
+            result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
+            result.remedy = result.remedy or getattr(e, "remedy", "")
+        self.journal.end(step, result)
+        return result
+
+    def _apply(self, step: Step, plan: Plan, result: StepResult) -> None:
+        host = self.host
+        host.forget()
+        try:
+            self._apply_actions(step, plan, result)
+        finally:
+            failing = sys.exc_info()[1] is not None
+            try:
+                self._cleanup(plan, result, raise_errors=not failing)
+            finally:
+                host.forget()
+
+    def _cleanup(self, plan: Plan, result: StepResult, raise_errors: bool) -> None:
+        """Run every cleanup command (unmounts) whatever happened; a failed one fails the step."""
+        problems = []
+        for action in plan.cleanup:
+            out = self.host.run(action.command, on_line=self.on_line)
+            if out.returncode not in action.ok_codes:
+                problems.append(f"{action.command} exited {out.returncode}: {(out.stderr or out.stdout).strip()}")
+        if problems:
+            message = "cleanup failed, check the host by hand: " + "; ".join(problems)
+            if raise_errors:
+                raise HostError(message)
+            result.remedy = (result.remedy + "\n" if result.remedy else "") + message
+
+    def _apply_actions(self, step: Step, plan: Plan, result: StepResult) -> None:
+        host = self.host
+        for name in step.triggers:
+            self._mark_pending(name)
+        queue = list(plan.actions)
+        while queue:
+            action = queue.pop(0)
+            if isinstance(action, Deferred):
+                queue[:0] = action.expand(host)
+            elif isinstance(action, WriteFile):
+                self._write(action, result)
+            elif isinstance(action, RemoveFile):
+                self._remove(action)
+            else:
+                if isinstance(step, Regeneration) and step.output and host.exists(step.output):
+                    self._backup(step.output)
+                out = (action.host or host).run(action.command, on_line=self.on_line)
+                result.output = out.stdout[-4000:] + out.stderr[-4000:]
+                if out.returncode not in action.ok_codes:
+                    remedy = action.remedy_for(out.stdout + out.stderr)
+                    raise HostError(f"{action.command} exited {out.returncode}"
+                                    f"{output_tail(out.stdout + out.stderr, action.tail)}", remedy=remedy)
+        if isinstance(step, Regeneration):
+            host.remove(step.marker)
+
+    def _mark_pending(self, name: str) -> None:
+        self.host.makedirs(PENDING_DIR, 0o700)
+        self.host.write_atomic(f"{PENDING_DIR}/{name}", f"{self.run_id}\n".encode(), mode=0o600)
+
+    def _backup(self, path: str) -> str | None:
+        """Copy path under this run's backup folder unless it is there already; the copy's path when made."""
+        dest = f"{BACKUP_DIR}/{self.run_id}{path}"
+        if not self.host.exists(dest):
+            self.host.makedirs(f"{BACKUP_DIR}/{self.run_id}", 0o700)  # makedirs gives the mode to the last folder only
+            self.host.makedirs(dest.rsplit("/", 1)[0], 0o700)
+            self.host.copy_file(path, dest)
+            return dest
+        return None
+
+    def _remove(self, action: RemoveFile) -> None:
+        if self.host.read_bytes(action.path) != action.old:
+            raise HostError(f"{action.path} changed after it was planned; nothing was removed, plan again")
+        backup = self._backup(action.path)
+        self.host.remove(action.path)
+        self.journal.wrote(action, backup)
+
+    def _write(self, action: WriteFile, result: StepResult) -> None:
+        host = self.host
+        folder = action.path.rsplit("/", 1)[0] or "/"
+        if not host.exists(folder):
+            host.makedirs(folder)
+        if host.read_bytes(action.path) != action.old:
+            raise HostError(f"{action.path} changed after it was planned; nothing was written, plan again")
+        backup = self._backup(action.path) if action.old is not None else None
+
+        def validate(candidate: str) -> None:
+            result.validated += validate_candidate(host, action.validator, action.new, candidate, action.path)
+
+        host.write_atomic(action.path, action.new, mode=action.mode if action.old is None or action.set_mode else None,
+                          validate=validate)
+        self.journal.wrote(action, backup)

@@ -1,0 +1,1 @@
+"""Reporting above the engine: the host report and its page, and the console's rendering of results."""

@@ -1,0 +1,1 @@
+"""Safety: validators for candidate files, the destructive-operation guard, and secret redaction."""

@@ -1,6 +1,0 @@
-"""xenbook's sample host: a SIMULATED fresh Arch Linux machine in a directory, for trying runbooks safely."""
-
-from .host import SampleHost, init_sample
-from .profiles import PROFILES
-
-__all__ = ["SampleHost", "init_sample", "PROFILES"]

@@ -1,0 +1,1 @@
+"""The runbook's sections, one package each: its parameters, its steps and what it adds to the host report."""

@@ -1,0 +1,243 @@
+"""The sample host's SIMULATED pacman: its local database in the real format, a small repository catalogue.
+
+pacman -Q [-i], -T, -S [-y] [-u] [--needed] [--asdeps], -U print what the real pacman prints. Installing writes the
+package's desc and files entries into /var/lib/pacman/local and its files (stand-ins, see xenfiles), then runs its
+install scriptlet (scriptlets). A repository counts when /etc/pacman.conf enables it and its database was synced
+(pacman -Sy); dependencies of repository packages are not resolved. Also registers accounts (runuser, env, ...), aur (git, makepkg) and gpg."""
+
+from __future__ import annotations
+
+import getopt
+import json
+import os
+import posixpath
+import re
+import shutil
+import time
+
+from xenbook.core.commands import Result
+from xenbook_sample import accounts, aur, gpg  # noqa: F401  (importing aur registers git and makepkg, gpg gpg)
+from xenbook_sample.accounts import CONTEXT_PROGRAMS, Context, dispatch
+from xenbook_sample.options import Usage
+from xenbook_sample.repos import REPO, meets, parse_dep
+from xenbook_sample.scriptlets import run_scriptlet
+from xenbook_sample.xenfiles import package_files
+
+LOCAL = "/var/lib/pacman/local"
+SYNC = "/var/lib/pacman/sync"
+LOCK = "/var/lib/pacman/db.lck"
+LOCKED = ("error: failed to init transaction (unable to lock database)\nerror: could not lock database: File exists\n"
+          f"  if you're sure a package manager is not already\n  running, you can remove {LOCK}\n")
+
+
+# the local database
+
+def installed(host) -> dict[str, dict]:
+    """name -> {"version", "provides", "dir"} from /var/lib/pacman/local/*/desc."""
+    out = {}
+    for entry in host.listdir(LOCAL) or []:
+        fields, key = {}, None
+        for line in (host.read_text(f"{LOCAL}/{entry}/desc") or "").splitlines():
+            if re.match(r"^%[A-Z]+%$", line):
+                key = line.strip("%")
+                fields[key] = []
+            elif line and key:
+                fields[key].append(line)
+        if fields.get("NAME"):
+            out[fields["NAME"][0]] = {"version": fields["VERSION"][0], "provides": fields.get("PROVIDES", []),
+                                      "dir": f"{LOCAL}/{entry}", "desc": (fields.get("DESC") or [""])[0],
+                                      "reason": (fields.get("REASON") or ["0"])[0]}
+    return out
+
+
+def _record(host, pkg: dict, asdeps: bool) -> None:
+    old = installed(host).get(pkg["name"])
+    if old is not None:
+        shutil.rmtree(host.real(old["dir"]))
+    folder = f"{LOCAL}/{pkg['name']}-{pkg['version']}"
+    fields = [("NAME", [pkg["name"]]), ("VERSION", [pkg["version"]]), ("BASE", [pkg["name"]]),
+              ("DESC", [pkg.get("desc", "")]), ("ARCH", [pkg["arch"]]), ("INSTALLDATE", [str(int(time.time()))]),
+              ("PACKAGER", ["xenbook sample host (SIMULATED) <sample@xenbook.invalid>"]),
+              ("REASON", ["1"] if asdeps else []), ("PROVIDES", list(pkg.get("provides", []))),
+              ("DEPENDS", list(pkg.get("depends", [])))]
+    host.makedirs(folder)
+    host.write_atomic(f"{folder}/desc", "".join(f"%{k}%\n" + "".join(v + "\n" for v in vs) + "\n"
+                                                for k, vs in fields if vs).encode())
+    files = sorted(pkg.get("files", {}))
+    host.write_atomic(f"{folder}/files", ("%FILES%\n" + "".join(p.lstrip("/") + "\n" for p in files)).encode())
+    for path, (mode, text) in pkg.get("files", {}).items():
+        host.makedirs(posixpath.dirname(path))
+        host.write_atomic(path, text.encode(), mode=mode)
+        os.chmod(host.real(path), mode)
+
+
+# dependencies
+
+def satisfied(host, dep: str, have: dict | None = None) -> bool:
+    name, op, wanted = parse_dep(dep)
+    for pkg, info in (have if have is not None else installed(host)).items():
+        if pkg == name and meets(info["version"], op, wanted):
+            return True
+        for p in info["provides"]:
+            pname, _, pver = p.partition("=")
+            if pname == name and (not op or (pver and meets(pver, op, wanted))):
+                return True
+    return False
+
+
+# repositories
+
+def sections(pacman_conf: str) -> list[str]:
+    """The [section] names pacman reads from pacman.conf, in order (pacman's src/common/ini.c parse_ini): a line
+    trimmed of surrounding white space that starts with '[' and ends with ']'; a comment is only a line that starts
+    with '#' (pacman.conf(5)), and the name is what lies between the brackets, untrimmed."""
+    out = []
+    for raw in pacman_conf.splitlines():
+        line = raw.strip()
+        if len(line) >= 2 and line[0] == "[" and line[-1] == "]":
+            out.append(line[1:-1])
+    return out
+
+
+def repositories(host) -> list[str]:
+    return [r for r in sections(host.read_text("/etc/pacman.conf") or "") if r != "options"]
+
+
+def find(host, target: str) -> dict | None:
+    """The catalogue entry a -S target names (by name, then by what it provides) in a synced, enabled repo."""
+    usable = [r for r in repositories(host) if host.exists(f"{SYNC}/{r}.db")]
+    name = parse_dep(target)[0]
+    for pkg, info in REPO.items():
+        if info["repo"] in usable and (pkg == name or any(p.split("=")[0] == name for p in info["provides"])):
+            return {"name": pkg, "desc": f"{pkg} (SIMULATED repository package)",
+                    "files": package_files(pkg), **info}
+    return None
+
+
+def _sync(host) -> tuple[str, str, int]:
+    if aur.offline(host, "https://geo.mirror.pkgbuild.com/"):
+        return "", ("error: failed retrieving file 'core.db' from geo.mirror.pkgbuild.com : Could not resolve host: "
+                    "geo.mirror.pkgbuild.com\nerror: failed to synchronize all databases (download library error)\n"), 1
+    host.makedirs(SYNC)
+    out = ":: Synchronizing package databases...\n"
+    for repo in repositories(host):
+        host.write_atomic(f"{SYNC}/{repo}.db", f"SIMULATED {repo} package database (xenbook sample host)\n".encode())
+        out += f" {repo} downloading...\n"
+    return out, "", 0
+
+
+def _transaction(host, packages: list[dict], asdeps: bool) -> str:
+    listed = "  ".join(f"{p['name']}-{p['version']}" for p in packages)
+    out = (f"resolving dependencies...\nlooking for conflicting packages...\n\nPackages ({len(packages)}) {listed}\n\n"
+           ":: Proceed with installation? [Y/n] \nchecking keyring...\nchecking package integrity...\n"
+           "loading package files...\nchecking for file conflicts...\nchecking available disk space...\n"
+           ":: Processing package changes...\n")
+    for pkg in packages:
+        upgrade = pkg["name"] in installed(host)
+        _record(host, pkg, asdeps)
+        out += f"{'upgrading' if upgrade else 'installing'} {pkg['name']}...\n"
+        if pkg.get("install"):  # the package's install scriptlet: post_install, or post_upgrade
+            out += run_scriptlet(host, pkg["install"], upgrade)
+    return out + "[simulated] xenbook's sample host wrote the local database entries and stand-in files\n"
+
+
+def pacman(host, argv, stdin, ctx: Context) -> Result:
+    try:
+        opts, targets = getopt.gnu_getopt(argv[1:], "QSUTyui", ["needed", "noconfirm", "asdeps", "info"])
+    except getopt.GetoptError as e:
+        return Result(1, "", f"error: invalid option '{e.opt}'\n[simulated] xenbook's sample host simulates only "
+                             "-Q, -T, -S and -U\n")
+    flags = {o for o, _ in opts}
+    have = installed(host)
+    if "-Q" in flags:
+        return _query(have, targets, "-i" in flags or "--info" in flags)
+    if "-T" in flags:
+        missing = [t for t in targets if not satisfied(host, t, have)]
+        return Result(127 if missing else 0, "".join(m + "\n" for m in missing), "")
+    if not flags & {"-S", "-U"}:
+        raise Usage("error: no operation specified (use -h for help)\n", 1)
+    if ctx.user != "root":
+        return Result(1, "", "error: you cannot perform this operation unless you are root.\n")
+    if host.exists(LOCK):
+        return Result(1, "", LOCKED)
+    out, err = "", ""
+    if "-y" in flags:
+        out, err, rc = _sync(host)
+        if rc:
+            return Result(rc, out, err)
+    if "-u" in flags:
+        out += ":: Starting full system upgrade...\n"
+    packages, wanted = [], []
+    if "-S" in flags:
+        err += "".join(f"warning: database file for '{r}' does not exist (use '-Sy' to download)\n"
+                       for r in repositories(host) if not host.exists(f"{SYNC}/{r}.db"))
+        found = {t: find(host, t) for t in targets}
+        missing = [t for t, p in found.items() if p is None]
+        if missing:
+            return Result(1, out, err + "".join(f"error: target not found: {t}\n" for t in missing))
+        wanted = list({p["name"]: p for p in found.values()}.values())
+    else:
+        for target in targets:
+            data = _package_file(host, ctx.path(target))
+            if data is None:
+                return Result(1, out + "loading packages...\n", err + f"error: '{target}': invalid or corrupted "
+                                                                      "package\n")
+            wanted.append(data)
+        unmet = [(d, p["name"]) for p in wanted for d in p.get("depends", [])
+                 if not satisfied(host, d, have) and find(host, d) is None
+                 and not any(parse_dep(d)[0] == w["name"] for w in wanted)]
+        if unmet:
+            return Result(1, out + "loading packages...\nresolving dependencies...\n", err + (
+                "error: failed to prepare transaction (could not satisfy dependencies)\n" + "".join(
+                    f":: unable to satisfy dependency '{d}' required by {n}\n" for d, n in unmet)))
+        extra = {p["name"]: p for p in (find(host, d) for w in wanted for d in w.get("depends", [])
+                                        if not satisfied(host, d, have)) if p}
+        packages = list(extra.values())
+    for pkg in wanted:
+        old = have.get(pkg["name"])
+        if "--needed" in flags and old and old["version"] == pkg["version"]:
+            err += f"warning: {pkg['name']}-{pkg['version']} is up to date -- skipping\n"
+        else:
+            packages.append(pkg)
+    if not packages:
+        return Result(0, out + " there is nothing to do\n", err)
+    deps = {p["name"] for p in packages} - {p["name"] for p in wanted}
+    out += _transaction(host, [p for p in packages if p["name"] in deps], True) if deps else ""
+    return Result(0, out + _transaction(host, [p for p in packages if p["name"] not in deps],
+                                         "--asdeps" in flags), err)
+
+
+def _package_file(host, path: str) -> dict | None:
+    try:
+        data = json.loads(host.read_text(path) or "")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("simulated") is not True:
+        return None
+    data["files"] = {p: (int(mode), text) for p, (mode, text) in data.get("files", {}).items()}
+    return data
+
+
+def _query(have: dict, targets: list[str], info: bool) -> Result:
+    names = targets or sorted(have)
+    out, err = "", ""
+    for name in names:
+        pkg = have.get(name)
+        if pkg is None:
+            err += f"error: package '{name}' was not found\n"
+        elif info:
+            reason = "Installed as a dependency for another package" if pkg["reason"] == "1" else "Explicitly installed"
+            rows = [("Name", name), ("Version", pkg["version"]), ("Description", pkg["desc"] or "None"),
+                    ("Provides", "  ".join(pkg["provides"]) or "None"), ("Install Reason", reason)]
+            out += "".join(f"{k:<16}: {v}\n" for k, v in rows) + "\n"
+        else:
+            out += f"{name} {pkg['version']}\n"
+    return Result(1 if err else 0, out, err)
+
+
+def run_as_root(host, argv, stdin) -> Result:
+    return dispatch(host, argv, stdin, Context())
+
+
+CONTEXT_PROGRAMS["pacman"] = pacman
+PROGRAMS = accounts.PROGRAMS | {name: run_as_root for name in CONTEXT_PROGRAMS}  # incl. aur's git, makepkg
