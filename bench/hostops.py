@@ -8,11 +8,11 @@ import collections
 import json
 import sys
 
-from xenbook.cli.main import load_params
-from xenbook_sample.host import SampleHost
-from xenbook.engine.registry import run_sections
-
 from samples import PARAMS
+
+from xenbook.cli.main import load_params
+from xenbook.engine.registry import run_sections
+from xenbook_sample.host import SampleHost
 
 OPS = ("read_bytes", "stat", "listdir", "run")
 

@@ -14,11 +14,11 @@ import json
 import sys
 import time
 
-from xenbook.core.commands import Command, Result
-from xenbook.edits import blocks
 from xenbook.connectors.rooted import RootedHost
-from xenbook.engine.runner import Runner
+from xenbook.core.commands import Command, Result
 from xenbook.core.step import FileStep, Step
+from xenbook.edits import blocks
+from xenbook.engine.runner import Runner
 
 
 class FixtureHost(RootedHost):

@@ -8,10 +8,10 @@ import sys
 import pytest
 import yaml
 
+from xenbook.connectors.targets import open_host
 from xenbook.core.commands import Command
 from xenbook.edits import networkd
 from xenbook.sections.dom0.bridge import HEADER
-from xenbook.connectors.targets import open_host
 
 # (file's [Match] lines, link name, type, mac, kind, matches) as systemd.network(5) describes [Match]
 MATCHES = [

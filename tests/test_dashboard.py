@@ -12,19 +12,19 @@ import nbformat
 import pytest
 
 from tests.test_notebooks import run_notebook
-from xenbook.ui import notebook
-from xenbook.core.commands import Command, Result
-from xenbook.sections.manage.dashboard import Dashboard, read_domains
-from xenbook.ui.dashboard_view import DashboardView
-from xenbook.sections.manage.charts import cpu_chart, snapshot_files
-from xenbook.facts import domains as domfacts
-from xenbook.sections.manage.report import dashboard_charts
 from xenbook.connectors.fake import FakeHost
+from xenbook.core.commands import Command, Result
 from xenbook.engine.params import RunbookParams, build
+from xenbook.engine.registry import run_sections
+from xenbook.facts import domains as domfacts
+from xenbook.sections.manage.charts import cpu_chart, snapshot_files
+from xenbook.sections.manage.dashboard import Dashboard, read_domains
+from xenbook.sections.manage.report import dashboard_charts
+from xenbook.sections.manage.steps import DASHBOARD_DIR, manage_steps
+from xenbook.ui import notebook
+from xenbook.ui.dashboard_view import DashboardView
 from xenbook_sample import SampleHost, init_sample
 from xenbook_sample.boot import reboot
-from xenbook.engine.registry import run_sections
-from xenbook.sections.manage.steps import DASHBOARD_DIR, manage_steps
 
 N = 2000
 GUESTS = {"web": ("pvh", 1024), "db": ("pvh", 2048), "build": ("pv", 512)}

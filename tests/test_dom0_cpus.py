@@ -4,9 +4,9 @@ touched (plan, apply and the notebooks' run), with the host's CPU count read whe
 import pytest
 
 from tests.test_cli import tree_hashes, xenbook
+from xenbook.connectors.fake import FakeHost
 from xenbook.core.commands import Result
 from xenbook.core.errors import ParameterError
-from xenbook.connectors.fake import FakeHost
 from xenbook.engine.params import RunbookParams, build
 from xenbook.engine.registry import check_sections
 

@@ -5,14 +5,14 @@ import os
 
 import pytest
 
-from xenbook.core.commands import Command
-from xenbook.facts import domains
 from xenbook.connectors.fake import FakeHost
+from xenbook.core.commands import Command
 from xenbook.engine.params import RunbookParams, build
+from xenbook.engine.registry import run_sections
+from xenbook.facts import domains
+from xenbook.sections.dom0.steps import dom0_steps
 from xenbook_sample import init_sample
 from xenbook_sample.boot import reboot
-from xenbook.engine.registry import run_sections
-from xenbook.sections.dom0.steps import dom0_steps
 
 GUEST = ('name = "dom01"\ntype = "pvh"\nmemory = 1024\nvcpus = 2\nkernel = "/var/lib/xen/boot/dom01/vmlinuz-linux"\n'
          "disk = [ 'format=raw, vdev=xvda, access=rw, target=/var/lib/xen/images/dom01.img' ]\n")

@@ -12,9 +12,9 @@ import subprocess
 import pytest
 
 from xenbook.core.errors import ValidationFailed
+from xenbook.safety.validators import validate_bytes
 from xenbook.sections.domu.params import GuestParams
 from xenbook.sections.domu.steps import guest_files
-from xenbook.safety.validators import validate_bytes
 
 TOOLS = ("mkfs.ext4", "e2fsck", "debugfs", "blkid", "findmnt")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]

@@ -27,7 +27,7 @@ def _type_checking(node: ast.If) -> bool:
 
 
 def function_level_imports() -> list[tuple[str, int, str]]:
-    """(file, line, module) for every import inside a function body in xenbook/ and xenbook_sample/."""
+    """(file, line, module) for every import inside a function body in xenbook/."""
     found = []
 
     def visit(node: ast.AST, path: str, in_function: bool) -> None:
@@ -35,15 +35,13 @@ def function_level_imports() -> list[tuple[str, int, str]]:
             if isinstance(child, ast.If) and _type_checking(child):
                 continue  # for annotations only: never runs
             if in_function and isinstance(child, ast.Import):
-                found += [(path, child.lineno, a.name) for a in child.names]
+                found.extend((path, child.lineno, a.name) for a in child.names)
             elif in_function and isinstance(child, ast.ImportFrom):
                 found.append((path, child.lineno, child.module or ""))
             visit(child, path, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
-    for top in ("xenbook", "xenbook_sample"):
-        for file in sorted((ROOT / top).rglob("*.py")):
-            path = str(file.relative_to(ROOT))
-            visit(ast.parse(file.read_text()), path, False)
+    for file in sorted((ROOT / "xenbook").rglob("*.py")):
+        visit(ast.parse(file.read_text()), str(file.relative_to(ROOT)), False)
     return found
 
 

@@ -4,21 +4,21 @@ import os
 
 import pytest
 
+from xenbook.connectors.fake import FakeHost
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError, PreconditionFailed
+from xenbook.core.step import Step
+from xenbook.engine.params import RunbookParams
+from xenbook.engine.registry import run_sections
+from xenbook.engine.runner import Runner
 from xenbook.facts import packages as pkgfacts
 from xenbook.facts import xen as xenfacts
-from xenbook.connectors.fake import FakeHost
-from xenbook.sections.install.params import InstallParams
-from xenbook.engine.params import RunbookParams
-from xenbook.engine.runner import Runner
-from xenbook_sample import init_sample
-from xenbook.engine.registry import run_sections
 from xenbook.sections.install.aur import AurPackageInstalled, _Build
-from xenbook.core.step import Step
-from xenbook.steps.failures import explain
+from xenbook.sections.install.params import InstallParams
 from xenbook.sections.install.steps import BuildToolsInstalled, RepoPackagesInstalled, install_steps
+from xenbook.steps.failures import explain
+from xenbook_sample import init_sample
 
 BUILD = "/var/lib/xenbook/build"
 QEMU_KEY = "CEACC9E15534EBABB82D3FA03353C9CEF108B584"  # saur xen-qemu/PKGBUILD validpgpkeys (Michael Roth)

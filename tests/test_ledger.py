@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from xenbook.engine import ledger, lock
-from xenbook.core.actions import Plan, RunCommand
-from xenbook.core.commands import Command, Result
 from xenbook.connectors.fake import FakeHost
 from xenbook.connectors.remote import CommandFilesHost, spawn
 from xenbook.connectors.rooted import ChrootHost
-from xenbook.engine.runner import Runner, run_id
+from xenbook.core.actions import Plan, RunCommand
+from xenbook.core.commands import Command, Result
 from xenbook.core.step import FileStep, Step
+from xenbook.engine import ledger, lock
+from xenbook.engine.runner import Runner, run_id
 
 SECRETISH = "line-that-only-the-diff-holds"
 XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xenbook_sample.profiles import PROFILES
 from xenbook.connectors.targets import open_host
 from xenbook.core.commands import Command
+from xenbook_sample.profiles import PROFILES
 
 GUEST = {"name": "dom01", "memory": 512, "vcpus": 1, "storage": "lvm", "size": "8G", "packages": ["openssh"],
          "autostart": True,

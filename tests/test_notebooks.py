@@ -10,9 +10,9 @@ import nbformat
 import papermill
 import pytest
 
+from xenbook.engine.registry import SECTIONS
 from xenbook.ui.notebook import HOST_FIELDS, section_model
 from xenbook.ui.paramcell import parameters_cell
-from xenbook.engine.registry import SECTIONS
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 FORBIDDEN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.AsyncFor, ast.Lambda,

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from xenbook.core.commands import Command
 from xenbook.connectors.rooted import LocalHost, run_local
-from xenbook.sections.install.params import InstallParams
+from xenbook.core.commands import Command
 from xenbook.engine.params import RunbookParams
 from xenbook.engine.runner import Runner
 from xenbook.sections.install.aur import AurPackageInstalled
-from xenbook.steps.failures import explain
+from xenbook.sections.install.params import InstallParams
 from xenbook.sections.install.steps import install_steps
+from xenbook.steps.failures import explain
 
 TOOLS = ("pacman", "pacman-conf", "makepkg", "repo-add", "bsdtar", "fakeroot", "git", "runuser")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]

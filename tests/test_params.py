@@ -2,12 +2,12 @@
 
 import pytest
 
-from xenbook.sections.boot.cmdline import xen_command_line
-from xenbook.core.errors import ParameterError
-from xenbook.sections.boot.params import BootParams
-from xenbook.engine.params import RunbookParams, build
-from xenbook.core.model import size_mib
 from xenbook.connectors.targets import parse_target
+from xenbook.core.errors import ParameterError
+from xenbook.core.model import size_mib
+from xenbook.engine.params import RunbookParams, build
+from xenbook.sections.boot.cmdline import xen_command_line
+from xenbook.sections.boot.params import BootParams
 
 BAD_BOOT = [
     ("dom0_mem", "lots", "whole number with a unit"),

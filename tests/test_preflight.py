@@ -8,13 +8,13 @@ import sys
 import pytest
 
 from xenbook.core.commands import Command
-from xenbook.facts import system
-from xenbook.sections.preflight.params import PreflightParams
 from xenbook.engine.params import RunbookParams
 from xenbook.engine.results import to_html
 from xenbook.engine.runner import Runner
-from xenbook_sample import PROFILES, init_sample
+from xenbook.facts import system
+from xenbook.sections.preflight.params import PreflightParams
 from xenbook.sections.preflight.steps import CHECKS, preflight_steps
+from xenbook_sample import PROFILES, init_sample
 
 XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 ROWS = [c.name for c in CHECKS]

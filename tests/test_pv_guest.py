@@ -9,18 +9,18 @@ import pytest
 
 from tests.test_cli import tree_hashes
 from tests.test_notebooks import run_notebook
-from xenbook.ui import notebook
+from xenbook.connectors.fake import FakeHost
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import ParameterError
-from xenbook.facts.xen import xen_state
-from xenbook.connectors.fake import FakeHost
 from xenbook.engine.params import RunbookParams, build
-from xenbook.sections.pv_guest.params import PvGuestParams, xe_commands
-from xenbook.engine.runner import Runner
-from xenbook_sample import init_sample
 from xenbook.engine.registry import run_sections
+from xenbook.engine.runner import Runner
+from xenbook.facts.xen import xen_state
+from xenbook.sections.pv_guest.params import PvGuestParams, xe_commands
 from xenbook.sections.pv_guest.steps import pv_guest_steps
 from xenbook.sections.pv_guest.xapi import XapiBootMode
+from xenbook.ui import notebook
+from xenbook_sample import init_sample
 
 UUID = "0b6e2a51-3c1d-4e8f-9a7b-5c4d3e2f1a0b"
 VBD = "7c2e9a40-5b1d-4f3e-8a6c-2d9e0f1b3a57"

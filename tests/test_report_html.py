@@ -11,17 +11,17 @@ from html.parser import HTMLParser
 
 import pytest
 
-from xenbook.report import host as hostreport
-from xenbook.engine import ledger
+from tests.test_cli import tree_hashes
+from xenbook.connectors.fake import FakeHost
 from xenbook.core.actions import WriteFile
 from xenbook.core.document import Code, Document, Image, Part
-from xenbook.report.page import to_html, to_markdown
-from xenbook.connectors.fake import FakeHost
+from xenbook.engine import ledger
 from xenbook.engine.params import RunbookParams
+from xenbook.report import host as hostreport
+from xenbook.report.page import to_html, to_markdown
 from xenbook.safety.redact import MASK, redact
+from xenbook.sections.manage.steps import DASHBOARD_DIR
 from xenbook_sample import SampleHost
-
-from tests.test_cli import tree_hashes
 
 XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
@@ -121,21 +121,20 @@ def test_a_hand_edited_file_is_not_passed_off_as_the_applied_diff(xen_host, tmp_
 
 @pytest.mark.slow
 def test_dashboard_snapshots_are_embedded(xen_host, tmp_path):
-    folder = xen_host / hostreport.DASHBOARD_DIR.lstrip("/")
+    folder = xen_host / DASHBOARD_DIR.lstrip("/")
     folder.mkdir(parents=True)
     try:
         (folder / "memory.svg").write_bytes(SVG)
         (folder / "memory.txt").write_text("Memory per domain\n")
-        hostreport.CHART_PROVIDERS.append(lambda host: [Image("CPU", "image/png", b"\x89PNG...")])
+        (folder / "cpu.png").write_bytes(b"\x89PNG...")
         text = to_html(hostreport.build(SampleHost(str(xen_host)), RunbookParams(target=f"sample:{xen_host}")))
     finally:
-        hostreport.CHART_PROVIDERS.clear()
         for p in folder.iterdir():
             p.unlink()
         folder.rmdir()
     assert "<figcaption>Memory per domain</figcaption>" in text
     assert f'src="data:image/svg+xml;base64,{base64.b64encode(SVG).decode()}"' in text
-    assert "<figcaption>CPU</figcaption>" in text
+    assert "<figcaption>cpu</figcaption>" in text  # no caption file: the name
 
 
 @pytest.mark.slow

@@ -5,13 +5,13 @@ import json
 
 import pytest
 
+from xenbook.connectors.fake import FakeHost
 from xenbook.core.actions import Plan, WriteFile
 from xenbook.core.commands import Result
-from xenbook.edits.shellvars import get_vars
-from xenbook.connectors.fake import FakeHost
-from xenbook.sections.boot.params import BootParams
-from xenbook.engine.runner import Runner
 from xenbook.core.step import FileStep, Step
+from xenbook.edits.shellvars import get_vars
+from xenbook.engine.runner import Runner
+from xenbook.sections.boot.params import BootParams
 from xenbook.sections.boot.steps import grub2_steps
 
 FINDMNT = json.dumps({"filesystems": [

@@ -12,13 +12,13 @@ from importlib import resources
 import pytest
 
 from tests.test_boot_paths import run as run_cli
+from xenbook.connectors.targets import open_host
 from xenbook.core.commands import Command
-from xenbook.edits.blocks import ensure_block
 from xenbook.core.errors import ParameterError, TargetError
+from xenbook.edits.blocks import ensure_block
 from xenbook.facts import boot
 from xenbook_sample import PROFILES, SampleHost, init_sample
 from xenbook_sample.programs import PROGRAMS
-from xenbook.connectors.targets import open_host
 
 ROOT_UUID = "56c87129-9ea7-46fb-a724-039e34e14b29"
 BOOT_UUID = "0f87edb0-6e3e-4dae-8609-5376e17d0957"

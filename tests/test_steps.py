@@ -11,20 +11,21 @@ from pathlib import Path
 import pytest
 import yaml
 
+from xenbook.connectors.fake import FakeHost, UnansweredCommand
 from xenbook.core.actions import Deferred, RemoveFile, WriteFile
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError
-from xenbook.connectors.fake import FakeHost, UnansweredCommand
-from xenbook.sections.boot.params import BootParams
 from xenbook.engine.params import RunbookParams, build
+from xenbook.sections.boot.legacy import legacy_steps
+from xenbook.sections.boot.params import BootParams
+from xenbook.sections.boot.paths import boot_steps
+from xenbook.sections.boot.steps import grub2_steps
+from xenbook.sections.boot.uefi import uefi_steps
 from xenbook.sections.dom0.steps import dom0_steps
 from xenbook.sections.domu.steps import domu_steps
-from xenbook.sections.boot.steps import boot_steps, grub2_steps
-from xenbook.sections.boot.legacy import legacy_steps
-from xenbook.sections.boot.uefi import uefi_steps
 from xenbook.sections.install.steps import install_steps
-from xenbook.sections.preflight.steps import preflight_steps
 from xenbook.sections.manage.steps import manage_steps
+from xenbook.sections.preflight.steps import preflight_steps
 from xenbook.sections.pv_guest.steps import pv_guest_steps
 
 HERE = Path(__file__).parent / "steps"

@@ -6,8 +6,8 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from xenbook.engine import ledger, lock
 from xenbook.connectors.targets import open_host
+from xenbook.engine import ledger, lock
 
 from . import faults, samples, trees
 

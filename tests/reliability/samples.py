@@ -6,13 +6,13 @@ import os
 import shutil
 import tempfile
 
+from xenbook.connectors.targets import open_host
 from xenbook.engine.params import RunbookParams, build
+from xenbook.engine.registry import run_sections
 from xenbook.engine.results import Report
 from xenbook_sample.boot import reboot
 from xenbook_sample.host import init_sample
 from xenbook_sample.profiles import PROFILES
-from xenbook.engine.registry import run_sections
-from xenbook.connectors.targets import open_host
 
 DOM0_PROFILES = tuple(n for n, p in PROFILES.items() if p.virt == "none")  # machines that become dom0
 GUEST_PROFILES = tuple(n for n, p in PROFILES.items() if p.virt != "none")  # machines that are Xen guests

@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from xenbook.cli import main as cli
-from xenbook.connectors import targets
 from xenbook.connectors import rooted
+from xenbook.connectors import targets
 from xenbook_sample import host as sample_host
 
 from . import hostile, samples, trees

@@ -16,9 +16,9 @@ import traceback
 
 import pytest
 
+from xenbook.connectors.targets import open_host
 from xenbook.engine import ledger, lock
 from xenbook.engine.runner import Runner
-from xenbook.connectors.targets import open_host
 
 from . import samples, trees
 

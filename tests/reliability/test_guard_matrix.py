@@ -13,9 +13,9 @@ import os
 import pytest
 
 from tests.test_guard import CASES, HAND, HAND_SWAPS, RECORDED, RECORDED_SWAPS
+from xenbook.connectors.targets import open_host
 from xenbook.core.commands import Command
 from xenbook.safety.guard import GuardRefused, check, device_facts, refusals
-from xenbook.connectors.targets import open_host
 
 from . import samples, trees
 

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xenbook
-from xenbook.core.commands import Command
 from xenbook.connectors import remote
+from xenbook.core.commands import Command
 from xenbook_sample.host import SampleHost
 
 from . import samples

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
+import shutil
+import tempfile
 from typing import Callable, Sequence
 
+from xenbook.connectors.rooted import run_local
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError
 from xenbook.core.host import FileInfo, Host, Validate, check_path
@@ -120,11 +124,7 @@ class FakeHost(Host):
 
     def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
         """Run the real tool here on a private copy of the fake file."""
-        import os
-        import shutil
-        import tempfile
 
-        from xenbook.connectors.rooted import run_local
         if shutil.which(argv[0]) is None:
             return None
         with tempfile.TemporaryDirectory() as tmp:

@@ -12,10 +12,10 @@ import weakref
 from abc import abstractmethod
 from typing import Sequence
 
+from xenbook.connectors.process import OnLine, Raw, spawn
 from xenbook.core.commands import Command, Result, output_tail
 from xenbook.core.errors import HostError, TargetError
 from xenbook.core.host import FileInfo, Host, Validate, check_path
-from xenbook.connectors.process import OnLine, Raw, spawn
 
 
 _SUDO = ("sudo", "-n", "--")

@@ -10,10 +10,10 @@ import stat as statmod
 import tempfile
 from typing import Sequence
 
+from xenbook.connectors.process import run_local
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError
 from xenbook.core.host import FileInfo, Host, Validate, check_path
-from xenbook.connectors.process import run_local
 
 _KINDS = {statmod.S_IFREG: "file", statmod.S_IFDIR: "dir", statmod.S_IFLNK: "link"}
 

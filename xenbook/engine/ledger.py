@@ -27,10 +27,11 @@ import time
 from typing import TYPE_CHECKING
 
 from xenbook import __version__
-from xenbook.engine import lock
+from xenbook.core.errors import XenbookError
 from xenbook.core.host import Host
-from xenbook.safety.redact import mask_shapes
 from xenbook.core.paths import STATE_DIR
+from xenbook.engine import lock
+from xenbook.safety.redact import mask_shapes
 
 if TYPE_CHECKING:
     from xenbook.core.actions import RemoveFile, WriteFile
@@ -178,7 +179,6 @@ class Journal:
 
 def unlock(host: Host, run: str) -> lock.Holder:
     """Remove host's lock when run holds it and is not alive here, and record that in the ledger."""
-    from xenbook.core.errors import XenbookError
     holder = lock.read_holder(host)
     if holder is None:
         raise XenbookError(f"{host.target} has no lock at {lock.LOCK}; nothing to remove")

@@ -12,10 +12,10 @@ from xenbook.core.actions import Deferred, Plan, RemoveFile, WriteFile
 from xenbook.core.commands import output_tail
 from xenbook.core.errors import HostError, XenbookError
 from xenbook.core.host import Host
-from xenbook.engine.ledger import RUN_ENV, Journal
-from xenbook.engine.results import Report, StepResult, merge_facts
 from xenbook.core.paths import BACKUP_DIR, PENDING_DIR
 from xenbook.core.step import Regeneration, Step
+from xenbook.engine.ledger import RUN_ENV, Journal
+from xenbook.engine.results import Report, StepResult, merge_facts
 from xenbook.safety.validators import validate_bytes, validate_candidate
 
 Progress = Callable[[StepResult], None]

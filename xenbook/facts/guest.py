@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from xenbook.core.commands import Command
-from xenbook.edits import grubentry, shellvars
 from xenbook.core.host import Host
+from xenbook.edits import grubentry, shellvars
 from xenbook.facts.xen import xen_state
 
 GUEST_TYPE = "/sys/hypervisor/guest_type"

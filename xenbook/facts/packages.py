@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from xenbook.core.commands import Command, output_tail
 from xenbook.core.errors import HostError
 from xenbook.core.host import Host
+from xenbook.facts.system import free_space
 
 PACMAN_LOCK = "/var/lib/pacman/db.lck"
 PACMAN_SYNC = "/var/lib/pacman/sync"
@@ -103,7 +104,6 @@ def nearest_existing(host: Host, path: str) -> str:
 
 def free_bytes(host: Host, path: str) -> tuple[str, int]:
     """(the path df measured, bytes available to unprivileged users) for path or its nearest existing parent."""
-    from xenbook.facts.system import free_space
     where = nearest_existing(host, path)
     space = free_space(host, where)
     if space is None:

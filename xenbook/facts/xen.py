@@ -9,6 +9,7 @@ from xenbook.core.commands import Command
 from xenbook.core.errors import HostError
 from xenbook.core.host import Host
 from xenbook.facts.cpu import cpu_info
+from xenbook.facts.packages import pacman_missing
 
 HYPERVISOR_TYPE = "/sys/hypervisor/type"
 CAPABILITIES = "/proc/xen/capabilities"
@@ -115,7 +116,6 @@ def xen_package_version(host: Host) -> str | None:
         return None
     names = host.listdir(PACMAN_DB)
     if names is None:
-        from xenbook.facts.packages import pacman_missing
         raise pacman_missing(command, result)
     for name in names:
         if name.startswith("xen-"):

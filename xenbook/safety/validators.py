@@ -9,10 +9,11 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
+from xenbook.connectors.rooted import run_local
 from xenbook.core.commands import output_tail
 from xenbook.core.errors import ValidationFailed
 from xenbook.core.host import Host
-from xenbook.connectors.rooted import run_local
+from xenbook.edits import menulst, networkd, nmkeyfile, xencfg
 
 
 def _after_line_2(data: bytes) -> bytes:
@@ -54,23 +55,19 @@ def _includes_emptied(data: bytes) -> bytes:
 
 
 def _xen_cfg(data: bytes) -> str | None:
-    from xenbook.edits.xencfg import check_ascii
-    return check_ascii(data)
+    return xencfg.check_ascii(data)
 
 
 def _network_file(data: bytes) -> str | None:
-    from xenbook.edits.networkd import check_file
-    return check_file(data)
+    return networkd.check_file(data)
 
 
 def _nm_keyfile(data: bytes) -> str | None:
-    from xenbook.edits.nmkeyfile import check_file
-    return check_file(data)
+    return nmkeyfile.check_file(data)
 
 
 def _menu_lst(data: bytes) -> str | None:
-    from xenbook.edits.menulst import check_menu
-    return check_menu(data)
+    return menulst.check_menu(data)
 
 
 VALIDATORS: dict[str, tuple[Check | PythonCheck, ...]] = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
-from xenbook.facts import packages as pkgfacts
-from xenbook.facts import services
 from xenbook.core.host import Host
 from xenbook.core.step import Step
+from xenbook.facts import packages as pkgfacts
+from xenbook.facts import services
 from xenbook.steps.failures import pacman_locked, remedies
 
 

@@ -7,15 +7,17 @@ import html
 import threading
 import time
 
+from xenbook.connectors.targets import open_host
+from xenbook.engine.runner import Runner
 from xenbook.sections.manage.charts import cpu_chart, memory_chart, table_html
 from xenbook.sections.manage.dashboard import Dashboard
+from xenbook.sections.manage.steps import DomainAction, manage_steps
 
 
 class DashboardView:
     """The live dashboard of the manage section's target; every control has a parameter of the section."""
 
     def __init__(self, view):
-        from xenbook.connectors.targets import open_host
         from xenbook.ui.dashboard_widgets import build_widgets
         self.view, p = view, view.params
         self.host = open_host(p.target, sudo=p.sudo, ssh_config=p.ssh_config)
@@ -71,8 +73,6 @@ class DashboardView:
 
     def act(self, **values):
         """Run one domain action (values: action, domain, confirm, vcpu, cpus, memory) now, then refresh."""
-        from xenbook.engine.runner import Runner
-        from xenbook.sections.manage.steps import DomainAction
         manage = self.view.params.manage.model_copy(update={"snapshot": False})
         manage = type(manage).model_validate(manage.model_dump() | values)
         with self.dashboard.lock:
@@ -82,8 +82,6 @@ class DashboardView:
 
     def run(self):
         """The manage section as the parameters say (plan or apply), its snapshot taken from this view's history."""
-        from xenbook.engine.runner import Runner
-        from xenbook.sections.manage.steps import manage_steps
         params = self.view.params
 
         def shown(result) -> None:

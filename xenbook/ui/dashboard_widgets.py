@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from xenbook.sections.manage.params import ACTIONS
 from xenbook.engine.results import to_html
+from xenbook.sections.manage.params import ACTIONS
 
 CONSOLE_HINT = ("Console: <code>xl console NAME</code> in a terminal on dom0 (JupyterLab: File, New, Terminal); "
                 "<code>Ctrl+]</code> leaves it.")

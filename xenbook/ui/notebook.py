@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from xenbook.engine.params import RunbookParams, build, load_file
-from xenbook.engine.results import Report, StepResult
+from xenbook.connectors.targets import open_host
 from xenbook.core.section import Section
 from xenbook.engine import registry
+from xenbook.engine.params import RunbookParams, build, load_file
 from xenbook.engine.registry import run_sections
-from xenbook.connectors.targets import open_host
+from xenbook.engine.results import Report, StepResult
 
 HOST_FIELDS = ("target", "dry_run", "sudo", "ssh_config")
 

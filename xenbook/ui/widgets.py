@@ -9,9 +9,9 @@ import ipywidgets as w
 from IPython.display import HTML, display
 
 from xenbook.core.errors import ParameterError, XenbookError
-from xenbook.ui.notebook import HOST_FIELDS, SectionView, flat_params, section_model, section_params
 from xenbook.engine.params import RunbookParams
 from xenbook.engine.results import to_html
+from xenbook.ui.notebook import HOST_FIELDS, SectionView, flat_params, section_model, section_params
 
 
 def _kind(annotation) -> tuple[str, tuple]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from xenbook.edits import blocks, menulst
 from xenbook.core.errors import PreconditionFailed
-from xenbook.facts import boot as bootfacts
 from xenbook.core.host import Host
-from xenbook.sections.boot.params import BootParams
 from xenbook.core.step import FileStep, Step
+from xenbook.edits import blocks, menulst
+from xenbook.facts import boot as bootfacts
+from xenbook.sections.boot.params import BootParams
 from xenbook.sections.boot.steps import SECTION, BootFacts, Dom0KernelReady, XenImagePresent
 
 MENU_LST = "/boot/grub/menu.lst"

@@ -6,12 +6,12 @@ import re
 
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
-from xenbook.edits import blocks, xencfg
 from xenbook.core.errors import PreconditionFailed
-from xenbook.facts import boot as bootfacts
 from xenbook.core.host import Host
-from xenbook.sections.boot.params import BootParams
 from xenbook.core.step import FileStep, Step
+from xenbook.edits import blocks, xencfg
+from xenbook.facts import boot as bootfacts
+from xenbook.sections.boot.params import BootParams
 from xenbook.sections.boot.steps import SECTION, BootFacts, Dom0KernelReady
 
 ESP = "/boot"  # the AUR package installs xen.efi here (efi_dir defaults to /boot)

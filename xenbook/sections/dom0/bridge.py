@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RemoveFile, WriteFile
-from xenbook.edits import networkd
-from xenbook.facts import network, services
 from xenbook.core.host import Host
 from xenbook.core.step import Step
-from xenbook.steps.system import UnitEnabled
+from xenbook.edits import networkd
+from xenbook.facts import network, services
 from xenbook.sections.dom0.bridge_netctl import XenBridgeNetctl
 from xenbook.sections.dom0.bridge_nm import XenBridgeNM
 from xenbook.sections.dom0.uplink import HEADER, BridgedTrafficFiltered, ssh_guard
+from xenbook.steps.system import UnitEnabled
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
     from xenbook.engine.params import RunbookParams

@@ -4,16 +4,15 @@ guests' vif*/tap* interfaces need no rule."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
+from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RunCommand, WriteFile
 from xenbook.core.commands import Command
-from xenbook.edits import netctl
-from xenbook.facts import network
 from xenbook.core.host import Host
 from xenbook.core.step import Step
+from xenbook.edits import netctl
+from xenbook.facts import network
 from xenbook.sections.dom0.uplink import HEADER, ssh_guard
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model

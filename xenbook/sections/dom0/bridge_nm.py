@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, WriteFile
-from xenbook.edits import nmkeyfile
-from xenbook.facts import network
 from xenbook.core.host import Host
 from xenbook.core.step import Step
+from xenbook.edits import nmkeyfile
+from xenbook.facts import network
 from xenbook.sections.dom0.uplink import HEADER, ssh_guard
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import re
+from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RemoveFile, RunCommand, WriteFile
 from xenbook.core.commands import Command
+from xenbook.core.errors import ParameterError
+from xenbook.core.errors import PreconditionFailed
+from xenbook.core.host import Host
+from xenbook.core.model import size_mib
+from xenbook.core.step import FileStep, Step
 from xenbook.edits import blocks, shellvars, xlcfg
 from xenbook.facts import services, xen
-from xenbook.core.host import Host
-from xenbook.core.step import FileStep, Step
+from xenbook.sections.dom0.bridge import bridge_steps
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
     from xenbook.engine.params import RunbookParams
@@ -71,7 +74,6 @@ def guest_cpumask(boot) -> str | None:
 def check_cpus_left(params: RunbookParams, host: Host) -> None:
     """ParameterError when vm.cpumask would leave guests no CPU: xl ANDs the hard affinity of every guest it creates
     and every vCPU it pins with the mask and fails on an empty result (xl.conf(5)), so every xl create would fail."""
-    from xenbook.core.errors import ParameterError
     boot = params.boot
     mask = guest_cpumask(boot)
     found = xen.machine_cpus(host) if mask else None
@@ -110,7 +112,6 @@ class XlConfSettings(FileStep):
         return super().plan(host)
 
     def render(self, host: Host, old: str | None) -> str:
-        from xenbook.core.errors import PreconditionFailed
         mine = self.settings()
         outside = xlcfg.active_keys(blocks.remove_block(old, "dom0"))
         clash = [f"{k} (line {outside[k]})" for k, _ in mine if k in outside]
@@ -230,7 +231,6 @@ class RebootIntoXen(Step):
 
 
 def _mib(size: str) -> int:
-    from xenbook.core.model import size_mib
     return size_mib(size)
 
 
@@ -254,7 +254,6 @@ def dom0_memory_mib(host: Host) -> int | None:
 
 
 def dom0_steps(params: RunbookParams, host: Host) -> list[Step]:
-    from xenbook.sections.dom0.bridge import bridge_steps
     xendomains = [XendomainsSettings(params)] if params.dom0.xendomains else []
     return ([XenServicesEnabled(params), XlConfSettings(params), *xendomains, Dom0InitramfsBackendsOnly()]
             + bridge_steps(params, host) + [RebootIntoXen(params)])

@@ -7,9 +7,9 @@ import re
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
 from xenbook.core.errors import HostError
-from xenbook.sections.domu.params import GuestParams
 from xenbook.core.host import Host
 from xenbook.core.step import Step
+from xenbook.sections.domu.params import GuestParams
 from xenbook.sections.domu.storage import SECTION, STATE, disk_path
 
 BOOT_DIR = "/var/lib/xen/boot"

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import os
+from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Deferred, Plan, RunCommand, WriteFile
 from xenbook.core.commands import Command
-from xenbook.edits import networkd, xlcfg
 from xenbook.core.errors import ParameterError
-from xenbook.facts import xen
-from xenbook.sections.domu.params import GuestParams
 from xenbook.core.host import Host
 from xenbook.core.step import Step
+from xenbook.edits import networkd, xlcfg
+from xenbook.facts import xen
 from xenbook.sections.domu.kernel import BOOT_DIR, GuestKernelCurrent
+from xenbook.sections.domu.params import GuestParams
 from xenbook.sections.domu.storage import SECTION, STATE, GuestFilesystem, GuestStorage, disk_path
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model

@@ -7,10 +7,11 @@ import json
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
 from xenbook.core.errors import HostError
+from xenbook.core.host import Host
+from xenbook.core.model import size_mib
+from xenbook.core.step import Step
 from xenbook.safety.guard import GuardRefused, check, device_facts
 from xenbook.sections.domu.params import GuestParams
-from xenbook.core.host import Host
-from xenbook.core.step import Step
 
 SECTION = "domu"
 STATE = "/var/lib/xenbook"
@@ -71,7 +72,6 @@ class GuestStorage(Step):
         if not vgs:
             return Plan.fail(f"volume group {g.volume_group} does not exist",
                              "create it (pvcreate, vgcreate) or choose storage image")
-        from xenbook.core.model import size_mib
         free = int(vgs[0]["vg_free"]) // (1024 * 1024)
         if free < size_mib(g.size):
             return Plan.fail(f"{g.volume_group} has {free // 1024} GiB free, {g.size} needed",

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from xenbook.core.actions import Action, Deferred, Plan, RunCommand
 from xenbook.core.commands import Command, output_tail
 from xenbook.core.errors import HostError, PreconditionFailed
-from xenbook.facts import packages as pkgfacts
 from xenbook.core.host import Host
-from xenbook.sections.install.params import InstallParams
 from xenbook.core.step import Step
+from xenbook.facts import packages as pkgfacts
+from xenbook.sections.install.params import InstallParams
 from xenbook.steps.failures import explain, pacman_locked, remedies
 
 SECTION = "install"

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
-from xenbook.edits import blocks
 from xenbook.core.errors import PreconditionFailed
+from xenbook.core.host import Host
+from xenbook.core.step import FileStep, Regeneration, Step
+from xenbook.edits import blocks
 from xenbook.facts import boot as bootfacts
 from xenbook.facts import packages as pkgfacts
-from xenbook.core.host import Host
-from xenbook.sections.install.params import InstallParams
 from xenbook.sections.install.aur import PACKAGE_FILES, SECTION, AurPackageInstalled, aur_packages
-from xenbook.core.step import FileStep, Regeneration, Step
+from xenbook.sections.install.params import InstallParams
 from xenbook.steps.failures import pacman_locked, remedies
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model

@@ -11,9 +11,9 @@ from typing import Callable
 
 from xenbook.core.commands import Command
 from xenbook.core.errors import HostError
+from xenbook.core.host import Host
 from xenbook.facts import domains as domfacts
 from xenbook.facts.xen import parse_xl_info
-from xenbook.core.host import Host
 
 XENTOP = ("xentop", "-b", "-f", "-i", "2", "-d", "1")  # two tables a second apart: the second has CPU(%)
 COLUMNS = ("name", "id", "state", "memory (MiB)", "vCPUs", "uptime", "type", "CPU %")

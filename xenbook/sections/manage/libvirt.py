@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
-from xenbook.facts import services
 from xenbook.core.host import Host
-from xenbook.sections.install.aur import AurPackageInstalled
 from xenbook.core.step import Step
+from xenbook.facts import services
+from xenbook.sections.install.aur import AurPackageInstalled
 from xenbook.steps.system import RepoPackagesWanted, UnitEnabled
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model

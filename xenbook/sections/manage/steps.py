@@ -10,21 +10,22 @@ from typing import TYPE_CHECKING
 from xenbook.core.actions import Plan, RunCommand, WriteFile
 from xenbook.core.commands import Command
 from xenbook.core.errors import HostError
-from xenbook.facts import domains as domfacts
-from xenbook.facts import services, xen
 from xenbook.core.host import Host
-from xenbook.sections.manage.params import ManageParams
+from xenbook.core.model import size_mib
 from xenbook.core.paths import STATE_DIR
 from xenbook.core.step import Step
+from xenbook.facts import domains as domfacts
+from xenbook.facts import services, xen
+from xenbook.sections.manage.charts import snapshot_files
+from xenbook.sections.manage.dashboard import Dashboard
+from xenbook.sections.manage.libvirt import libvirt_steps
+from xenbook.sections.manage.params import ManageParams
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
     from xenbook.engine.params import RunbookParams
 
-if TYPE_CHECKING:
-    from xenbook.sections.manage.dashboard import Dashboard
-
 SECTION = "manage"
-DASHBOARD_DIR = f"{STATE_DIR}/dashboard"  # the host report shows the PNG files here (hostreport.DASHBOARD_DIR)
+DASHBOARD_DIR = f"{STATE_DIR}/dashboard"  # the host report shows the PNG files here (sections/manage/report.py)
 XL_CONF = "/etc/xen/xl.conf"
 NOT_DOM0 = ("start", "shutdown", "reboot", "destroy", "pause", "unpause", "autostart-on", "autostart-off")
 
@@ -105,7 +106,6 @@ class DomainAction(Step):
         if p.action == "vcpu-pin":
             return self.pin(name)
         if p.action == "mem-set":
-            from xenbook.core.model import size_mib
             mib = size_mib(p.memory)
             if dom and dom["memory_mib"] == mib:
                 return Plan.ok(f"{name} already has {mib} MiB")
@@ -141,7 +141,7 @@ class DashboardSnapshot(Step):
 
     section, name = SECTION, "DashboardSnapshot"
 
-    def __init__(self, params: ManageParams, dashboard: "Dashboard | None" = None):
+    def __init__(self, params: ManageParams, dashboard: Dashboard | None = None):
         self.p, self.dashboard = params, dashboard
 
     def age(self, host: Host) -> float | None:
@@ -153,8 +153,6 @@ class DashboardSnapshot(Step):
             return None
 
     def plan(self, host: Host) -> Plan:
-        from xenbook.sections.manage.dashboard import Dashboard
-        from xenbook.sections.manage.charts import snapshot_files
         age = self.age(host)
         if age is not None and 0 <= age < self.p.snapshot_every and not self.p.action:
             return Plan.ok(f"the snapshot in {DASHBOARD_DIR} is {age:.0f} s old, younger than snapshot_every "
@@ -176,9 +174,8 @@ class DashboardSnapshot(Step):
                            f"samples) in {DASHBOARD_DIR} for the host report", *actions)
 
 
-def manage_steps(params: RunbookParams, host: Host, dashboard: "Dashboard | None" = None) -> list[Step]:
+def manage_steps(params: RunbookParams, host: Host, dashboard: Dashboard | None = None) -> list[Step]:
     """The manage section's steps: the toolstack check, the action asked for, libvirt when asked, the snapshot."""
-    from xenbook.sections.manage.libvirt import libvirt_steps
     m = params.manage
     steps: list[Step] = [ToolstackAnswers()]
     steps += [DomainAction(m)] if m.action else []

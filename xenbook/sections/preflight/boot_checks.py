@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from xenbook.core.actions import Plan
+from xenbook.core.host import Host
 from xenbook.facts import boot as bootfacts
 from xenbook.facts import firmware, kernel, system, xen
-from xenbook.core.host import Host
 from xenbook.sections.preflight.checks import Check, dom0_info, kernel_config, xen_state
 
 ZSTD_SINCE = (4, 15)  # Xen learnt to boot zstd-compressed kernels in 4.15 (commits d6627cf1b6, 8169f82049)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from xenbook.core.actions import Plan
 from xenbook.core.errors import HostError
+from xenbook.core.host import Host
+from xenbook.core.step import Step
 from xenbook.facts import boot as bootfacts
 from xenbook.facts import cpu as cpufacts
 from xenbook.facts import xen
-from xenbook.core.host import Host
 from xenbook.sections.preflight.params import PreflightParams
-from xenbook.core.step import Step
 
 SECTION = "preflight"
 

@@ -4,17 +4,16 @@ The rows about booting (boot mode, loader, /boot, the dom0 kernel) are in prefli
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from dataclasses import asdict
-
 from xenbook.core.actions import Plan
-from xenbook.facts import cpu as cpufacts
-from xenbook.facts import firmware, kernel, system
 from xenbook.core.host import Host
 from xenbook.core.step import Step
-from xenbook.sections.preflight.checks import Check, cpu_info, dom0_info, xen_state
+from xenbook.facts import cpu as cpufacts
+from xenbook.facts import firmware, kernel, system
 from xenbook.sections.preflight.boot_checks import BootLoader, BootMode, BootSpace, KernelCompression, KernelDom0
+from xenbook.sections.preflight.checks import Check, cpu_info, dom0_info, xen_state
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
     from xenbook.engine.params import RunbookParams

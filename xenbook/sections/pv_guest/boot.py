@@ -4,15 +4,15 @@ that pygrub (which shows no menu) boots a kernel that exists."""
 from __future__ import annotations
 
 from xenbook.core.actions import Plan
-from xenbook.sections.boot.cmdline import HVC0, with_hvc0
-from xenbook.edits import blocks, menulst, shellvars
 from xenbook.core.errors import PreconditionFailed
+from xenbook.core.host import Host
+from xenbook.core.step import FileStep, Step
+from xenbook.edits import blocks, menulst, shellvars
 from xenbook.facts import boot as bootfacts
 from xenbook.facts import guest as guestfacts
-from xenbook.core.host import Host
-from xenbook.sections.pv_guest.params import PvGuestParams
-from xenbook.core.step import FileStep, Step
+from xenbook.sections.boot.cmdline import HVC0, with_hvc0
 from xenbook.sections.boot.steps import GrubCfgRegeneration
+from xenbook.sections.pv_guest.params import PvGuestParams
 
 SECTION = "pv-guest"
 CONSOLE = HVC0

@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, build
-from xenbook.connectors.targets import parse_target
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 AGENT_UNITS = {"xen-guest-agent": "xen-guest-agent.service", "xe-guest-utilities": "xe-linux-distribution.service"}

@@ -3,20 +3,22 @@ turned into checks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
+from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, WriteFile
 from xenbook.core.commands import Command
-from xenbook.edits import blocks
 from xenbook.core.errors import PreconditionFailed
+from xenbook.core.host import Host
+from xenbook.core.step import FileStep, Regeneration, Step
+from xenbook.edits import blocks
 from xenbook.facts import guest as guestfacts
 from xenbook.facts import services
-from xenbook.core.host import Host
-from xenbook.sections.pv_guest.params import PvGuestParams
 from xenbook.sections.install.aur import AurPackageInstalled
-from xenbook.core.step import FileStep, Regeneration, Step
+from xenbook.sections.install.steps import BuildToolsInstalled, BuildUserExists, PackageDatabasesSynced
+from xenbook.sections.pv_guest.boot import console_steps
+from xenbook.sections.pv_guest.params import PvGuestParams
+from xenbook.sections.pv_guest.xapi import XapiBootMode
 from xenbook.steps.system import RepoPackagesWanted, UnitEnabled
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
@@ -180,7 +182,6 @@ def agent_steps(p: RunbookParams) -> list[Step]:
                "install section builds xen), or build and install it by hand (makepkg -si), then run again")
         steps: list[Step] = [RepoPackagesWanted([g.agent], fix, provides=(unit_path,), section=SECTION)]
     else:
-        from xenbook.sections.install.steps import BuildToolsInstalled, BuildUserExists, PackageDatabasesSynced
         build = AurPackageInstalled(g.agent, p.install)
         build.provides = (unit_path,)
         steps = [PackageDatabasesSynced(), BuildToolsInstalled(), BuildUserExists(p.install), build]
@@ -222,8 +223,6 @@ class ApicPanicAdvice(Step):
 
 def pv_guest_steps(params: RunbookParams, host: Host) -> list[Step]:
     """The pv-guest section's steps for this target (only the role check and xe commands on dom0)."""
-    from xenbook.sections.pv_guest.boot import console_steps
-    from xenbook.sections.pv_guest.xapi import XapiBootMode
     g = params.pv_guest
     steps: list[Step] = [GuestRole(g)]
     if guestfacts.guest_role(host) != "dom0":

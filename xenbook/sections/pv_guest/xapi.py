@@ -5,11 +5,12 @@ from __future__ import annotations
 import shlex
 from typing import Callable
 
+from xenbook.connectors.targets import open_host
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command, Result
 from xenbook.core.host import Host
-from xenbook.sections.pv_guest.params import BOOT_DISK, PV_WARNING, PvGuestParams, xe_bootable, xe_disk_vbds, xe_to_hvm, xe_to_pv
 from xenbook.core.step import Step
+from xenbook.sections.pv_guest.params import BOOT_DISK, PV_WARNING, PvGuestParams, xe_bootable, xe_disk_vbds, xe_to_hvm, xe_to_pv
 
 SECTION = "pv-guest"
 FIELDS = ("HVM-boot-policy", "HVM-boot-params", "PV-bootloader", "PV-args")
@@ -22,7 +23,6 @@ def parse_map(text: str) -> dict[str, str]:
 
 
 def opener(target: str) -> Host:
-    from xenbook.connectors.targets import open_host
     return open_host(target)
 
 
