@@ -5,16 +5,20 @@ under `absent:` is not installed and answers 127. Any other command fails the ca
 the reason its plan gives (`expect.reason`)."""
 
 import gzip
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+import xenbook
 from xenbook.connectors.fake import FakeHost, UnansweredCommand
 from xenbook.core.actions import Deferred, RemoveFile, WriteFile
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError
+from xenbook.core.step import Step
 from xenbook.engine.params import RunbookParams, build
 from xenbook.sections.boot.legacy import legacy_steps
 from xenbook.sections.boot.params import BootParams
@@ -23,10 +27,13 @@ from xenbook.sections.boot.steps import grub2_steps
 from xenbook.sections.boot.uefi import uefi_steps
 from xenbook.sections.dom0.steps import dom0_steps
 from xenbook.sections.domu.steps import domu_steps
+from xenbook.sections.install.aur import AurPackageInstalled
+from xenbook.sections.install.params import InstallParams
 from xenbook.sections.install.steps import install_steps
 from xenbook.sections.manage.steps import manage_steps
 from xenbook.sections.preflight.steps import preflight_steps
 from xenbook.sections.pv_guest.steps import pv_guest_steps
+from xenbook.steps.system import UnitEnabled
 
 HERE = Path(__file__).parent / "steps"
 CASES = sorted((HERE / "cases").glob("*/*.yaml"))
@@ -185,3 +192,30 @@ def test_every_install_step_has_cases():
     steps = FACTORIES["install"]({"xen_edk2": True, "xen_grub_pvh": True}, None)
     assert {type(s).__name__ for s in steps} <= {p.parent.name for p in CASES}
     assert all(s.section == "install" for s in steps)
+
+
+# Step names are the ledger's and the reports' keys: a name that is not the class's is a stable name on purpose.
+SHARED_NAMES = {"XenBridgeNM": "XenBridge", "XenBridgeNetctl": "XenBridge"}  # one bridge step, whatever configures it
+
+
+def _step_classes() -> list[type[Step]]:
+    for module in pkgutil.walk_packages(xenbook.__path__, "xenbook."):
+        importlib.import_module(module.name)
+    found, todo = [], [Step]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return [c for c in found if c.__module__.startswith("xenbook.")]
+
+
+def test_steps_are_named_from_their_class():
+    names = {c.__name__: c.name for c in _step_classes()}
+    assert {c: n for c, n in names.items() if n != c} == SHARED_NAMES
+
+
+def test_a_step_for_one_subject_names_its_class_and_the_subject():
+    assert AurPackageInstalled("xen", InstallParams()).name == "AurPackageInstalled(xen)"
+    assert UnitEnabled("xenstored.service", "xen", section="dom0").name == "UnitEnabled(xenstored.service)"
+    named = UnitEnabled("serial-getty@hvc0.service", "systemd", section="domu", name="SerialGettyEnabled")
+    assert named.name == "SerialGettyEnabled"

@@ -19,6 +19,16 @@ class Step:
     triggers: tuple[str, ...] = ()  # Regeneration names to run after this step changed something
     provides: tuple[str, ...] = ()  # paths this step installs; a dry run skips later checks that miss only them
 
+    def __init_subclass__(cls, **kwargs):
+        """A step is named from its class unless its class body names it (a stable name several classes share)."""
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    def named(self, subject: str) -> str:
+        """The name of this step for one subject: ClassName(subject)."""
+        return f"{type(self).__name__}({subject})"
+
     def plan(self, host: Host) -> Plan:
         raise NotImplementedError
 

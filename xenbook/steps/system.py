@@ -16,7 +16,7 @@ class RepoPackagesWanted(Step):
 
     def __init__(self, names: list[str], missing_remedy: str, provides: tuple[str, ...] = (), *, section: str):
         self.names, self.missing_remedy, self.provides = names, missing_remedy, provides
-        self.section, self.name = section, f"RepoPackagesWanted({','.join(names)})"
+        self.section, self.name = section, self.named(','.join(names))
 
     def plan(self, host: Host) -> Plan:
         have = pkgfacts.installed_versions(host, self.names)
@@ -37,7 +37,7 @@ class UnitEnabled(Step):
 
     def __init__(self, unit: str, package: str, *, section: str, name: str = "", why: str = ""):
         self.unit, self.package, self.section, self.why = unit, package, section, why
-        self.name = name or f"UnitEnabled({unit})"
+        self.name = name or self.named(unit)
 
     def plan(self, host: Host) -> Plan:
         state = services.unit_state(host, self.unit)

@@ -26,7 +26,7 @@ def legacy_drive(host: Host, facts: BootFacts, menu: str) -> str:
 class MenuLstXen(FileStep):
     """menu.lst ends with a xenbook Xen entry (kernel /xen.gz, dom0 and its initramfs as modules), booted by default."""
 
-    section, name, path, validator = SECTION, "MenuLstXen", MENU_LST, "menu-lst"
+    section, path, validator = SECTION, MENU_LST, "menu-lst"
 
     def __init__(self, facts: BootFacts):
         self.facts = facts

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, fr
 class BootLoaderKnown(Step):
     """The host boots with a loader xenbook can give a Xen entry."""
 
-    section, name = SECTION, "BootLoaderKnown"
+    section = SECTION
 
     def __init__(self, found: str | None, mode: str):
         self.found, self.mode = found, mode

@@ -82,7 +82,7 @@ class BootFacts:
 
 
 class XenImagePresent(Step):
-    section, name = SECTION, "XenImagePresent"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         if host.exists(XEN_IMAGE):
@@ -92,7 +92,7 @@ class XenImagePresent(Step):
 
 
 class Dom0KernelReady(Step):
-    section, name = SECTION, "Dom0KernelReady"
+    section = SECTION
 
     def __init__(self, params: BootParams):
         self.kernel = params.kernel
@@ -113,7 +113,7 @@ class Dom0KernelReady(Step):
 class GrubDefaults(FileStep):
     """/etc/default/grub ends with a xenbook block holding the Xen command line and the default entry."""
 
-    section, name, path, validator = SECTION, "GrubDefaults", GRUB_DEFAULTS, "shell"
+    section, path, validator = SECTION, GRUB_DEFAULTS, "shell"
     triggers = ("GrubConfig",)
 
     def __init__(self, facts: BootFacts):
@@ -133,7 +133,7 @@ class GrubDefaults(FileStep):
 class GrubXenEntry(FileStep):
     """/etc/grub.d/40_custom holds the Xen menu entry in a xenbook block and is executable."""
 
-    section, name, path, validator = SECTION, "GrubXenEntry", GRUB_CUSTOM, "grub-custom"
+    section, path, validator = SECTION, GRUB_CUSTOM, "grub-custom"
     mode, enforce_mode = 0o755, True
     triggers = ("GrubConfig",)
 
@@ -163,7 +163,7 @@ class GrubCfgRegeneration(Regeneration):
 class GrubConfig(GrubCfgRegeneration):
     """grub.cfg is generated from the inputs above, holds the Xen entry, and starts it by default."""
 
-    section, name = SECTION, "GrubConfig"
+    section = SECTION
     hint = "is /etc/grub.d/40_custom executable, and GRUB_DEFAULT not overridden later?"
 
     def __init__(self, facts: BootFacts):

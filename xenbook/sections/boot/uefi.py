@@ -22,7 +22,7 @@ MANAGED = "# Managed by xenbook: change the runbook's boot parameters, not this 
 
 
 class XenEfiPresent(Step):
-    section, name = SECTION, "XenEfiPresent"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         esp = bootfacts.esp_path(host)
@@ -39,7 +39,7 @@ class XenEfiPresent(Step):
 class XenEfiConfig(FileStep):
     """/boot/xen.cfg: a [global] default and a xenbook section with Xen's options, dom0, its initramfs, microcode."""
 
-    section, name, path, validator = SECTION, "XenEfiConfig", XEN_CFG, "xen-cfg"
+    section, path, validator = SECTION, XEN_CFG, "xen-cfg"
 
     def __init__(self, facts: BootFacts):
         self.facts = facts
@@ -58,7 +58,7 @@ class XenEfiConfig(FileStep):
 class SystemdBootXenEntry(FileStep):
     """A systemd-boot entry that starts xen.efi; the Arch entries stay as they are."""
 
-    section, name, path = SECTION, "SystemdBootXenEntry", LOADER_ENTRY
+    section, path = SECTION, LOADER_ENTRY
 
     def __init__(self, params: BootParams):
         self.params = params
@@ -73,7 +73,7 @@ class SystemdBootXenEntry(FileStep):
 class SystemdBootDefault(FileStep):
     """loader.conf ends with a xenbook block choosing the Xen entry (the last default line wins)."""
 
-    section, name, path = SECTION, "SystemdBootDefault", LOADER_CONF
+    section, path = SECTION, LOADER_CONF
 
     def render(self, host: Host, old: str | None) -> str:
         if old is None:
@@ -84,7 +84,7 @@ class SystemdBootDefault(FileStep):
 class FirmwareXenEntry(Step):
     """The firmware's boot menu (NVRAM) has an entry that starts \\xen.efi; efibootmgr --create also puts it first."""
 
-    section, name = SECTION, "FirmwareXenEntry"
+    section = SECTION
 
     def __init__(self, make_default: bool = True):
         self.make_default = make_default

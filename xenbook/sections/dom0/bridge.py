@@ -39,7 +39,7 @@ class XenBridge(Step):
     """systemd-networkd: a bridge netdev, the bridge's .network with the uplink's addresses, the uplink as a port,
     and a file that keeps networkd off the guests' vif*/tap* interfaces."""
 
-    section, name = SECTION, "XenBridge"
+    section = SECTION
 
     def __init__(self, params: RunbookParams, manager: str):
         self.params, self.manager = params, manager

@@ -42,7 +42,7 @@ def wanted_units(host: Host, p: RunbookParams) -> list[str]:
 class XenServicesEnabled(Step):
     """xenstored, xenconsoled and xen-init-dom0 (and the qdisk backend, xendomains when asked) are enabled."""
 
-    section, name = SECTION, "XenServicesEnabled"
+    section = SECTION
 
     def __init__(self, params: RunbookParams):
         self.params = params
@@ -91,7 +91,7 @@ def check_cpus_left(params: RunbookParams, host: Host) -> None:
 class XlConfSettings(FileStep):
     """xl.conf: no autoballooning (dom0's memory is fixed) and guests kept off dom0's pinned CPUs."""
 
-    section, name, path = SECTION, "XlConfSettings", XL_CONF
+    section, path = SECTION, XL_CONF
 
     def __init__(self, params: RunbookParams):
         self.params = params
@@ -126,7 +126,7 @@ class XendomainsSettings(FileStep):
     """/etc/conf.d/xendomains: at host shutdown xendomains shuts the guests down (XENDOMAINS_SAVE=""), unless
     dom0.xendomains_save keeps the file's own value (saving them to /var/lib/xen/save and restoring them at boot)."""
 
-    section, name, path, validator = SECTION, "XendomainsSettings", XENDOMAINS_CONF, "shell"
+    section, path, validator = SECTION, XENDOMAINS_CONF, "shell"
 
     def __init__(self, params: RunbookParams):
         self.params = params
@@ -160,7 +160,7 @@ class XendomainsSettings(FileStep):
 class Dom0InitramfsBackendsOnly(Step):
     """dom0's initramfs holds no Xen frontend drivers (the old guide added xen-blkfront; dom0 needs backends)."""
 
-    section, name = SECTION, "Dom0InitramfsBackendsOnly"
+    section = SECTION
     FILES = ("/etc/mkinitcpio.conf",)
 
     def plan(self, host: Host) -> Plan:
@@ -181,7 +181,7 @@ class Dom0InitramfsBackendsOnly(Step):
 class RebootIntoXen(Step):
     """The machine runs Xen as dom0 with the services up and dom0's memory as set; else a reboot is due."""
 
-    section, name = SECTION, "RebootIntoXen"
+    section = SECTION
 
     def __init__(self, params: RunbookParams):
         self.params = params

@@ -32,7 +32,7 @@ class BridgedTrafficFiltered(Step):
     """Bridged guest frames pass iptables' FORWARD chain when br_netfilter is loaded (Docker loads it and sets the
     chain's policy to DROP): the guests then get no network, with no error anywhere."""
 
-    section, name = "dom0", "BridgedTrafficFiltered"
+    section = "dom0"
     SYSCTL = "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
     def plan(self, host: Host) -> Plan:

@@ -57,7 +57,7 @@ class GuestKernelCurrent(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestKernelCurrent({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
         self.folder = f"{BOOT_DIR}/{g.name}"
         self.marker = f"{STATE}/guests/{g.name}.bootstrapped"
 

@@ -48,7 +48,7 @@ def password_hash(g: GuestParams) -> str | None:
 class XenRunning(Step):
     """Guests need a running Xen: this machine is dom0 and xl answers; HVM/PVH need hardware support."""
 
-    section, name = SECTION, "XenRunning"
+    section = SECTION
 
     def __init__(self, guests: list[GuestParams]):
         self.guests = guests
@@ -73,7 +73,7 @@ class GuestDeviceModel(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestDeviceModel({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
 
     def plan(self, host: Host) -> Plan:
         missing = [p for p in (DEVICE_MODEL, FIRMWARE[self.g.firmware]) if not host.exists(p)]
@@ -91,7 +91,7 @@ class GuestNameFree(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestNameFree({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
 
     def plan(self, host: Host) -> Plan:
         cfg = f"/etc/xen/{self.g.name}.cfg"
@@ -136,7 +136,7 @@ class GuestBootstrapped(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestBootstrapped({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
         self.marker = f"{STATE}/guests/{g.name}.bootstrapped"
 
     def plan(self, host: Host) -> Plan:
@@ -212,7 +212,7 @@ class GuestConfig(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestConfig({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
 
     def plan(self, host: Host) -> Plan:
         path, new = f"/etc/xen/{self.g.name}.cfg", domain_config(self.g).encode()
@@ -228,7 +228,7 @@ class GuestAutostart(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestAutostart({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
 
     def plan(self, host: Host) -> Plan:
         cfg, link = f"/etc/xen/{self.g.name}.cfg", f"/etc/xen/auto/{self.g.name}.cfg"
@@ -245,7 +245,7 @@ class GuestRunning(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestRunning({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
 
     def plan(self, host: Host) -> Plan:
         result = host.run(Command.of("xl", "domid", self.g.name))

@@ -49,7 +49,7 @@ class GuestStorage(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestStorage({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
         self.provides = (disk_path(g),)
 
     def plan(self, host: Host) -> Plan:
@@ -87,7 +87,7 @@ class GuestFilesystem(Step):
     section = SECTION
 
     def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, f"GuestFilesystem({g.name})", g.name
+        self.g, self.name, self.group = g, self.named(g.name), g.name
 
     def plan(self, host: Host) -> Plan:
         g, path = self.g, disk_path(self.g)

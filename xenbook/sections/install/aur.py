@@ -53,7 +53,7 @@ class AurPackageInstalled(Step):
 
     def __init__(self, package: str, params: InstallParams):
         self.package, self.params = package, params
-        self.name = f"AurPackageInstalled({package})"
+        self.name = self.named(package)
         self.provides = PACKAGE_FILES.get(package, ()) + ALSO_PROVIDED.get(package, ())
         self.pkgbase = PKGBASE.get(package, package)
         self.dir = f"{params.build_dir}/{self.pkgbase}"

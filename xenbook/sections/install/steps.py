@@ -40,7 +40,7 @@ def _install(host: Host, packages: list[str], missing: list[str]) -> Plan:
 class MultilibEnabled(FileStep):
     """/etc/pacman.conf enables multilib (xen's makedepends include lib32-glibc), in a xenbook block or by hand."""
 
-    section, name, path, validator = SECTION, "MultilibEnabled", PACMAN_CONF, "pacman-conf"
+    section, path, validator = SECTION, PACMAN_CONF, "pacman-conf"
     triggers = ("PackageDatabasesSynced",)
     by_hand = False
 
@@ -64,7 +64,7 @@ class MultilibEnabled(FileStep):
 class PackageDatabasesSynced(Regeneration):
     """Every enabled repository has its package database (a newly enabled multilib has none yet)."""
 
-    section, name = SECTION, "PackageDatabasesSynced"
+    section = SECTION
     # Arch supports no partial upgrades: refreshing the databases means upgrading the system with them.
     command = Command.of("pacman", "-Syu", "--noconfirm")
 
@@ -87,7 +87,7 @@ class PackageDatabasesSynced(Regeneration):
 class BuildToolsInstalled(Step):
     """base-devel and git are installed: makepkg needs the first, cloning from the AUR the second."""
 
-    section, name = SECTION, "BuildToolsInstalled"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         missing = pkgfacts.unsatisfied(host, BUILD_TOOLS)
@@ -99,7 +99,7 @@ class BuildToolsInstalled(Step):
 class BuildUserExists(Step):
     """An unprivileged user (makepkg refuses root) exists and can write the build folder."""
 
-    section, name = SECTION, "BuildUserExists"
+    section = SECTION
 
     def __init__(self, params: InstallParams):
         self.user, self.home, self.create = params.build_user, params.build_dir, params.create_build_user
@@ -132,7 +132,7 @@ class BuildUserExists(Step):
 class RepoPackagesInstalled(Step):
     """The packages wanted from Arch's official repositories (seabios for HVM guests) are installed."""
 
-    section, name = SECTION, "RepoPackagesInstalled"
+    section = SECTION
 
     def __init__(self, params: InstallParams):
         self.names = ["seabios"] if params.hvm_guests else []
@@ -159,7 +159,7 @@ class RepoPackagesInstalled(Step):
 class XenInstalled(Step):
     """The files later sections need are on disk: the hypervisor, xl, xenstored's unit, the wanted companions."""
 
-    section, name = SECTION, "XenInstalled"
+    section = SECTION
 
     def __init__(self, params: InstallParams):
         self.packages = aur_packages(params) + (["seabios"] if params.hvm_guests else [])

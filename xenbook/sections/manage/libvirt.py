@@ -24,7 +24,7 @@ URI = "xen:///system"
 class XendomainsDisabled(Step):
     """xendomains does not start at boot: it conflicts with libvirtd (Conflicts= in its unit)."""
 
-    section, name = SECTION, "XendomainsDisabled"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         state = services.unit_state(host, XENDOMAINS)
@@ -39,14 +39,13 @@ class LibvirtdEnabled(UnitEnabled):
     """libvirtd starts at boot (it is not started now: starting it stops xendomains, which stops its guests)."""
 
     def __init__(self):
-        super().__init__(LIBVIRTD, "libvirt", section=SECTION)
-        self.name = "LibvirtdEnabled"
+        super().__init__(LIBVIRTD, "libvirt", section=SECTION, name=type(self).name)
 
 
 class LibvirtXenAnswers(Step):
     """virsh reaches Xen through libvirtd's libxl driver (virsh -c xen:///system version)."""
 
-    section, name = SECTION, "LibvirtXenAnswers"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         if not host.run(Command.of("systemctl", "is-active", "-q", LIBVIRTD)).ok:

@@ -33,7 +33,7 @@ NOT_DOM0 = ("start", "shutdown", "reboot", "destroy", "pause", "unpause", "autos
 class ToolstackAnswers(Step):
     """This host is Xen's dom0 and xl answers, so there are domains to show and manage."""
 
-    section, name = SECTION, "ToolstackAnswers"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         if not xen.xen_state(host).dom0:
@@ -55,7 +55,7 @@ class DomainAction(Step):
 
     def __init__(self, params: ManageParams):
         self.p = params
-        self.name = f"DomainAction({params.action} {params.domain})"
+        self.name = self.named(f"{params.action} {params.domain}")
 
     def plan(self, host: Host) -> Plan:
         p, name = self.p, self.p.domain
@@ -139,7 +139,7 @@ class DomainAction(Step):
 class DashboardSnapshot(Step):
     """/var/lib/xenbook/dashboard holds a snapshot of the domains table and the CPU and memory charts (PNG)."""
 
-    section, name = SECTION, "DashboardSnapshot"
+    section = SECTION
 
     def __init__(self, params: ManageParams, dashboard: Dashboard | None = None):
         self.p, self.dashboard = params, dashboard

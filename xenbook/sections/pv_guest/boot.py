@@ -26,7 +26,7 @@ class GuestGrubCmdline(FileStep):
     """/etc/default/grub gives the guest's kernel console=hvc0 and one initrd (no early microcode images), in a xenbook
     block after the user's own values."""
 
-    section, name, path, validator = SECTION, "GuestGrubCmdline", GRUB_DEFAULTS, "shell"
+    section, path, validator = SECTION, GRUB_DEFAULTS, "shell"
     triggers = ("GuestGrubConfig",)
 
     def render(self, host: Host, old: str | None) -> str:
@@ -44,7 +44,7 @@ class GuestGrubCmdline(FileStep):
 class GuestGrubConfig(GrubCfgRegeneration):
     """grub.cfg is regenerated, and the entry pygrub boots carries console=hvc0 and loads one initrd."""
 
-    section, name = SECTION, "GuestGrubConfig"
+    section = SECTION
     hint = (f"is GRUB_CMDLINE_LINUX_DEFAULT or {EARLY_INITRDS} set again after xenbook's block, or does "
             "GRUB_EARLY_INITRD_LINUX_CUSTOM name a microcode image?")
 
@@ -62,7 +62,7 @@ class GuestGrubConfig(GrubCfgRegeneration):
 class GuestMenuLstEntry(FileStep):
     """menu.lst holds a copy of the default entry with console=hvc0, booted by default (the seed's "domU" entry)."""
 
-    section, name, path, validator = SECTION, "GuestMenuLstEntry", MENU_LST, "menu-lst"
+    section, path, validator = SECTION, MENU_LST, "menu-lst"
 
     def render(self, host: Host, old: str | None) -> str:
         if old is None:
@@ -122,7 +122,7 @@ def pvgrub_config(host: Host) -> tuple[str, str]:
 class DirectBootCmdline(Step):
     """For a guest dom0 boots directly, the xl cfg lines that give its kernel console=hvc0 (nothing to edit here)."""
 
-    section, name = SECTION, "DirectBootCmdline"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         lines = ['kernel  = "/var/lib/xen/boot/NAME/vmlinuz-linux"',
@@ -144,7 +144,7 @@ class PygrubDefaultEntry(Step):
     """The entry pygrub boots without a menu is the default one, its kernel exists, and its initrd line names one
     initramfs that exists (pygrub takes the whole line as one path)."""
 
-    section, name = SECTION, "PygrubDefaultEntry"
+    section = SECTION
 
     def __init__(self, loader: str):
         self.loader = loader

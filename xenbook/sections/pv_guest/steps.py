@@ -35,7 +35,7 @@ XENFS_LINE = "xenfs\t/proc/xen\txenfs\tdefaults,nofail\t0 0\n"
 class GuestRole(Step):
     """The target is a guest of Xen (or its disk, or a machine to move into Xen), never dom0 itself."""
 
-    section, name = SECTION, "GuestRole"
+    section = SECTION
 
     def __init__(self, params: PvGuestParams):
         self.params = params
@@ -73,7 +73,7 @@ def listed_modules(host: Host, skip: str = DROP_IN) -> tuple[set[str], list[str]
 class GuestInitramfsModules(Step):
     """A mkinitcpio drop-in loads Xen's block and network frontends early, so a PV guest finds its root disk."""
 
-    section, name = SECTION, "GuestInitramfsModules"
+    section = SECTION
     triggers = ("GuestInitramfs",)
 
     def __init__(self, params: PvGuestParams):
@@ -107,7 +107,7 @@ def preset_images(host: Host) -> list[str]:
 class GuestInitramfs(Regeneration):
     """Every preset's initramfs is rebuilt (mkinitcpio -P) after the drop-in changed."""
 
-    section, name = SECTION, "GuestInitramfs"
+    section = SECTION
     command = Command.of("mkinitcpio", "-P")
 
     def stale(self, host: Host) -> str | None:
@@ -139,7 +139,7 @@ class XenfsMounted(FileStep):
 
     # No findmnt --verify: it checks this machine's devices and mount points, and a guest's /proc/xen exists only
     # once xenfs is mounted, so it would reject every correct guest fstab.
-    section, name, path = SECTION, "XenfsMounted", FSTAB
+    section, path = SECTION, FSTAB
 
     def render(self, host: Host, old: str | None) -> str:
         old = old or ""
@@ -158,7 +158,7 @@ class XenfsMounted(FileStep):
 class XenfsNotRequired(Step):
     """No fstab line mounts xenfs without nofail (the seed's line could stop a boot without Xen)."""
 
-    section, name = SECTION, "XenfsNotRequired"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         lines = [(n, line) for n, line in _xenfs_lines(host.read_text(FSTAB) or "") if not _has_nofail(line)]
@@ -193,7 +193,7 @@ def agent_steps(p: RunbookParams) -> list[Step]:
 class GuestClock(Step):
     """The guest's hardware clock is read as UTC and its time comes from Xen (the seed's hwclock note)."""
 
-    section, name = SECTION, "GuestClock"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         mode, source = guestfacts.clock(host)
@@ -209,7 +209,7 @@ class GuestClock(Step):
 class ApicPanicAdvice(Step):
     """The seed's kernel panic note: noapic is advised only when the kernel log shows that APIC panic."""
 
-    section, name = SECTION, "ApicPanicAdvice"
+    section = SECTION
 
     def plan(self, host: Host) -> Plan:
         lines = guestfacts.apic_panic_lines(host)

@@ -37,7 +37,7 @@ def _xe(master: Host, argv: list[str]) -> str | Result:
 class XapiBootMode(Step):
     """The xe commands for both directions are in the report; with xe_apply the VM boots as asked at its next start."""
 
-    section, name = SECTION, "XapiBootMode"
+    section = SECTION
 
     def __init__(self, params: PvGuestParams, open_master: Callable[[str], Host] = opener):
         self.params, self.open_master = params, open_master
