@@ -59,14 +59,14 @@ def debugfs(host, argv, stdin) -> Result:
     if vol.get("fstype") not in ("ext2", "ext3", "ext4") or vol.get("format", "raw") != "raw":
         return Result(0, "", f"{BANNER}debugfs: Bad magic number in super-block while trying to open {spec}\n"
                              f"{cmd}: Filesystem not open\n")
-    root = host.real(f"{VOLUMES}/{vol['id']}") if vol.get("id") else "/nonexistent"  # no files yet
+    root = host.real(f"{VOLUMES}/{vol['id']}") if vol.get("id") else None  # None: no files written yet
     preserve = cmd == "dump" and len(words) > 1 and words[1] == "-p"
     names = [w for w in words[1:] if w != "-p"] if cmd == "dump" else words[1:]
     if cmd not in ("stat", "dump") or len(names) != (1 if cmd == "stat" else 2):
         return Result(0, "", BANNER + "debugfs: [simulated] xenbook's sample host simulates the requests "
                                       "'stat PATH' and 'dump [-p] PATH OUT'\n")
-    real = root + posixpath.normpath("/" + names[0].lstrip("/"))
-    if not os.path.lexists(real):
+    real = (root or "") + posixpath.normpath("/" + names[0].lstrip("/"))
+    if root is None or not os.path.lexists(real):
         return Result(0, "", f"{BANNER}{names[0]}: File not found by ext2_lookup \n")
     if cmd == "stat":
         return Result(0, _stat(real), BANNER)
