@@ -10,6 +10,7 @@ from xenbook.engine.params import RunbookParams, build
 from xenbook.engine.results import Report
 from xenbook_sample.boot import reboot
 from xenbook_sample.host import init_sample
+from xenbook_sample.images import copy_sparse
 from xenbook_sample.profiles import PROFILES
 from xenbook.engine.registry import run_sections
 from xenbook.connectors.targets import open_host
@@ -47,7 +48,7 @@ def copy_host(src: str, dst: str) -> str:
     """A copy of the sample host at src in dst (replacing dst), keeping links, modes and times."""
     if os.path.lexists(dst):
         shutil.rmtree(dst)
-    shutil.copytree(src, dst, symlinks=True)
+    shutil.copytree(src, dst, symlinks=True, copy_function=copy_sparse)
     return dst
 
 
