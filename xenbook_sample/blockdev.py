@@ -1,4 +1,5 @@
-"""The sample host's SIMULATED block-device programs: findmnt, lsblk, blkid and grub-probe."""
+"""The sample host's SIMULATED block-device programs: findmnt, lsblk, blkid and grub-probe; blkid on image files is
+the REAL one when this machine has it (images.py)."""
 
 from __future__ import annotations
 
@@ -164,9 +165,26 @@ def _tags(dev: dict, probe: bool = False) -> list[tuple[str, str]]:
     return [(k, v) for k, v in tags if v]
 
 
+BLKID_SHORT = "c:o:s:pU:L:t:"
+
+
 def blkid(host, argv, stdin) -> Result:
-    opts, args = options("blkid", argv, "c:o:s:pU:L:t:", ["output=", "match-tag=", "probe", "cache-file=",
-                                                          "match-token="], code=4)
+    """The real blkid answers for image files (images.py); the simulation for devices, or when it is missing."""
+    opts, args = options("blkid", argv, BLKID_SHORT, ["output=", "match-tag=", "probe", "cache-file=",
+                                                      "match-token="], code=4)
+    from xenbook_sample import images  # storage imports this module's callers
+    files = {a: images.image_file(host, a) for a in args}
+    note = ""
+    if args and all(files.values()) and not any(o in ("-U", "-L") for o, _ in opts):
+        tool = images.find_tool("blkid")
+        if tool:
+            return images.real_blkid(host, tool, opts, BLKID_SHORT, files)
+        note = images.missing("blkid")
+    result = _simulated_blkid(host, opts, args)
+    return Result(result.returncode, result.stdout, result.stderr + note)
+
+
+def _simulated_blkid(host, opts, args) -> Result:
     fmt, only, match = "full", [], []
     state, probe = host.load_state(), any(o in ("-p", "--probe") for o, _ in opts)
     for o, v in opts:
@@ -181,7 +199,7 @@ def blkid(host, argv, stdin) -> Result:
             return Result(0, dev["path"] + "\n", "") if dev else Result(2, "", "")
     if fmt not in ("full", "value", "export", "device"):
         raise Usage(f'blkid: unsupported output format {fmt}\n', 4)
-    from xenbook_sample.storage import file_device  # image files blkid probes like devices
+    from xenbook_sample.storage import file_device  # image files the simulation probes like devices
     devices = [find_device(state, a) or file_device(host, state, a) for a in args] if args else all_devices(state)
     out = []
     for dev in devices:

@@ -14,7 +14,7 @@ import time
 from xenbook.core.commands import Result
 from xenbook_sample.host import find_device
 from xenbook_sample.options import Usage
-from xenbook_sample.storage import VOLUMES, _abs, volume_key
+from xenbook_sample.storage import VOLUMES, _abs, file_volume, volume_key
 
 BANNER = "debugfs 1.47.3 (8-Jul-2025)\n"
 TYPES = {stat_mod.S_IFREG: "regular", stat_mod.S_IFDIR: "directory", stat_mod.S_IFLNK: "symlink"}
@@ -54,18 +54,19 @@ def debugfs(host, argv, stdin) -> Result:
     if find_device(state, spec) is None and host.stat(_abs(spec)) is None:
         return Result(0, "", f"{BANNER}debugfs: No such file or directory while trying to open {spec}\n"
                              f"{cmd}: Filesystem not open\n")
-    vol = state.get("volumes", {}).get(volume_key(state, spec), {})
+    key = volume_key(state, spec)
+    vol = state.get("volumes", {}).get(key, {}) if find_device(state, spec) else file_volume(host, state, key)
     if vol.get("fstype") not in ("ext2", "ext3", "ext4") or vol.get("format", "raw") != "raw":
         return Result(0, "", f"{BANNER}debugfs: Bad magic number in super-block while trying to open {spec}\n"
                              f"{cmd}: Filesystem not open\n")
-    root = host.real(f"{VOLUMES}/{vol['id']}")
+    root = host.real(f"{VOLUMES}/{vol['id']}") if vol.get("id") else None  # None: no files written yet
     preserve = cmd == "dump" and len(words) > 1 and words[1] == "-p"
     names = [w for w in words[1:] if w != "-p"] if cmd == "dump" else words[1:]
     if cmd not in ("stat", "dump") or len(names) != (1 if cmd == "stat" else 2):
         return Result(0, "", BANNER + "debugfs: [simulated] xenbook's sample host simulates the requests "
                                       "'stat PATH' and 'dump [-p] PATH OUT'\n")
-    real = root + posixpath.normpath("/" + names[0].lstrip("/"))
-    if not os.path.lexists(real):
+    real = (root or "") + posixpath.normpath("/" + names[0].lstrip("/"))
+    if root is None or not os.path.lexists(real):
         return Result(0, "", f"{BANNER}{names[0]}: File not found by ext2_lookup \n")
     if cmd == "stat":
         return Result(0, _stat(real), BANNER)

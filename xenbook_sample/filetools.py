@@ -11,6 +11,7 @@ import shutil
 
 from xenbook.core.commands import Result
 from xenbook_sample.accounts import install as install_dirs
+from xenbook_sample.images import copy_sparse
 from xenbook_sample.mounts import _point
 from xenbook_sample.options import Usage, options
 from xenbook_sample.storage import _abs
@@ -70,7 +71,7 @@ def rsync(host, argv, stdin) -> Result:
                 if child != f"/{STATE_DIR}" and not _excluded(excludes, sub, os.path.isdir(host.real(child))):
                     copy(child, sub, os.path.join(to, name))
         else:
-            shutil.copy2(point, to)
+            copy_sparse(point, to)
 
     target = dst if args[0].endswith("/") else posixpath.join(dst, posixpath.basename(src))
     host.makedirs(posixpath.dirname(target) if target != "/" else "/")
@@ -112,7 +113,7 @@ def _copy(host, prog: str, src: str, dst: str, preserve: bool, mode: int | None 
     if parent is None or parent.kind != "dir" or (dst.endswith("/") and not into):
         why = "Not a directory" if dst.endswith("/") else "No such file or directory"
         return f"{prog}: cannot create regular file '{dst}': {why}\n"
-    (shutil.copy2 if preserve else shutil.copyfile)(host.real(_abs(src)), host.real(target))
+    copy_sparse(host.real(_abs(src)), host.real(target), stat=preserve)
     os.chmod(host.real(target), info.mode if mode is None else mode)
     return ""
 

@@ -10,7 +10,7 @@ import secrets
 from xenbook.core.commands import Result
 from xenbook_sample.host import find_device
 from xenbook_sample.options import Usage, options
-from xenbook_sample.storage import VOLUMES, _abs, stand_in, volume_key
+from xenbook_sample.storage import VOLUMES, _abs, file_volume, stand_in, volume_key
 from xenbook_sample.tree import STATE_DIR
 
 COVERED = f"/{STATE_DIR}/covered"  # mount points' own folders while something is mounted on them
@@ -45,7 +45,7 @@ def mount(host, argv, stdin) -> Result:
     source = dev["path"] if dev else None
     if same and (same[-1]["source"] == source or same[-1].get("file") == key):
         return Result(1, "", f"mount: {given_dir}: {source or key} is already mounted.\n")
-    vol = state.get("volumes", {}).get(key, {})
+    vol = state.get("volumes", {}).get(key, {}) if dev else file_volume(host, state, key, register=True)
     folder = f"{VOLUMES}/{vol['id']}" if vol.get("id") and vol.get("format", "raw") == "raw" else None
     if dev is not None and folder is None and dev["mountpoints"]:  # the machine's own filesystems: mounted again
         folder, vol = dev["mountpoints"][0], {"fstype": dev["fstype"]}

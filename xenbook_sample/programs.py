@@ -67,9 +67,10 @@ from xenbook_sample import packages  # noqa: E402  (pacman, makepkg, git, runuse
 
 PROGRAMS.update(packages.PROGRAMS)
 
-from xenbook_sample import bootstrap, filetools, initcpio, lvm, mounts, storage  # noqa: E402  (lvs, mkfs.ext4, mount, pacstrap, ...)
+from xenbook_sample import bootstrap, filetools, initcpio, lvm, mkfs, mounts, storage  # noqa: E402  (lvs, mkfs.ext4, mount, pacstrap, ...)
 
 PROGRAMS.update(storage.PROGRAMS)
+PROGRAMS.update(mkfs.PROGRAMS)
 PROGRAMS.update(lvm.PROGRAMS)
 PROGRAMS.update(mounts.PROGRAMS)
 PROGRAMS.update(bootstrap.PROGRAMS)

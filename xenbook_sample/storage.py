@@ -1,12 +1,14 @@
-"""The sample host's SIMULATED storage: block devices for LVM volumes, image files and loops, image files
-(truncate, qemu-img) and mkfs.ext4; LVM's programs are in lvm.py, mount, umount and mountpoint in mounts.py.
+"""The sample host's storage: block devices for LVM volumes, image files and loops (SIMULATED), and image files
+(truncate makes REAL sparse files; qemu-img is SIMULATED); mkfs.ext4 is in mkfs.py, the real tools on image files in
+images.py, LVM's programs in lvm.py, mount, umount and mountpoint in mounts.py.
 
 State keys: "lvm" (volume group → uuid, extent_size, PVs, LVs with extents and device-mapper minor), "volumes"
 (LV device-mapper path or image file → the filesystem on it: id, fstype, uuid, label, or the partition table a
-guest's installer wrote on it: pttype, ptuuid; image files also their nominal size and format) and "loops"
-(attached loop devices). A filesystem's files live in the folder .xenbook-sample/volumes/<id>; mounting turns the
-mount point into a link to that folder (its own folder is kept under .xenbook-sample/covered until umount), and
-adds the mount to "mounts"."""
+guest's installer wrote on it: pttype, ptuuid; image files also their nominal size and format; "simulated" when the
+simulation formatted an image because this machine has no mkfs.ext4) and "loops" (attached loop devices). A
+filesystem's files live in the folder .xenbook-sample/volumes/<id> (an image's: its UUID, as its superblock says);
+mounting turns the mount point into a link to that folder (its own folder is kept under .xenbook-sample/covered until
+umount), and adds the mount to "mounts"."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import secrets
 import shutil
 
 from xenbook.core.commands import Result
+from xenbook_sample import images
 from xenbook_sample.host import find_device
 from xenbook_sample.options import Usage, options
 from xenbook_sample.profiles import Profile
@@ -140,31 +143,28 @@ def file_device(host, state: dict, path: str) -> dict | None:
     info = host.stat(posixpath.normpath(posixpath.join("/", path)))
     if info is None or info.kind != "file":
         return None
-    vol = state.get("volumes", {}).get(volume_key(state, path), {})
+    vol = file_volume(host, state, volume_key(state, path))
     return _dev(path, path, "file", vol.get("size", info.size), 0, 0, _raw(vol), None, {})
 
 
-# mkfs.ext4
+# filesystems on volumes
 
-def _journal_blocks(blocks: int) -> int:
-    limits = ((32768, 1024), (262144, 4096), (524288, 8192), (4194304, 16384), (8388608, 32768),
-              (16777216, 65536), (33554432, 131072))
-    return next((j for top, j in limits if blocks < top), 262144)
-
-
-def _mke2fs_report(uuid: str, size: int) -> str:
-    blocks = size // 4096
-    groups = -(-blocks // 32768)
-    backups = sorted({g for base in (3, 5, 7) for g in (base ** k for k in range(0, 40)) if g < groups} - {0})
-    text = (f"mke2fs 1.47.3 (8-Jul-2025)\nCreating filesystem with {blocks} 4k blocks and {size // 16384} inodes\n"
-            f"Filesystem UUID: {uuid}\n")
-    if backups:
-        nums = [str(g * 32768) for g in backups]
-        text += "Superblock backups stored on blocks: \n\t" + ",\n\t".join(
-            ", ".join(nums[i:i + 8]) for i in range(0, len(nums), 8)) + "\n\n"
-    return text + ("Allocating group tables: done                            \nWriting inode tables: done         "
-                   f"                   \nCreating journal ({_journal_blocks(blocks)} blocks): done\nWriting "
-                   "superblocks and filesystem accounting information: done   \n\n")
+def file_volume(host, state: dict, key: str, *, register: bool = False) -> dict:
+    """The "volumes" entry of an image file, in step with the file itself: the ext2/3/4 filesystem its superblock
+    holds, no filesystem when it holds none; an image the simulation formatted (or an older sample's stand-in) as
+    state.json has it. A filesystem the sample has not seen yet has no folder ("id"); register gives it one."""
+    vol = state.get("volumes", {}).get(key, {})
+    local = images.image_file(host, key)
+    if local is None or vol.get("simulated") or vol.get("format", "raw") != "raw" or images.stand_in(local):
+        return vol
+    found = images.superblock(local)
+    if found is None:
+        return {k: v for k, v in vol.items() if k in ("size", "format")}
+    if any(vol.get(k) != v for k, v in found.items()):
+        if not register:
+            return {k: v for k, v in vol.items() if k in ("size", "format")} | found
+        new_volume(host, state, key, found)
+    return state["volumes"][key]
 
 
 def volume_size(host, state: dict, key: str) -> int:
@@ -192,58 +192,14 @@ def new_volume(host, state: dict, key: str, fs: dict) -> str:
     return f"{VOLUMES}/{ident}"
 
 
-def mkfs_ext4(host, argv, stdin) -> Result:
-    opts, args = options(posixpath.basename(argv[0]), argv, "qFL:U:m:b:E:O:N:i:I:jT:", [])
-    given = {o: v for o, v in opts}
-    if not args:
-        raise Usage(f"Usage: {posixpath.basename(argv[0])} [-c|-l filename] [-b block-size] ... device "
-                    "[blocks-count]\n", 1)
-    spec, state, err = args[0], host.load_state(), ""
-    key = volume_key(state, spec)
-    dev = find_device(state, spec)
-    if dev is None and host.stat(key) is None:
-        return Result(1, "", f"The file {spec} does not exist and no size was specified.\n")
-    if dev is not None and dev["type"] not in ("lvm", "loop"):
-        busy = dev["mountpoints"] or dev["children"]
-        return Result(1, "", f"{spec} is {'mounted' if dev['mountpoints'] else 'apparently in use by the system'}; "
-                             "will not make a filesystem here!\n" if busy else
-                             f"{spec}: [simulated] xenbook's sample host formats only LVs and image files\n")
-    if any(m["source"] == key or find_device(state, m["source"]) and find_device(state, m["source"]).get(
-            "backing") == key for m in state["mounts"]):
-        return Result(1, "", f"{spec} is mounted; will not make a filesystem here!\n")
-    uuid = given.get("-U") or _uuid4()
-    if uuid in ("random", "time"):
-        uuid = _uuid4()
-    if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", uuid):
-        return Result(1, "", f"{spec}: could not parse UUID: {uuid}\n\n")
-    label = given.get("-L")
-    if label and len(label.encode()) > 16:
-        label = label.encode()[:16].decode(errors="ignore")
-        err += f"Warning: label too long; will be truncated to '{label}'\n\n"
-    old = state.get("volumes", {}).get(key, {})
-    if old.get("fstype") and "-F" not in given:
-        return Result(1, f"{spec} contains a {old['fstype']} file system" + (f" labelled '{old['label']}'" if
-                                                                              old.get("label") else "") +
-                      "\nProceed anyway? (y,N) ", err)
-    size = volume_size(host, state, key)
-    new_volume(host, state, key, {"fstype": "ext4", "uuid": uuid.lower(), "label": label})
-    host.save_state(state)
-    return Result(0, "" if "-q" in given else _mke2fs_report(uuid.lower(), size), err)
-
-
-def _uuid4() -> str:
-    import uuid
-    return str(uuid.uuid4())
-
-
-# image files: truncate, qemu-img (a small labelled stand-in file; the nominal size in "volumes")
+# image files: truncate (a real sparse file), qemu-img (a qcow2 file is a small labelled stand-in)
 
 SUFFIXES = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5, "KB": 1000,
             "MB": 1000 ** 2, "GB": 1000 ** 3, "TB": 1000 ** 4}
 
 
 def image_stand_in(size: int, fmt: str = "raw") -> bytes:
-    """The small file that stands for a disk image of nominal size bytes."""
+    """The small file that stands for a qcow2 disk image of nominal size bytes."""
     return stand_in(f"{fmt} disk image of {size} bytes (its size and filesystem are kept in the sample's "
                     f"state.json, \"volumes\")")
 
@@ -269,13 +225,16 @@ def truncate(host, argv, stdin) -> Result:
             why = "Is a directory" if info else "No such file or directory"
             err += f"truncate: cannot open '{arg}' for writing: {why}\n"
             continue
-        vol = state.setdefault("volumes", {}).get(path)
-        if vol is None and size <= 1024 ** 2:  # small files are real files
-            host.write_atomic(path, (host.read_bytes(path) or b"").ljust(size, b"\0")[:size])
+        vol, local = state.setdefault("volumes", {}).get(path), host.real(path)
+        if vol is not None and info is not None and images.stand_in(local):  # an older sample's stand-in image
+            state["volumes"][path] = vol | {"size": size}
             continue
-        if vol is None or not info or info.size == 0 or (host.read_bytes(path) or b"").startswith(b"SIMULATED"):
-            host.write_atomic(path, image_stand_in(size), mode=info.mode if info else 0o644)
-        state["volumes"][path] = (vol or {"format": "raw"}) | {"size": size}
+        with open(local, "ab") as f:  # as truncate(1): holes, no data written
+            f.truncate(size)
+        if info is None:
+            os.chmod(local, 0o644)
+        if vol is not None or size > 1024 ** 2:
+            state["volumes"][path] = (vol or {"format": "raw"}) | {"size": size}
     host.save_state(state)
     return Result(1 if err else 0, "", err)
 
@@ -307,7 +266,12 @@ def qemu_img(host, argv, stdin) -> Result:
     if argv[1] != "convert" or len(args) != 2 or given.get("-O", "raw") not in ("raw", "qcow2"):
         raise Usage("qemu-img: [simulated] xenbook's sample host simulates convert [-f F] -O raw|qcow2 SRC DST\n", 1)
     dst, out_fmt = _abs(args[1]), given.get("-O", "raw")
-    host.write_atomic(dst, image_stand_in(size, out_fmt), mode=0o644)
+    src = images.image_file(host, _abs(args[0]))
+    if out_fmt == "raw" and fmt == "raw" and src and not images.stand_in(src):
+        images.copy_sparse(src, host.real(dst))
+        os.chmod(host.real(dst), 0o644)
+    else:
+        host.write_atomic(dst, image_stand_in(size, out_fmt), mode=0o644)
     copy = {k: v for k, v in vol.items() if k != "id"} | {"size": size, "format": out_fmt}
     if vol.get("id"):
         copy["id"] = vol["id"] + "-" + secrets.token_hex(3)
@@ -317,4 +281,4 @@ def qemu_img(host, argv, stdin) -> Result:
     return Result(0, "", "")
 
 
-PROGRAMS = {"mkfs.ext4": mkfs_ext4, "mke2fs": mkfs_ext4, "truncate": truncate, "qemu-img": qemu_img}
+PROGRAMS = {"truncate": truncate, "qemu-img": qemu_img}

@@ -31,6 +31,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+from xenbook_sample.images import copy_sparse
+
 FROZEN = 1764003600.0  # the simulated programs' clock in these tests, so that trees compare byte for byte
 _REAL = {"replace": os.replace, "fsync": os.fsync, "copy2": shutil.copy2, "copytree": shutil.copytree}
 
@@ -114,7 +116,7 @@ class KillSwitch:
             self._seen, self._kept = seen, os.path.join(self.folder, str(self.count))
             self.depth += 1
             try:
-                _REAL["copytree"](self.root, self._kept, symlinks=True, copy_function=_REAL["copy2"])
+                _REAL["copytree"](self.root, self._kept, symlinks=True, copy_function=copy_sparse)
             finally:
                 self.depth -= 1
         self.log(point=self.count, label=label, checkpoint=self._kept)

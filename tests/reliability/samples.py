@@ -12,6 +12,7 @@ from xenbook.engine.registry import run_sections
 from xenbook.engine.results import Report
 from xenbook_sample.boot import reboot
 from xenbook_sample.host import init_sample
+from xenbook_sample.images import copy_sparse
 from xenbook_sample.profiles import PROFILES
 
 DOM0_PROFILES = tuple(n for n, p in PROFILES.items() if p.virt == "none")  # machines that become dom0
@@ -47,7 +48,7 @@ def copy_host(src: str, dst: str) -> str:
     """A copy of the sample host at src in dst (replacing dst), keeping links, modes and times."""
     if os.path.lexists(dst):
         shutil.rmtree(dst)
-    shutil.copytree(src, dst, symlinks=True)
+    shutil.copytree(src, dst, symlinks=True, copy_function=copy_sparse)
     return dst
 
 
