@@ -106,10 +106,13 @@ class SampleHost(RootedHost):
         raise TargetError(f"sample:{root}: {root} exists and is not a sample host made by xenbook; nothing was "
                           "written there. Name a new or empty directory, or one made by xenbook's sample host.")
 
-    def answered_by(self, kind: str) -> None:
-        """Count one command answered by a real tool ("real") or by the simulation ("simulated")."""
+    def answered_by(self, kind: str, *, whole: bool = False) -> None:
+        """Count one command answered by a real tool ("real") or by the simulation ("simulated"); whole: it was the
+        command being run, which therefore is not counted as simulated as well."""
         counts = self.__dict__.setdefault("answered", {"real": 0, "simulated": 0})
         counts[kind] += 1
+        if whole:
+            self.__dict__["answered_whole"] = True
 
     def exec_validator(self, argv, path: str) -> Result | None:
         result = super().exec_validator(argv, path)
@@ -120,8 +123,10 @@ class SampleHost(RootedHost):
     def run(self, command: Command, *, timeout: float | None = None,
             on_line: Callable[[str], None] | None = None) -> Result:
         from xenbook_sample.programs import run_program
+        self.__dict__.pop("answered_whole", None)
         result = run_program(self, command)
-        self.answered_by("simulated")
+        if not self.__dict__.pop("answered_whole", False):
+            self.answered_by("simulated")
         if on_line is None:
             return result
         # like LocalHost with on_line: one merged stream, returned as stdout
