@@ -88,7 +88,18 @@ def dom0(fresh) -> SampleHost:
 
 # systemctl
 
-def test_systemctl_enable_is_enabled_disable(fresh):
+@pytest.fixture
+def simulated(fresh, monkeypatch, tmp_path) -> SampleHost:
+    """The installed sample on a machine without systemctl, so its own simulation answers enable, disable and
+    is-enabled (where one is installed the real one does: tests/test_services_real.py), after its one note."""
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
+    first = run(fresh, "systemctl", "is-enabled", "-q", "xenstored")
+    assert first.stderr.startswith("[simulated] no systemctl is installed on this machine")
+    return fresh
+
+
+def test_systemctl_enable_is_enabled_disable(simulated):
+    fresh = simulated
     result = run(fresh, "systemctl", "enable", "xenstored", "serial-getty@hvc0.service")
     assert result.ok and result.stdout == ""
     assert result.stderr == (
@@ -107,7 +118,8 @@ def test_systemctl_enable_is_enabled_disable(fresh):
     assert run(fresh, "systemctl", "is-enabled", "-q", "xenstored").returncode == 1
 
 
-def test_systemctl_refusals(fresh):
+def test_systemctl_refusals(simulated):
+    fresh = simulated
     before = sorted(os.listdir(os.path.join(fresh.root, "etc/systemd/system")))
     result = run(fresh, "systemctl", "enable", "xenstored", "nosuch.service")
     assert result.returncode == 1
@@ -120,7 +132,8 @@ def test_systemctl_refusals(fresh):
     assert "no installation config" in run(fresh, "systemctl", "enable", "proc-xen.mount").stderr
 
 
-def test_systemctl_root_option(fresh):
+def test_systemctl_root_option(simulated):
+    fresh = simulated
     fresh.makedirs("/mnt/guest/usr/lib/systemd/system")
     unit = fresh.read_bytes("/usr/lib/systemd/system/serial-getty@.service")
     fresh.write_atomic("/mnt/guest/usr/lib/systemd/system/serial-getty@.service", unit)

@@ -13,7 +13,8 @@ from xenbook.core.commands import Result
 from xenbook_sample.network import SHORT, _lease, _persistent_mac, _read_config, networkd_decisions
 from xenbook_sample.options import Usage
 from xenbook_sample.profiles import Profile
-from xenbook_sample.services import install_links, unit_state
+from xenbook_sample.services import unit_state
+from xenbook_sample.unitfiles import install_links
 
 NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system-connections",
            "/usr/lib/NetworkManager/system-connections")

@@ -17,7 +17,7 @@ import shutil
 from xenbook.core.commands import Result
 from xenbook_sample.options import Usage
 from xenbook_sample.profiles import Profile
-from xenbook_sample.services import install_links
+from xenbook_sample.unitfiles import install_links
 
 NETWORK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/lib/systemd/network")
 SHORT = "# Shortened by xenbook's SIMULATED sample host from the file the systemd package installs.\n"

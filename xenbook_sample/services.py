@@ -1,6 +1,8 @@
-"""The sample host's SIMULATED systemctl: enable, disable, is-enabled, is-active, start, stop, daemon-reload.
+"""The sample host's systemctl: enable, disable and is-enabled answered by the machine's own systemctl run offline
+on the sample tree (offline_systemctl.py) where one is installed, SIMULATED otherwise; is-active, start, stop and
+daemon-reload always SIMULATED.
 
-Enabling creates the links a unit's [Install] section asks for, as the real systemctl does (the real one is
+The simulated enable creates the links a unit's [Install] section asks for, as the real systemctl does (the two are
 compared in tests/test_services_real.py). A unit is active when it was pulled in at the last boot (or started
 since), its Condition*Exists= hold, its ExecStart program exists and its Requires= are active."""
 
@@ -11,24 +13,18 @@ import posixpath
 import re
 
 from xenbook.core.commands import Result
+from xenbook_sample import offline_systemctl
+from xenbook_sample.offline_systemctl import ENABLED_LIKE
 from xenbook_sample.options import Usage, options
-from xenbook_sample.unitfiles import entries, install_section
+from xenbook_sample.unitfiles import CONFIG, entries, install_links, install_section, unit_name
 
-CONFIG = "/etc/systemd/system"
 UNIT_DIRS = (CONFIG, "/run/systemd/system", "/usr/lib/systemd/system")
 BASE_DIRS = ("/usr/bin/", "/bin/", "/sbin/", "/usr/sbin/", "/usr/lib/systemd/")  # base programs: no stand-ins
-SUFFIX = re.compile(r"\.(service|socket|target|mount|automount|path|timer|swap|slice|scope|device)$")
-ENABLED_LIKE = {"enabled", "enabled-runtime", "static", "indirect", "alias", "generated"}
 NO_INSTALL = """\
 The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
 Alias= settings in the [Install] section, and DefaultInstance= for template
 units). This means they are not meant to be enabled using systemctl.
 """
-
-
-def unit_name(arg: str) -> str:
-    """systemctl's mangling: a name without a unit type suffix means NAME.service."""
-    return arg if SUFFIX.search(arg) else arg + ".service"
 
 
 def find_unit(host, name: str, root: str = "") -> tuple[str, str] | None:
@@ -47,23 +43,6 @@ def find_unit(host, name: str, root: str = "") -> tuple[str, str] | None:
 def unit_keys(text: str, section: str) -> list[tuple[str, str]]:
     """(key, value) pairs of one section of a unit file, in order."""
     return [(key, value) for name, key, value in entries(text) if name == section]
-
-
-def install_links(name: str, path: str, text: str) -> tuple[list[tuple[str, str]], list[str], str | None]:
-    """(links as (link, target), Also= units, error) that `systemctl enable name` makes from the unit file."""
-    inst = install_section(text)
-    instance = name
-    if "@." in posixpath.basename(path) and name == posixpath.basename(path):  # the bare template
-        default = (inst.get("DefaultInstance") or [None])[-1]
-        targets = inst.get("WantedBy", []) + inst.get("RequiredBy", [])
-        if default is None and targets:
-            return [], [], f"Failed to enable {name}, destination unit {targets[0]} is a non-template unit."
-        instance = name.replace("@.", f"@{default}.") if default else name
-    links = [(f"{CONFIG}/{alias}", path) for alias in inst.get("Alias", [])]
-    links += [(f"{CONFIG}/{target}.{kind}/{instance}", path)
-              for key, kind in (("WantedBy", "wants"), ("RequiredBy", "requires"), ("UpheldBy", "upholds"))
-              for target in inst.get(key, [])]
-    return links, inst.get("Also", []), None
 
 
 def _local(host, path: str) -> str:
@@ -88,6 +67,9 @@ def enable(host, root: str, names: list[str]) -> Result:
     missing = [n for n, f in found.items() if f is None]
     if missing:
         return Result(1, "", f"Failed to enable unit: Unit file {missing[0]} does not exist.\n")
+    masked = [n for n in names if _masked(host, f"{root}{CONFIG}/{n}")]
+    if masked:
+        return Result(1, "", f"Failed to enable unit: Unit file {root}{CONFIG}/{masked[0]} is masked.\n")
     err, done = "", set()
 
     def one(name: str, path: str, text: str, auxiliary: bool) -> str | None:
@@ -153,10 +135,15 @@ def disable(host, root: str, names: list[str]) -> Result:
     return Result(0, "", err)
 
 
+def _masked(host, path: str) -> bool:
+    local = _local(host, path)
+    return os.path.islink(local) and os.readlink(local) == "/dev/null"
+
+
 def unit_state(host, name: str, root: str = "") -> str:
     """What `systemctl is-enabled name` prints."""
     own = _local(host, f"{root}{CONFIG}/{name}")
-    if os.path.islink(own) and os.readlink(own) == "/dev/null":
+    if _masked(host, f"{root}{CONFIG}/{name}"):
         return "masked"
     unit = find_unit(host, name, root)
     if unit is None:
@@ -260,16 +247,8 @@ def systemctl(host, argv, stdin) -> Result:
         return Result(1, "", "Too few arguments.\n")
     if root and verb in ("is-active", "start", "stop"):
         return Result(1, "", f"Verb '{verb}' cannot be used with --root= or --image=.\n")
-    if verb in ("enable", "disable"):
-        result = (enable if verb == "enable" else disable)(host, root, names)
-        if result.ok and "--now" in flags and not root:
-            _set_started(host, names if verb == "enable" else [], names if verb == "disable" else [])
-        return Result(result.returncode, result.stdout, "" if "-q" in flags or "--quiet" in flags and result.ok
-                      else result.stderr)
-    if verb == "is-enabled":
-        states = [unit_state(host, n, root) for n in names]
-        quiet = flags & {"-q", "--quiet"}
-        return Result(0 if ENABLED_LIKE & set(states) else 1, "" if quiet else "".join(s + "\n" for s in states), "")
+    if verb in ("enable", "disable", "is-enabled"):
+        return unit_files(host, root, verb, names, flags)
     if verb == "is-active":
         started = started_units(host)
         states = [activity(host, n, started) for n in names]
@@ -284,6 +263,34 @@ def systemctl(host, argv, stdin) -> Result:
         return Result(1, "", f"Job for {failed[0]} failed because the control process exited with error code.\n"
                              f'See "systemctl status {failed[0]}" and "journalctl -xeu {failed[0]}" for details.\n')
     return Result(0, "", "")
+
+
+def unit_files(host, root: str, verb: str, names: list[str], flags: set[str]) -> Result:
+    """enable, disable, is-enabled: by the machine's systemctl offline on the sample tree, else simulated (said once);
+    with --now, the start or stop on the simulated running system follows."""
+    try:
+        result = offline_systemctl.answer(host, root, verb, names, flags)
+    except offline_systemctl.Refused as e:
+        return Result(1, "", f"[sample] the machine's systemctl is not run: {e}\n")
+    real, note = result is not None, ""
+    if real:
+        host.answered_by("real", command=True)
+    else:
+        note, result = offline_systemctl.fallback_note(host), simulate_unit_files(host, root, verb, names, flags)
+    if result.ok and verb != "is-enabled" and "--now" in flags and not root:
+        _set_started(host, names if verb == "enable" else [], names if verb == "disable" else [])
+        if real:
+            host.answered_by("simulated")  # the start or stop part, on the simulated running system
+    return Result(result.returncode, result.stdout, note + result.stderr)
+
+
+def simulate_unit_files(host, root: str, verb: str, names: list[str], flags: set[str]) -> Result:
+    quiet = flags & {"-q", "--quiet"}
+    if verb == "is-enabled":
+        states = [unit_state(host, n, root) for n in names]
+        return Result(0 if ENABLED_LIKE & set(states) else 1, "" if quiet else "".join(s + "\n" for s in states), "")
+    result = (enable if verb == "enable" else disable)(host, root, names)
+    return Result(result.returncode, result.stdout, "" if quiet and result.ok else result.stderr)
 
 
 PROGRAMS = {"systemctl": systemctl}

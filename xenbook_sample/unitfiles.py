@@ -5,6 +5,11 @@ empties the list."""
 
 from __future__ import annotations
 
+import posixpath
+import re
+
+CONFIG = "/etc/systemd/system"
+SUFFIX = re.compile(r"\.(service|socket|target|mount|automount|path|timer|swap|slice|scope|device)$")
 LISTS = ("WantedBy", "RequiredBy", "UpheldBy", "Also", "Alias")  # systemd.unit(5) [Install] settings that are lists
 
 
@@ -75,3 +80,25 @@ def install_section(text: str) -> dict[str, list[str]]:
         else:
             out[key] = [value] if value else []
     return {k: v for k, v in out.items() if v}
+
+
+def unit_name(arg: str) -> str:
+    """systemctl's mangling: a name without a unit type suffix means NAME.service."""
+    return arg if SUFFIX.search(arg) else arg + ".service"
+
+
+def install_links(name: str, path: str, text: str) -> tuple[list[tuple[str, str]], list[str], str | None]:
+    """(links as (link, target), Also= units, error) that `systemctl enable name` makes from the unit file."""
+    inst = install_section(text)
+    instance = name
+    if "@." in posixpath.basename(path) and name == posixpath.basename(path):  # the bare template
+        default = (inst.get("DefaultInstance") or [None])[-1]
+        targets = inst.get("WantedBy", []) + inst.get("RequiredBy", [])
+        if default is None and targets:
+            return [], [], f"Failed to enable {name}, destination unit {targets[0]} is a non-template unit."
+        instance = name.replace("@.", f"@{default}.") if default else name
+    links = [(f"{CONFIG}/{alias}", path) for alias in inst.get("Alias", [])]
+    links += [(f"{CONFIG}/{target}.{kind}/{instance}", path)
+              for key, kind in (("WantedBy", "wants"), ("RequiredBy", "requires"), ("UpheldBy", "upholds"))
+              for target in inst.get(key, [])]
+    return links, inst.get("Also", []), None
