@@ -149,6 +149,10 @@ def _cmdline(profile: Profile, root) -> str:
     return " ".join(words) + "\n"
 
 
+# what the installer leaves: the mirror the sample's pacman -Sy names (pacman.conf's Include needs the file)
+MIRRORLIST = "## Arch Linux repository mirrorlist\n\nServer = https://geo.mirror.pkgbuild.com/$repo/os/$arch\n"
+
+
 def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     """(path, data, mode, link target) for every entry of the tree; data None for a directory or link."""
     root = next(p for d in profile.disks for p in d.partitions if p.mount == "/")
@@ -171,6 +175,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         ("/etc/fstab", fstab.encode(), 0o644, None),
         ("/etc/mkinitcpio.conf", _data("mkinitcpio.conf"), 0o644, None),
         ("/etc/pacman.conf", _data("pacman.conf"), 0o644, None),
+        ("/etc/pacman.d/mirrorlist", MIRRORLIST.encode(), 0o644, None),
         ("/proc/cpuinfo", _cpuinfo(profile.cpu).encode(), 0o444, None),
         ("/proc/meminfo", _meminfo(profile.mem_kib).encode(), 0o444, None),
         ("/proc/cmdline", _cmdline(profile, root).encode(), 0o444, None),
