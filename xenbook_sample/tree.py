@@ -9,6 +9,7 @@ import os
 from importlib import resources
 
 from xenbook_sample import devices
+from xenbook_sample.grubenv import NEW_BLOCK
 from xenbook_sample.loaders import LOADER_FILES
 from xenbook_sample.profiles import DEPENDENCIES, Cpu, Profile, mounts_of, part_name
 
@@ -193,7 +194,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
                 ("/etc/grub.d/README", _data("grub.d/README"), 0o644, None),
                 ("/etc/grub.d/40_custom", _data("grub.d/40_custom"), 0o755, None),
                 ("/etc/grub.d/41_custom", _data("grub.d/41_custom"), 0o755, None),
-                ("/boot/grub/grubenv", b"# GRUB Environment Block\n".ljust(1024, b"#"), 0o644, None)]
+                ("/boot/grub/grubenv", NEW_BLOCK, 0o644, None)]
         out += [(f"/etc/grub.d/{n}", _stand_in(n, w), 0o755, None) for n, w in (
             ("00_header", "the menu's header"), ("10_linux", "Linux entries"),
             ("20_linux_xen", "Xen entries"), ("30_os-prober", "other systems' entries"))]
