@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pacman_sandbox import BUILDER, StandIn, build_repos, make_root, needs_real_pacman, pacman_options, sh
 from xenbook.connectors.rooted import LocalHost, run_local
 from xenbook.core.commands import Command
 from xenbook.engine.params import RunbookParams
@@ -35,15 +36,9 @@ from xenbook.sections.install.params import InstallParams
 from xenbook.sections.install.steps import install_steps
 from xenbook.steps.failures import explain
 
-TOOLS = ("pacman", "pacman-conf", "makepkg", "repo-add", "bsdtar", "fakeroot", "git", "runuser")
-MISSING = [t for t in TOOLS if shutil.which(t) is None]
-pytestmark = [
-    pytest.mark.skipif(bool(MISSING), reason=f"the real package tools are not installed: {', '.join(MISSING)} "
-                                             "(Debian: pacman-package-manager makepkg libarchive-tools fakeroot git)"),
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: pacman -S installs and runuser switches to nobody"),
-]
-BUILDER = "nobody"
-REPOS = {"core": ("base-devel", "git", "seabios", "yajl"), "multilib": ("lib32-glibc",)}
+pytestmark = needs_real_pacman
+REPOS = {"core": tuple(StandIn(n) for n in ("base-devel", "git", "seabios", "yajl")),
+         "multilib": (StandIn("lib32-glibc"),)}
 XEN = """pkgbase=xen
 pkgname=(xen xen-docs)
 pkgver=4.22.1pre
@@ -66,36 +61,13 @@ package_xen-docs() {
 """
 
 
-def sh(*argv: str, user: str | None = None, cwd: str | None = None, env: dict | None = None) -> str:
-    full = (("runuser", "-u", user, "--") if user else ()) + (("env", "-C", cwd) if cwd else ()) + argv
-    result = run_local(full, env=env)
-    assert result.ok, f"{' '.join(full)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
-    return result.stdout
-
-
-def stand_in(name: str) -> str:
-    return (f"pkgname={name}\npkgver=1.0\npkgrel=1\npkgdesc='stand-in for xenbook tests'\narch=(any)\n"
-            f"package() {{ install -Dm644 /dev/null \"$pkgdir/usr/share/xenbook-test/{name}\"; }}\n")
-
-
 @pytest.fixture(scope="module")
 def world():
     """Local repositories and a local AUR, built once with the real makepkg and repo-add."""
     base = Path(tempfile.mkdtemp(prefix="xenbook-pacman-"))
     base.chmod(0o755)
     try:
-        for repo, names in REPOS.items():
-            (base / "repo" / repo).mkdir(parents=True)
-            for name in names:
-                src = base / "pkgs" / name
-                src.mkdir(parents=True)
-                (src / "PKGBUILD").write_text(stand_in(name))
-                shutil.chown(src, BUILDER)
-                sh("makepkg", "--noconfirm", user=BUILDER, cwd=str(src))
-                for built in src.glob(f"{name}-1.0-1-any.pkg.tar*"):
-                    shutil.copy(built, base / "repo" / repo)
-            files = sorted(str(p) for p in (base / "repo" / repo).glob("*.pkg.tar*"))
-            sh("repo-add", "-q", str(base / "repo" / repo / f"{repo}.db.tar.gz"), *files)
+        build_repos(base, REPOS)
         aur = base / "aur" / "xen.git"
         aur.mkdir(parents=True)
         (aur / "PKGBUILD").write_text(XEN)
@@ -119,9 +91,7 @@ class SandboxHost(LocalHost):
     def __init__(self, world: Path, root: Path):
         super().__init__()
         self.sandbox = root
-        self.options = ("--root", str(root), "--dbpath", f"{root}/var/lib/pacman", "--config",
-                        f"{root}/etc/pacman.conf", "--cachedir", f"{root}/var/cache/pacman/pkg",
-                        "--logfile", f"{root}/var/log/pacman.log")
+        self.options = pacman_options(root)
         wrapper = root / "pacman-sandbox"
         wrapper.write_text("#!/bin/sh\nexec pacman " + " ".join(self.options) + ' "$@"\n')
         wrapper.chmod(0o755)
@@ -144,9 +114,7 @@ class SandboxHost(LocalHost):
 @pytest.fixture
 def sandbox(world):
     root = Path(tempfile.mkdtemp(prefix="root-", dir=world))
-    root.chmod(0o755)
-    for folder in ("etc", "var/lib/pacman", "var/cache/pacman/pkg", "var/log"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
+    make_root(root)
     (root / "etc/pacman.conf").write_text(
         "[options]\nArchitecture = auto\nSigLevel = Never\nLocalFileSigLevel = Never\n\n"
         f"[core]\nServer = file://{world}/repo/core\n")

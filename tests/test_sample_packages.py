@@ -1,4 +1,6 @@
-"""The sample host's SIMULATED pacman, makepkg, git, runuser and useradd print what the real tools print."""
+"""The sample host's SIMULATED pacman, makepkg, git, runuser and useradd. What pacman prints and does is compared with
+the real pacman in test_sample_pacman_diff; these tests cover what a stand-in repository cannot (the catalogue's
+stand-in files, AUR builds, signatures)."""
 
 import json
 import time
@@ -26,58 +28,14 @@ def enable_multilib(host):
     host.write_atomic("/etc/pacman.conf", conf.encode())
 
 
-def test_query_prints_versions_and_the_real_not_found_error(host):
-    result = run(host, "pacman", "-Q", "linux", "xen")
-    assert result.returncode == 1 and result.stdout == "linux 6.17.9.arch1-1\n"
-    assert result.stderr == "error: package 'xen' was not found\n"
+def test_the_product_reads_the_simulated_query(host):
     assert pkgfacts.installed_versions(host, ["linux", "xen"]) == {"linux": "6.17.9.arch1-1", "xen": None}
-    info = run(host, "pacman", "-Qi", "systemd").stdout
-    assert "Name            : systemd\n" in info and "Install Reason  : Installed as a dependency" in info
 
 
-def test_sync_install_and_needed(host):
-    assert "warning: database file for 'core' does not exist" in run(host, "pacman", "-S", "git").stderr
-    synced = run(host, "pacman", "-Syu", "--noconfirm")
-    assert synced.ok and " core downloading...\n extra downloading...\n" in synced.stdout
-    assert "there is nothing to do" in synced.stdout and host.exists("/var/lib/pacman/sync/extra.db")
-    first = run(host, "pacman", "-S", "--needed", "--noconfirm", "git", "seabios")
-    assert first.ok and "Packages (2) git-2.51.2-1  seabios-1.17.0-1" in first.stdout
+def test_sync_install_writes_the_stand_in_files(host):
+    assert run(host, "pacman", "-Sy").ok and host.exists("/var/lib/pacman/sync/extra.db")
+    assert run(host, "pacman", "-S", "--needed", "--noconfirm", "git", "seabios").ok
     assert host.read_text("/usr/share/qemu/bios-256k.bin").startswith("SIMULATED")
-    again = run(host, "pacman", "-S", "--needed", "--noconfirm", "git")
-    assert again.stdout == " there is nothing to do\n"
-    assert again.stderr == "warning: git-2.51.2-1 is up to date -- skipping\n"
-
-
-def test_multilib_packages_need_the_repository_enabled_and_synced(host):
-    run(host, "pacman", "-Sy")
-    missing = run(host, "pacman", "-S", "--noconfirm", "--asdeps", "lib32-glibc", "nosuch")
-    assert missing.returncode == 1
-    assert missing.stderr == "error: target not found: lib32-glibc\nerror: target not found: nosuch\n"
-    enable_multilib(host)
-    assert "target not found: lib32-glibc" in run(host, "pacman", "-S", "--noconfirm", "lib32-glibc").stderr
-    run(host, "pacman", "-Sy")
-    assert run(host, "pacman", "-S", "--noconfirm", "--asdeps", "lib32-glibc").ok
-    desc = host.read_text("/var/lib/pacman/local/lib32-glibc-2.42+r17+gd7274d718e6f-1/desc")
-    assert "%REASON%\n1\n" in desc
-
-
-def test_deptest_honours_provides_and_versions(host):
-    run(host, "pacman", "-Sy")
-    run(host, "pacman", "-S", "--noconfirm", "util-linux-libs")
-    result = run(host, "pacman", "-T", "libuuid.so", "python>=3.12", "python<3", "nosuch")
-    assert result.returncode == 127 and result.stdout == "python<3\nnosuch\n"
-    assert run(host, "pacman", "-T", "systemd").returncode == 0
-
-
-def test_lock_and_root_checks_use_the_real_messages(host):
-    host.write_atomic("/var/lib/pacman/db.lck", b"")
-    locked = run(host, "pacman", "-S", "git")
-    assert locked.returncode == 1 and "could not lock database: File exists" in locked.stderr
-    assert "you can remove /var/lib/pacman/db.lck" in locked.stderr
-    host.remove("/var/lib/pacman/db.lck")
-    run(host, "useradd", "--system", "--create-home", "--home-dir", BUILD, "--shell", "/usr/bin/nologin", "b")
-    as_user = run(host, "runuser", "-u", "b", "--", "pacman", "-S", "git")
-    assert as_user.stderr == "error: you cannot perform this operation unless you are root.\n"
 
 
 def test_users_and_runuser(host):
@@ -143,8 +101,6 @@ def test_makepkg_refuses_root_and_missing_dependencies_then_builds(host, monkeyp
     installed = run(host, "pacman", "-U", "--noconfirm", "--needed", package)
     assert installed.ok and host.exists("/usr/lib/xen/boot/ovmf.bin")
     assert "is up to date -- skipping" in run(host, "pacman", "-U", "--noconfirm", "--needed", package).stderr
-    assert run(host, "pacman", "-U", "--noconfirm", "/etc/hostname").stderr == \
-        "error: '/etc/hostname': invalid or corrupted package\n"
 
 
 def test_makepkg_has_the_build_log_open_while_build_runs(host, monkeypatch):

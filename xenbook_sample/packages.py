@@ -141,6 +141,12 @@ def _transaction(host, packages: list[dict], asdeps: bool) -> str:
     return out + "[simulated] xenbook's sample host wrote the local database entries and stand-in files\n"
 
 
+def _missing_databases(host) -> str:
+    """The warning pacman prints, before its operation, for each enabled repository not synced yet."""
+    return "".join(f"warning: database file for '{r}' does not exist (use '-Sy' to download)\n"
+                   for r in repositories(host) if not host.exists(f"{SYNC}/{r}.db"))
+
+
 def pacman(host, argv, stdin, ctx: Context) -> Result:
     try:
         opts, targets = getopt.gnu_getopt(argv[1:], "QSUTyui", ["needed", "noconfirm", "asdeps", "info"])
@@ -148,29 +154,34 @@ def pacman(host, argv, stdin, ctx: Context) -> Result:
         return Result(1, "", f"error: invalid option '{e.opt}'\n[simulated] xenbook's sample host simulates only "
                              "-Q, -T, -S and -U\n")
     flags = {o for o, _ in opts}
+    if flags & {"-S", "-U"} and ctx.user != "root":  # checked before pacman reads its configuration
+        return Result(1, "", "error: you cannot perform this operation unless you are root.\n")
+    err = "" if "-y" in flags else _missing_databases(host)  # -y downloads them first
     have = installed(host)
     if "-Q" in flags:
-        return _query(have, targets, "-i" in flags or "--info" in flags)
+        result = _query(host, have, targets, "-i" in flags or "--info" in flags)
+        return Result(result.returncode, result.stdout, err + result.stderr)
     if "-T" in flags:
         missing = [t for t in targets if not satisfied(host, t, have)]
-        return Result(127 if missing else 0, "".join(m + "\n" for m in missing), "")
+        return Result(127 if missing else 0, "".join(m + "\n" for m in missing), err)
     if not flags & {"-S", "-U"}:
-        raise Usage("error: no operation specified (use -h for help)\n", 1)
-    if ctx.user != "root":
-        return Result(1, "", "error: you cannot perform this operation unless you are root.\n")
-    if host.exists(LOCK):
-        return Result(1, "", LOCKED)
-    out, err = "", ""
+        return Result(1, "", err + "error: no operation specified (use -h for help)\n")
+    out = ""
     if "-y" in flags:
+        if host.exists(LOCK):
+            return Result(1, ":: Synchronizing package databases...\n",
+                          "error: failed to synchronize all databases (unable to lock database)\n")
         out, err, rc = _sync(host)
         if rc:
             return Result(rc, out, err)
+    elif host.exists(LOCK):
+        return Result(1, "", err + LOCKED)
     if "-u" in flags:
         out += ":: Starting full system upgrade...\n"
+    elif "-y" in flags and not targets:  # only the databases were asked for
+        return Result(0, out, err)
     packages, wanted = [], []
     if "-S" in flags:
-        err += "".join(f"warning: database file for '{r}' does not exist (use '-Sy' to download)\n"
-                       for r in repositories(host) if not host.exists(f"{SYNC}/{r}.db"))
         found = {t: find(host, t) for t in targets}
         missing = [t for t, p in found.items() if p is None]
         if missing:
@@ -180,8 +191,7 @@ def pacman(host, argv, stdin, ctx: Context) -> Result:
         for target in targets:
             data = _package_file(host, ctx.path(target))
             if data is None:
-                return Result(1, out + "loading packages...\n", err + f"error: '{target}': invalid or corrupted "
-                                                                      "package\n")
+                return Result(1, out + "loading packages...\n", err + _not_a_package(host, target, ctx.path(target)))
             wanted.append(data)
         unmet = [(d, p["name"]) for p in wanted for d in p.get("depends", [])
                  if not satisfied(host, d, have) and find(host, d) is None
@@ -207,6 +217,16 @@ def pacman(host, argv, stdin, ctx: Context) -> Result:
                                          "--asdeps" in flags), err)
 
 
+def _not_a_package(host, target: str, path: str) -> str:
+    """What pacman -U says of a file that is not a package. (libarchive takes some short text files for an mtree
+    specification and says "Missing type keyword in mtree specification" instead; that guess is not simulated.)"""
+    if not host.exists(path):
+        return f"error: '{target}': could not find or read package\n"
+    if host.read_bytes(path) == b"":
+        return f"error: missing package metadata in {target}\nerror: '{target}': invalid or corrupted package\n"
+    return f"error: could not open file {target}: Unrecognized archive format\nerror: '{target}': cannot open package file\n"
+
+
 def _package_file(host, path: str) -> dict | None:
     try:
         data = json.loads(host.read_text(path) or "")
@@ -218,7 +238,66 @@ def _package_file(host, path: str) -> dict | None:
     return data
 
 
-def _query(have: dict, targets: list[str], info: bool) -> Result:
+def _desc(host, folder: str) -> dict[str, list[str]]:
+    """A local database entry's desc file: %FIELD% -> its lines."""
+    fields, key = {}, None
+    for line in (host.read_text(f"{folder}/desc") or "").splitlines():
+        if re.match(r"^%[A-Z0-9]+%$", line):
+            key = line.strip("%")
+            fields[key] = []
+        elif line and key:
+            fields[key].append(line)
+    return fields
+
+
+def _size(value: str) -> str:
+    """pacman's humanize_size with two decimals: the first unit in which the size is at most 2048."""
+    size, units = float(value or 0), ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    unit = 0
+    while unit < len(units) - 1 and not -2048.0 <= size <= 2048.0:
+        size, unit = size / 1024.0, unit + 1
+    return f"{size:.2f} {units[unit]}"
+
+
+def _date(value: str) -> str:
+    """A desc timestamp as pacman prints it (strftime %c in the C locale; the sample host's clock is UTC)."""
+    return time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(int(value))) if value else "None"
+
+
+VALIDATION = {"none": "None", "md5": "MD5 Sum", "sha256": "SHA-256 Sum", "pgp": "Signature"}
+
+
+def _info(host, name: str, have: dict) -> str:
+    """pacman -Qi's block for an installed package: every field of libalpm's local package, in pacman's order."""
+    fields = _desc(host, have[name]["dir"])
+    def names(dep: str) -> str:
+        return parse_dep(dep.split(":")[0])[0]
+    wanted = {name} | {p.partition("=")[0] for p in fields.get("PROVIDES", [])}
+    required = sorted(other for other, info in have.items()
+                      if any(names(d) in wanted for d in _desc(host, info["dir"]).get("DEPENDS", [])))
+    optional = sorted(other for other, info in have.items()
+                      if any(names(d) in wanted for d in _desc(host, info["dir"]).get("OPTDEPENDS", [])))
+    def listed(values: list[str]) -> str:
+        return "  ".join(values) or "None"
+    reason = "Installed as a dependency for another package" if fields.get("REASON") == ["1"] \
+        else "Explicitly installed"
+    rows = [("Name", name), ("Version", fields["VERSION"][0]), ("Description", listed(fields.get("DESC", []))),
+            ("Architecture", listed(fields.get("ARCH", []))), ("URL", listed(fields.get("URL", []))),
+            ("Licenses", listed(fields.get("LICENSE", []))), ("Groups", listed(fields.get("GROUPS", []))),
+            ("Provides", listed(fields.get("PROVIDES", []))), ("Depends On", listed(fields.get("DEPENDS", []))),
+            ("Optional Deps", "\n".ljust(19).join(d + (" [installed]" if satisfied(host, d.split(":")[0], have) else "")
+                                                   for d in fields.get("OPTDEPENDS", [])) or "None"),
+            ("Required By", listed(required)), ("Optional For", listed(optional)),
+            ("Conflicts With", listed(fields.get("CONFLICTS", []))), ("Replaces", listed(fields.get("REPLACES", []))),
+            ("Installed Size", _size((fields.get("SIZE") or ["0"])[0])),
+            ("Packager", listed(fields.get("PACKAGER", []))), ("Build Date", _date((fields.get("BUILDDATE") or [""])[0])),
+            ("Install Date", _date((fields.get("INSTALLDATE") or [""])[0])), ("Install Reason", reason),
+            ("Install Script", "Yes" if host.exists(f"{have[name]['dir']}/install") else "No"),
+            ("Validated By", "  ".join(VALIDATION.get(v, v) for v in fields.get("VALIDATION", [])) or "None")]
+    return "".join(f"{k:<16}: {v}\n" for k, v in rows) + "\n"
+
+
+def _query(host, have: dict, targets: list[str], info: bool) -> Result:
     names = targets or sorted(have)
     out, err = "", ""
     for name in names:
@@ -226,10 +305,7 @@ def _query(have: dict, targets: list[str], info: bool) -> Result:
         if pkg is None:
             err += f"error: package '{name}' was not found\n"
         elif info:
-            reason = "Installed as a dependency for another package" if pkg["reason"] == "1" else "Explicitly installed"
-            rows = [("Name", name), ("Version", pkg["version"]), ("Description", pkg["desc"] or "None"),
-                    ("Provides", "  ".join(pkg["provides"]) or "None"), ("Install Reason", reason)]
-            out += "".join(f"{k:<16}: {v}\n" for k, v in rows) + "\n"
+            out += _info(host, name, have)
         else:
             out += f"{name} {pkg['version']}\n"
     return Result(1 if err else 0, out, err)

@@ -9,6 +9,7 @@ import os
 from importlib import resources
 
 from xenbook_sample import devices
+from xenbook_sample.grubenv import NEW_BLOCK
 from xenbook_sample.loaders import LOADER_FILES
 from xenbook_sample.profiles import DEPENDENCIES, Cpu, Profile, mounts_of, part_name
 
@@ -149,6 +150,10 @@ def _cmdline(profile: Profile, root) -> str:
     return " ".join(words) + "\n"
 
 
+# what the installer leaves: the mirror the sample's pacman -Sy names (pacman.conf's Include needs the file)
+MIRRORLIST = "## Arch Linux repository mirrorlist\n\nServer = https://geo.mirror.pkgbuild.com/$repo/os/$arch\n"
+
+
 def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     """(path, data, mode, link target) for every entry of the tree; data None for a directory or link."""
     root = next(p for d in profile.disks for p in d.partitions if p.mount == "/")
@@ -171,6 +176,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         ("/etc/fstab", fstab.encode(), 0o644, None),
         ("/etc/mkinitcpio.conf", _data("mkinitcpio.conf"), 0o644, None),
         ("/etc/pacman.conf", _data("pacman.conf"), 0o644, None),
+        ("/etc/pacman.d/mirrorlist", MIRRORLIST.encode(), 0o644, None),
         ("/proc/cpuinfo", _cpuinfo(profile.cpu).encode(), 0o444, None),
         ("/proc/meminfo", _meminfo(profile.mem_kib).encode(), 0o444, None),
         ("/proc/cmdline", _cmdline(profile, root).encode(), 0o444, None),
@@ -188,7 +194,7 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
                 ("/etc/grub.d/README", _data("grub.d/README"), 0o644, None),
                 ("/etc/grub.d/40_custom", _data("grub.d/40_custom"), 0o755, None),
                 ("/etc/grub.d/41_custom", _data("grub.d/41_custom"), 0o755, None),
-                ("/boot/grub/grubenv", b"# GRUB Environment Block\n".ljust(1024, b"#"), 0o644, None)]
+                ("/boot/grub/grubenv", NEW_BLOCK, 0o644, None)]
         out += [(f"/etc/grub.d/{n}", _stand_in(n, w), 0o755, None) for n, w in (
             ("00_header", "the menu's header"), ("10_linux", "Linux entries"),
             ("20_linux_xen", "Xen entries"), ("30_os-prober", "other systems' entries"))]
