@@ -28,7 +28,7 @@ class ChrootView(SampleHost):
         self.outer, self.chroot, self.root = outer, folder, outer.real(folder)
         self.target = f"{outer.target} (chroot {folder})"
 
-    def answered_by(self, kind: str, *, whole: bool = False) -> None:
+    def answered_by(self, kind: str, *, command: bool = False) -> None:
         self.outer.answered_by(kind)  # counted for the machine; arch-chroot itself counts as simulated
 
     def load_state(self) -> dict:
