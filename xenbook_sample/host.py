@@ -141,7 +141,10 @@ class SampleHost(RootedHost):
             raise HostError(f"{self.root}{STATE_PATH} is not JSON ({e}); recreate the sample host") from e
 
     def save_state(self, state: dict) -> None:
+        """Record the state; the mountinfo file follows it when the mount table changed."""
+        from xenbook_sample.mountinfo import sync
         self.write_atomic(STATE_PATH, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode())
+        sync(self, state)
 
 
 # The simulated machine's block devices and mounts, derived from its state

@@ -215,9 +215,11 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     if profile.kernel_pkgbase == "linux":
         from xenbook_sample.initcpio import PRESET
         out.append(("/etc/mkinitcpio.d/linux.preset", PRESET.encode(), 0o644, None))
-    state = json.dumps(initial_state(profile), indent=2, sort_keys=True) + "\n"
-    out += [(f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
-            (f"/{STATE_DIR}/state.json", state.encode(), 0o644, None)]
+    from xenbook_sample.mountinfo import MOUNTINFO, render  # mountinfo reads the devices host derives
+    state = initial_state(profile)
+    out += [(MOUNTINFO, render(state).encode(), 0o444, None),
+            (f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
+            (f"/{STATE_DIR}/state.json", (json.dumps(state, indent=2, sort_keys=True) + "\n").encode(), 0o644, None)]
     return out
 
 
