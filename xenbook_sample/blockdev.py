@@ -1,4 +1,5 @@
-"""The sample host's SIMULATED block-device programs: findmnt, lsblk, blkid and grub-probe."""
+"""The sample host's SIMULATED block-device programs: findmnt, lsblk, blkid and grub-probe (findmnt.py runs the real
+findmnt over the sample's mount table and falls back to this one)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import posixpath
 
 from xenbook.core.commands import Result
 from xenbook_sample.host import all_devices, block_devices, find_device, mount_for
+from xenbook_sample.mountinfo import merged_options, rows as table_rows
 from xenbook_sample.options import Usage, options
 from xenbook_sample.tables import cell_text, output_mode, parse_columns, render
 
@@ -25,52 +27,58 @@ def findmnt(host, argv, stdin) -> Result:
     opts = {short.get(o, o): v for o, v in opts_list}
     columns = parse_columns("findmnt", opts.get("-o", "TARGET,SOURCE,FSTYPE,OPTIONS"), FINDMNT_COLUMNS)
     state = host.load_state()
-    rows = []
-    for m in state["mounts"]:
-        dev = find_device(state, m["source"]) or {}
-        rows.append({"TARGET": m["target"], "SOURCE": m["source"], "FSTYPE": m["fstype"], "OPTIONS": m["options"],
-                     "UUID": dev.get("uuid"), "PARTUUID": dev.get("partuuid"), "LABEL": dev.get("label"),
-                     "FSROOT": m.get("fsroot", "/"),
-                     "MAJ:MIN": f"{dev['major']}:{dev['minor']}" if dev else "0:0", "children": []})
+    rows, by_id = [], {}
+    for m in table_rows(state):  # the lines of the sample's mountinfo file, which the real findmnt reads
+        dev = m["device"] or {}
+        by_id[m["id"]] = {"TARGET": m["target"], "SOURCE": m["source"], "FSTYPE": m["fstype"],
+                          "OPTIONS": merged_options(m["vfs"], m["sb"]), "UUID": dev.get("uuid"),
+                          "PARTUUID": dev.get("partuuid"), "LABEL": dev.get("label"), "FSROOT": m["root"],
+                          "MAJ:MIN": m["majmin"], "children": [], "parent": m["parent"]}
+        rows.append(by_id[m["id"]])
 
     def source_is(row, spec):
         dev = find_device(state, spec)
         return row["SOURCE"] == spec or (dev is not None and row["SOURCE"] == dev["path"])
 
-    filters = []
+    matches = []  # naming a source or target turns the tree into a list; -t only leaves filesystems out
     if len(args) > 2:
         raise Usage("findmnt: bad usage\nTry 'findmnt --help' for more information.\n", 1)
     if len(args) == 1:
         a = posixpath.normpath(args[0]) if args[0].startswith("/") else args[0]
-        filters.append(lambda r: r["TARGET"] == a or source_is(r, a))
+        matches.append(lambda r: r["TARGET"] == a or source_is(r, a))
     elif len(args) == 2:
-        filters += [lambda r: source_is(r, args[0]), lambda r: r["TARGET"] == posixpath.normpath(args[1])]
+        matches += [lambda r: source_is(r, args[0]), lambda r: r["TARGET"] == posixpath.normpath(args[1])]
     if "-T" in opts:
         holder = mount_for(state, opts["-T"])["target"]
-        filters.append(lambda r: r["TARGET"] == holder)
+        matches.append(lambda r: r["TARGET"] == holder)
     if "-M" in opts:
-        filters.append(lambda r: r["TARGET"] == posixpath.normpath(opts["-M"]))
+        matches.append(lambda r: r["TARGET"] == posixpath.normpath(opts["-M"]))
     if "-S" in opts:
-        filters.append(lambda r: source_is(r, opts["-S"]))
-    if "-t" in opts:
-        types = set(opts["-t"].split(","))
-        filters.append(lambda r: r["FSTYPE"] in types)
+        matches.append(lambda r: source_is(r, opts["-S"]))
+    filters = list(matches)
+    if "-t" in opts:  # libmount: a leading "no" negates the whole list
+        negate = opts["-t"].startswith("no")
+        types = {t[2:] if t.startswith("no") else t for t in opts["-t"].split(",")}
+        filters.append(lambda r: (r["FSTYPE"] in types) != negate)
     matched = [r for r in rows if all(f(r) for f in filters)]
-    if "-f" in opts:
-        matched = matched[:1]
-    if not matched:
-        return Result(1, "", "")
-    for r in matched:  # findmnt shows a bind mount's or btrfs subvolume's path after the device: /dev/sda2[/@]
-        if r["FSROOT"] != "/" and "SOURCE" in columns:
+    for r in rows:  # findmnt shows a bind mount's or btrfs subvolume's path after the device: /dev/sda2[/@]
+        if r["FSROOT"] != "/":
             r["SOURCE"] = f"{r['SOURCE']}[{r['FSROOT']}]"
-    tree = not filters and "-l" not in opts and output_mode(opts) in ("json", "table")
-    if tree:
-        for i, r in enumerate(rows[1:], 1):
-            parents = [p for p in rows[:i] if r["TARGET"].startswith(p["TARGET"].rstrip("/") + "/")]
-            max(parents, key=lambda p: len(p["TARGET"]))["children"].append(r)
-        matched = rows[:1]
+    tree = not matches and "-f" not in opts and "-l" not in opts and output_mode(opts) in ("json", "table")
+    if tree:  # a filesystem left out hands its children to its nearest ancestor shown
+        shown, top = {id(r) for r in matched}, []
+        for r in matched:
+            parent = by_id.get(r["parent"])
+            while parent is not None and id(parent) not in shown:
+                parent = by_id.get(parent["parent"])
+            (parent["children"] if parent is not None else top).append(r)
+        matched = top
+    elif "-f" in opts:
+        matched = matched[:1]
+    if not matched and not tree:
+        return Result(1, "", "")
     return Result(0, render("filesystems", columns, matched, mode=output_mode(opts), headings="-n" not in opts,
-                            tree=tree), "")
+                            tree=tree) if matched or output_mode(opts) == "json" else "", "")
 
 
 # lsblk

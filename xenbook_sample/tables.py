@@ -52,7 +52,7 @@ def render(top: str, columns: list[str], rows: list[dict], *, mode: str, heading
     """Rows (dicts keyed by column name, nested under "children") the way util-linux prints them."""
     if mode == "json":
         body = _json_rows(_keyed(rows, columns, tree), [c.lower() for c in columns], 0)
-        return "\n".join(["{", f'   "{top}": ['] + body + ["   ]", "}"]) + "\n"
+        return "\n".join(["{", f'   "{top}": ['] + (body or [""]) + ["   ]", "}"]) + "\n"
     text = text or (lambda col, v: cell_text(v))
     flat: list[list[str]] = []
 
@@ -68,7 +68,7 @@ def render(top: str, columns: list[str], rows: list[dict], *, mode: str, heading
 
     walk(rows, "", False)
     if mode == "pairs":
-        keys = [c.replace(":", "_").replace("-", "_").replace("%", "_PCT") for c in columns]
+        keys = columns  # the names as they are: only --shell (-y) makes them shell identifiers
         return "".join(" ".join(f'{k}="{v}"' for k, v in zip(keys, r)) + "\n" for r in flat)
     if mode == "raw":
         esc = [[v.replace("\\", "\\x5c").replace(" ", "\\x20") for v in r] for r in flat]
