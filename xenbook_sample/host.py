@@ -76,6 +76,10 @@ def init_sample(path: str, profile: str = DEFAULT_PROFILE, force: bool = False) 
     return host
 
 
+class ToolResult(Result):
+    """What a real tool on this machine printed for one of the sample's programs (counted "real")."""
+
+
 class SampleHost(RootedHost):
     """A SIMULATED Arch Linux host: files under a directory, programs simulated in Python."""
 
@@ -121,7 +125,7 @@ class SampleHost(RootedHost):
             on_line: Callable[[str], None] | None = None) -> Result:
         from xenbook_sample.programs import run_program
         result = run_program(self, command)
-        self.answered_by("simulated")
+        self.answered_by("real" if isinstance(result, ToolResult) else "simulated")
         if on_line is None:
             return result
         # like LocalHost with on_line: one merged stream, returned as stdout
