@@ -9,7 +9,7 @@ from xenbook.core.commands import Result
 from xenbook_sample.host import all_devices, block_devices, find_device, mount_for
 from xenbook_sample.mountinfo import merged_options, rows as table_rows
 from xenbook_sample.options import Usage, options
-from xenbook_sample.tables import cell_text, output_mode, parse_columns, render
+from xenbook_sample.tables import cell_text, findmnt_cell, output_mode, parse_columns, render
 
 
 # findmnt
@@ -33,7 +33,7 @@ def findmnt(host, argv, stdin) -> Result:
         by_id[m["id"]] = {"TARGET": m["target"], "SOURCE": m["source"], "FSTYPE": m["fstype"],
                           "OPTIONS": merged_options(m["vfs"], m["sb"]), "UUID": dev.get("uuid"),
                           "PARTUUID": dev.get("partuuid"), "LABEL": dev.get("label"), "FSROOT": m["root"],
-                          "MAJ:MIN": m["majmin"], "children": [], "parent": m["parent"]}
+                          "MAJ:MIN": m["majmin"], "children": [], "id": m["id"], "parent": m["parent"]}
         rows.append(by_id[m["id"]])
 
     def source_is(row, spec):
@@ -65,20 +65,42 @@ def findmnt(host, argv, stdin) -> Result:
         if r["FSROOT"] != "/":
             r["SOURCE"] = f"{r['SOURCE']}[{r['FSROOT']}]"
     tree = not matches and "-f" not in opts and "-l" not in opts and output_mode(opts) in ("json", "table")
-    if tree:  # a filesystem left out hands its children to its nearest ancestor shown
-        shown, top = {id(r) for r in matched}, []
-        for r in matched:
-            parent = by_id.get(r["parent"])
-            while parent is not None and id(parent) not in shown:
-                parent = by_id.get(parent["parent"])
-            (parent["children"] if parent is not None else top).append(r)
-        matched = top
+    if tree:
+        matched = _tree(rows, matched, nested="TARGET" in columns)
     elif "-f" in opts:
         matched = matched[:1]
     if not matched and not tree:
         return Result(1, "", "")
-    return Result(0, render("filesystems", columns, matched, mode=output_mode(opts), headings="-n" not in opts,
-                            tree=tree) if matched or output_mode(opts) == "json" else "", "")
+    mode = output_mode(opts)
+    return Result(0, render("filesystems", columns, matched, mode=mode, headings="-n" not in opts,
+                            tree=tree and "TARGET" in columns, tree_column="TARGET", text=findmnt_cell(mode))
+                  if matched or mode == "json" else "", "")
+
+
+def _tree(rows: list[dict], shown: list[dict], nested: bool) -> list[dict]:
+    """The shown rows as findmnt's tree: from the root filesystem down, each one's children by mount ID, one left
+    out handing its children to its nearest ancestor shown; without the TARGET column (where the tree is drawn), the
+    rows in that order."""
+    kids: dict[int, list[dict]] = {}
+    for r in rows:
+        kids.setdefault(r["parent"], []).append(r)
+    keep, top, flat = {id(r) for r in shown}, [], []
+
+    def walk(r, siblings):
+        if id(r) in keep:
+            siblings.append(r)
+            flat.append(r)
+            siblings = r["children"]
+        for child in sorted(kids.get(r["id"], []), key=lambda c: c["id"]):
+            walk(child, siblings)
+
+    if rows:
+        walk(min(rows, key=lambda r: r["parent"]), top)
+    if nested:
+        return top
+    for r in flat:
+        r["children"] = []
+    return flat
 
 
 # lsblk

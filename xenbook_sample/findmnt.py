@@ -21,7 +21,7 @@ from xenbook.connectors.rooted import run_local
 from xenbook_sample.host import ToolResult, find_device, mount_for
 from xenbook_sample.mountinfo import rows as table_rows, sync
 from xenbook_sample.options import Usage, options
-from xenbook_sample.tables import output_mode, render
+from xenbook_sample.tables import findmnt_cell, output_mode, render
 
 SHORT = "JlnrPuvfkiRUo:T:S:M:t:O:"
 LONG = ["json", "list", "noheadings", "raw", "pairs", "notruncate", "nofsroot", "first-only", "kernel", "invert",
@@ -133,9 +133,10 @@ def _filled(host, state: dict, path: str, opts: list[str], named: list[str], giv
         return {**cells, "children": [row(c) for c in item.get("children", [])]}
 
     rows = [row(item) for item in found]
-    tree = any(r["children"] for r in rows)
+    tree = any(r["children"] for r in rows)  # findmnt nests them when it draws a tree, in the TARGET column
     return ToolResult(0, render("filesystems", columns, rows, mode=mode, headings="-n" not in given, tree=tree,
-                                right=frozenset({"ID", "PARENT"})), result.stderr)
+                                tree_column="TARGET", text=findmnt_cell(mode), right=frozenset({"ID", "PARENT"})),
+                      result.stderr)
 
 
 def findmnt(host, argv, stdin) -> Result:
