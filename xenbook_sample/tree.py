@@ -77,10 +77,11 @@ README = """\
 This directory is a SIMULATED Arch Linux host made by xenbook (its "sample host").
 
 Nothing in it is a real machine: the directory stands for the simulated machine's
-root filesystem "/", its programs (uname, findmnt, lsblk, blkid, grub-mkconfig,
-...) are simulated by xenbook in Python, and the kernel, initramfs and Xen images
-under boot/ are small text files.  state.json next to this file holds what a real
-host keeps outside its files (disks, mounts, the running kernel).  Changing the
+root filesystem "/", its programs (uname, lsblk, blkid, grub-mkconfig, ...) are
+simulated by xenbook in Python (findmnt is the real one where it is installed,
+reading the mount table in proc/self/mountinfo), and the kernel, initramfs and Xen
+images under boot/ are small text files.  state.json next to this file holds what
+a real host keeps outside its files (disks, mounts, the running kernel).  Changing the
 simulated host changes nothing else.  Delete the directory to throw it away.
 """
 
