@@ -18,6 +18,7 @@ import shutil
 
 from xenbook.core.commands import Result
 from xenbook.connectors.rooted import run_local
+from xenbook_sample.blockdev import findmnt as simulate
 from xenbook_sample.host import ToolResult, find_device, mount_for
 from xenbook_sample.mountinfo import rows as table_rows, sync
 from xenbook_sample.options import Usage, options
@@ -43,7 +44,6 @@ def _note(why: str) -> str:
 
 def simulated(host, argv, stdin, why: str) -> Result:
     """The simulation's answer, with a line on stderr saying why the real findmnt did not answer."""
-    from xenbook_sample.blockdev import findmnt as simulate
     try:
         result = simulate(host, argv, stdin)
     except Usage as e:

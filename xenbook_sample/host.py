@@ -146,7 +146,7 @@ class SampleHost(RootedHost):
 
     def save_state(self, state: dict) -> None:
         """Record the state; the mountinfo file follows it when the mount table changed."""
-        from xenbook_sample.mountinfo import sync
+        from xenbook_sample.mountinfo import sync  # mountinfo reads the devices this module derives
         self.write_atomic(STATE_PATH, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode())
         sync(self, state)
 

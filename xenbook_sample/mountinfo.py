@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import posixpath
 
+from xenbook_sample.host import all_devices
+
 MOUNTINFO = "/proc/self/mountinfo"
 FIRST_ID = 22  # the root mount's ID on a freshly booted Arch system (its parent, 1, is the initial rootfs)
 ANON_MINOR = 20  # devices of filesystems without a block device (proc, tmpfs, btrfs) count from 0:20
@@ -50,7 +52,6 @@ def next_id(mounts: list[dict]) -> int:
 def rows(state: dict) -> list[dict]:
     """The table's lines as fields: id, parent, majmin, root, target, vfs, fields, fstype, source, sb; and the
     source's device (None for a pseudo filesystem)."""
-    from xenbook_sample.host import all_devices  # host imports this module's callers
     devices: dict[str, dict] = {}
     for dev in all_devices(state):
         for name in [dev["path"], *dev.get("aliases", ())]:
