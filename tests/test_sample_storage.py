@@ -13,6 +13,7 @@ from xenbook.core.commands import Command
 from xenbook.safety.guard import GuardRefused, check, device_facts
 from xenbook_sample import SampleHost, init_sample
 from xenbook_sample.bootstrap import ChrootView
+from tests.test_sample_findmnt import assert_findmnt_agrees
 
 MNT = "/var/lib/xenbook/mnt/dom01"
 UUID = "6b0d6c4e-8f1a-4c3b-9d2e-1a2b3c4d5e6f"
@@ -216,6 +217,7 @@ def test_mount_shows_in_findmnt_lsblk_and_survives_umount(host):
     row = json.loads(ok(host, "findmnt", "-J", "-o", "SOURCE,TARGET,FSTYPE,UUID,OPTIONS", MNT).stdout)
     assert row["filesystems"] == [{"source": "/dev/mapper/vg0-dom01", "target": MNT, "fstype": "ext4", "uuid": UUID,
                                    "options": "rw,relatime"}]
+    assert_findmnt_agrees(host)  # the simulation and the real findmnt over the sample's mountinfo
     assert ok(host, "lsblk", "-n", "-o", "MOUNTPOINTS", "/dev/vg0/dom01").stdout.strip() == MNT
     assert ok(host, "mountpoint", "-q", MNT).stdout == ""
     assert host.listdir(MNT) == ["lost+found"] and not host.exists(f"{MNT}/covered.txt")
@@ -229,13 +231,17 @@ def test_mount_shows_in_findmnt_lsblk_and_survives_umount(host):
     assert host.read_text(f"{MNT}/covered.txt") == "under the mount point\n"
     assert run(host, "findmnt", MNT).returncode == 1 and json.loads(ok(
         host, "lsblk", "-J", "-o", "MOUNTPOINTS", "/dev/vg0/dom01").stdout)["blockdevices"][0]["mountpoints"] == [None]
+    assert_findmnt_agrees(host)
     ok(host, "mount", "/dev/mapper/vg0-dom01", MNT)
     assert SampleHost.open(host.root).read_text(f"{MNT}/etc/hostname") == "dom01\n"
 
 
-def test_mount_and_umount_failures_read_like_util_linux(host):
+def test_failed_mounts_and_umounts_leave_the_table_findmnt_reads_as_it_was(host):
+    """The messages are util-linux's (mount and umount need root, so no real tool checks them here); the table
+    they leave is checked against the real findmnt."""
     ok(host, "lvcreate", "--yes", "--wipesignatures", "y", "-L", "1G", "-n", "empty", "vg0")
     host.makedirs(MNT)
+    before = host.read_text("/proc/self/mountinfo")
     nodir = run(host, "mount", "/dev/vg0/empty", "/nosuch")
     assert (nodir.returncode, nodir.stderr.splitlines()[0]) == (32, "mount: /nosuch: mount point does not exist.")
     assert "dmesg(1) may have more information" in nodir.stderr
@@ -248,6 +254,8 @@ def test_mount_and_umount_failures_read_like_util_linux(host):
     assert run(host, "mountpoint", "/nosuch").stderr == "mountpoint: /nosuch: No such file or directory\n"
     assert ok(host, "mountpoint", "/boot").stdout == "/boot is a mountpoint\n"
     assert run(host, "umount", "/boot").returncode == 32  # the simulated machine keeps its own mounts
+    assert host.read_text("/proc/self/mountinfo") == before
+    assert_findmnt_agrees(host)
 
 
 def test_nested_mounts_need_umount_recursive(host):
@@ -264,6 +272,7 @@ def test_nested_mounts_need_umount_recursive(host):
     assert fstab == (f"# /dev/mapper/vg0-dom01 LABEL=dom01\nUUID={UUID}\t/         \text4      \trw,relatime\t0 1\n\n"
                      "# /dev/mapper/vg0-dom01boot\nUUID=0d7c1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f\t/boot     \text4      "
                      "\trw,relatime\t0 2\n\n")
+    assert_findmnt_agrees(host)  # a mount on a mount: the real findmnt's tree from the parent IDs
     ok(host, "umount", "-R", MNT)
     assert [m["target"] for m in host.load_state()["mounts"] if m["target"].startswith(MNT)] == []
     ok(host, "mount", "/dev/vg0/dom01boot", MNT)
@@ -277,6 +286,7 @@ def test_loop_mount_of_an_image_file(host):
     ok(host, "mkfs.ext4", "-q", "-F", "-U", UUID, image)
     ok(host, "mount", "-o", "loop", image, MNT)
     assert ok(host, "findmnt", "-n", "-o", "SOURCE,UUID", MNT).stdout.split() == ["/dev/loop0", UUID]
+    assert_findmnt_agrees(host)
     loop = json.loads(ok(host, "lsblk", "-J", "-b", "-o", "NAME,TYPE,SIZE,MOUNTPOINTS").stdout)["blockdevices"][0]
     assert loop == {"name": "loop0", "type": "loop", "size": 8 * 1024 ** 3, "mountpoints": [MNT]}
     assert ok(host, "genfstab", "-U", MNT).stdout.startswith(f"# /dev/loop0\nUUID={UUID}\t/")

@@ -1,5 +1,6 @@
 """The sample host's SIMULATED block-device programs: findmnt, lsblk, blkid and grub-probe; blkid on image files is
-the REAL one when this machine has it (images.py)."""
+the REAL one when this machine has it (images.py), and findmnt.py runs the real findmnt over the sample's mount table
+and falls back to the one here."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import posixpath
 
 from xenbook.core.commands import Result
 from xenbook_sample.host import all_devices, block_devices, find_device, mount_for
+from xenbook_sample.mountinfo import merged_options, rows as table_rows
 from xenbook_sample.options import Usage, options
-from xenbook_sample.tables import cell_text, output_mode, parse_columns, render
+from xenbook_sample.tables import cell_text, findmnt_cell, output_mode, parse_columns, render
 
 
 # findmnt
@@ -26,52 +28,80 @@ def findmnt(host, argv, stdin) -> Result:
     opts = {short.get(o, o): v for o, v in opts_list}
     columns = parse_columns("findmnt", opts.get("-o", "TARGET,SOURCE,FSTYPE,OPTIONS"), FINDMNT_COLUMNS)
     state = host.load_state()
-    rows = []
-    for m in state["mounts"]:
-        dev = find_device(state, m["source"]) or {}
-        rows.append({"TARGET": m["target"], "SOURCE": m["source"], "FSTYPE": m["fstype"], "OPTIONS": m["options"],
-                     "UUID": dev.get("uuid"), "PARTUUID": dev.get("partuuid"), "LABEL": dev.get("label"),
-                     "FSROOT": m.get("fsroot", "/"),
-                     "MAJ:MIN": f"{dev['major']}:{dev['minor']}" if dev else "0:0", "children": []})
+    rows, by_id = [], {}
+    for m in table_rows(state):  # the lines of the sample's mountinfo file, which the real findmnt reads
+        dev = m["device"] or {}
+        by_id[m["id"]] = {"TARGET": m["target"], "SOURCE": m["source"], "FSTYPE": m["fstype"],
+                          "OPTIONS": merged_options(m["vfs"], m["sb"]), "UUID": dev.get("uuid"),
+                          "PARTUUID": dev.get("partuuid"), "LABEL": dev.get("label"), "FSROOT": m["root"],
+                          "MAJ:MIN": m["majmin"], "children": [], "id": m["id"], "parent": m["parent"]}
+        rows.append(by_id[m["id"]])
 
     def source_is(row, spec):
         dev = find_device(state, spec)
         return row["SOURCE"] == spec or (dev is not None and row["SOURCE"] == dev["path"])
 
-    filters = []
+    matches = []  # naming a source or target turns the tree into a list; -t only leaves filesystems out
     if len(args) > 2:
         raise Usage("findmnt: bad usage\nTry 'findmnt --help' for more information.\n", 1)
     if len(args) == 1:
         a = posixpath.normpath(args[0]) if args[0].startswith("/") else args[0]
-        filters.append(lambda r: r["TARGET"] == a or source_is(r, a))
+        matches.append(lambda r: r["TARGET"] == a or source_is(r, a))
     elif len(args) == 2:
-        filters += [lambda r: source_is(r, args[0]), lambda r: r["TARGET"] == posixpath.normpath(args[1])]
+        matches += [lambda r: source_is(r, args[0]), lambda r: r["TARGET"] == posixpath.normpath(args[1])]
     if "-T" in opts:
         holder = mount_for(state, opts["-T"])["target"]
-        filters.append(lambda r: r["TARGET"] == holder)
+        matches.append(lambda r: r["TARGET"] == holder)
     if "-M" in opts:
-        filters.append(lambda r: r["TARGET"] == posixpath.normpath(opts["-M"]))
+        matches.append(lambda r: r["TARGET"] == posixpath.normpath(opts["-M"]))
     if "-S" in opts:
-        filters.append(lambda r: source_is(r, opts["-S"]))
-    if "-t" in opts:
-        types = set(opts["-t"].split(","))
-        filters.append(lambda r: r["FSTYPE"] in types)
+        matches.append(lambda r: source_is(r, opts["-S"]))
+    filters = list(matches)
+    if "-t" in opts:  # libmount: a leading "no" negates the whole list
+        negate = opts["-t"].startswith("no")
+        types = {t[2:] if t.startswith("no") else t for t in opts["-t"].split(",")}
+        filters.append(lambda r: (r["FSTYPE"] in types) != negate)
     matched = [r for r in rows if all(f(r) for f in filters)]
-    if "-f" in opts:
-        matched = matched[:1]
-    if not matched:
-        return Result(1, "", "")
-    for r in matched:  # findmnt shows a bind mount's or btrfs subvolume's path after the device: /dev/sda2[/@]
-        if r["FSROOT"] != "/" and "SOURCE" in columns:
+    for r in rows:  # findmnt shows a bind mount's or btrfs subvolume's path after the device: /dev/sda2[/@]
+        if r["FSROOT"] != "/":
             r["SOURCE"] = f"{r['SOURCE']}[{r['FSROOT']}]"
-    tree = not filters and "-l" not in opts and output_mode(opts) in ("json", "table")
+    tree = not matches and "-f" not in opts and "-l" not in opts and output_mode(opts) in ("json", "table")
     if tree:
-        for i, r in enumerate(rows[1:], 1):
-            parents = [p for p in rows[:i] if r["TARGET"].startswith(p["TARGET"].rstrip("/") + "/")]
-            max(parents, key=lambda p: len(p["TARGET"]))["children"].append(r)
-        matched = rows[:1]
-    return Result(0, render("filesystems", columns, matched, mode=output_mode(opts), headings="-n" not in opts,
-                            tree=tree), "")
+        matched = _tree(rows, matched, nested="TARGET" in columns)
+    elif "-f" in opts:
+        matched = matched[:1]
+    if not matched and not tree:
+        return Result(1, "", "")
+    mode = output_mode(opts)
+    return Result(0, render("filesystems", columns, matched, mode=mode, headings="-n" not in opts,
+                            tree=tree and "TARGET" in columns, tree_column="TARGET", text=findmnt_cell(mode))
+                  if matched or mode == "json" else "", "")
+
+
+def _tree(rows: list[dict], shown: list[dict], nested: bool) -> list[dict]:
+    """The shown rows as findmnt's tree: from the root filesystem down, each one's children by mount ID, one left
+    out handing its children to its nearest ancestor shown; without the TARGET column (where the tree is drawn), the
+    rows in that order."""
+    kids: dict[int, list[dict]] = {}
+    for r in rows:
+        kids.setdefault(r["parent"], []).append(r)
+    keep, top, flat = {id(r) for r in shown}, [], []
+
+    def walk(r, siblings):
+        if id(r) in keep:
+            siblings.append(r)
+            flat.append(r)
+            siblings = r["children"]
+        for child in sorted(kids.get(r["id"], []), key=lambda c: c["id"]):
+            walk(child, siblings)
+
+    if rows:
+        walk(min(rows, key=lambda r: r["parent"]), top)
+    if nested:
+        return top
+    for r in flat:
+        r["children"] = []
+    return flat
 
 
 # lsblk

@@ -76,6 +76,10 @@ def init_sample(path: str, profile: str = DEFAULT_PROFILE, force: bool = False) 
     return host
 
 
+class ToolResult(Result):
+    """What a real tool on this machine printed for one of the sample's programs (counted "real")."""
+
+
 class SampleHost(RootedHost):
     """A SIMULATED Arch Linux host: files under a directory, programs simulated in Python."""
 
@@ -125,8 +129,8 @@ class SampleHost(RootedHost):
         from xenbook_sample.programs import run_program
         self.__dict__.pop("answered_for_real", None)
         result = run_program(self, command)
-        if not self.__dict__.pop("answered_for_real", False):
-            self.answered_by("simulated")
+        if not self.__dict__.pop("answered_for_real", False):  # a program that ran a real tool counted it itself
+            self.answered_by("real" if isinstance(result, ToolResult) else "simulated")
         if on_line is None:
             return result
         # like LocalHost with on_line: one merged stream, returned as stdout
@@ -146,7 +150,10 @@ class SampleHost(RootedHost):
             raise HostError(f"{self.root}{STATE_PATH} is not JSON ({e}); recreate the sample host") from e
 
     def save_state(self, state: dict) -> None:
+        """Record the state; the mountinfo file follows it when the mount table changed."""
+        from xenbook_sample.mountinfo import sync  # mountinfo reads the devices this module derives
         self.write_atomic(STATE_PATH, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode())
+        sync(self, state)
 
 
 # The simulated machine's block devices and mounts, derived from its state

@@ -9,6 +9,7 @@ import secrets
 
 from xenbook.core.commands import Result
 from xenbook_sample.host import find_device
+from xenbook_sample.mountinfo import next_id
 from xenbook_sample.options import Usage, options
 from xenbook_sample.storage import VOLUMES, _abs, file_volume, stand_in, volume_key
 from xenbook_sample.tree import STATE_DIR
@@ -67,9 +68,9 @@ def mount(host, argv, stdin) -> Result:
         state["loops"].append({"name": source[5:], "file": key})
         host.write_atomic(source, stand_in(f"loop device {source} backed by {key}"), mode=0o660)
     ro = "ro" in ",".join(v for o, v in opts if o in ("-o", "--options")).split(",") or "-r" in given
-    state["mounts"].append({"target": target, "source": source, "fstype": vol.get("fstype"), "fsroot": "/",
-                            "options": f"{'ro' if ro else 'rw'},relatime", "covered": covered,
-                            **({"file": key} if dev is None else {})})
+    state["mounts"].append({"id": next_id(state["mounts"]), "target": target, "source": source,
+                            "fstype": vol.get("fstype"), "fsroot": "/", "options": f"{'ro' if ro else 'rw'},relatime",
+                            "covered": covered, **({"file": key} if dev is None else {})})
     host.save_state(state)
     return Result(0, "", "")
 

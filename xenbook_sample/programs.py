@@ -7,7 +7,8 @@ from __future__ import annotations
 import posixpath
 
 from xenbook.core.commands import Command, Result
-from xenbook_sample.blockdev import blkid, findmnt, grub_probe, lsblk
+from xenbook_sample.blockdev import blkid, grub_probe, lsblk
+from xenbook_sample.findmnt import findmnt
 from xenbook_sample.grub import grub_mkconfig
 from xenbook_sample.grubenv import grub_editenv, grub_reboot, grub_set_default
 from xenbook_sample.options import Usage, options

@@ -47,28 +47,40 @@ def _keyed(rows: list[dict], columns: list[str], tree: bool) -> list[dict]:
             for r in rows]
 
 
+def findmnt_cell(mode: str):
+    """findmnt's cell text: in a table, MAJ:MIN with the major right- and the minor left-aligned in three places."""
+    def text(col, value):
+        if col == "MAJ:MIN" and mode == "table" and value:
+            major, minor = value.split(":")
+            return f"{major:>3}:{minor:<3}"
+        return cell_text(value)
+    return text
+
+
 def render(top: str, columns: list[str], rows: list[dict], *, mode: str, headings: bool,
-           right: frozenset = frozenset(), tree: bool = False, text=None) -> str:
-    """Rows (dicts keyed by column name, nested under "children") the way util-linux prints them."""
+           right: frozenset = frozenset(), tree: bool = False, text=None, tree_column: str | None = None) -> str:
+    """Rows (dicts keyed by column name, nested under "children") the way util-linux prints them; a table draws the
+    tree in tree_column (the first column when None)."""
     if mode == "json":
         body = _json_rows(_keyed(rows, columns, tree), [c.lower() for c in columns], 0)
-        return "\n".join(["{", f'   "{top}": ['] + body + ["   ]", "}"]) + "\n"
+        return "\n".join(["{", f'   "{top}": ['] + (body or [""]) + ["   ]", "}"]) + "\n"
     text = text or (lambda col, v: cell_text(v))
+    at = 0 if tree_column is None else columns.index(tree_column) if tree_column in columns else None
     flat: list[list[str]] = []
 
     def walk(items, prefix, nested):
         for i, r in enumerate(items):
             last = i == len(items) - 1
             cells = [text(c, r[c]) for c in columns]
-            if nested and mode == "table":
-                cells[0] = prefix + ("└─" if last else "├─") + cells[0]
+            if nested and mode == "table" and at is not None:
+                cells[at] = prefix + ("└─" if last else "├─") + cells[at]
             flat.append(cells)
             if tree:
                 walk(r["children"], prefix + (("  " if last else "│ ") if nested else ""), True)
 
     walk(rows, "", False)
     if mode == "pairs":
-        keys = [c.replace(":", "_").replace("-", "_").replace("%", "_PCT") for c in columns]
+        keys = columns  # the names as they are: only --shell (-y) makes them shell identifiers
         return "".join(" ".join(f'{k}="{v}"' for k, v in zip(keys, r)) + "\n" for r in flat)
     if mode == "raw":
         esc = [[v.replace("\\", "\\x5c").replace(" ", "\\x20") for v in r] for r in flat]

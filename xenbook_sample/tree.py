@@ -78,10 +78,11 @@ README = """\
 This directory is a SIMULATED Arch Linux host made by xenbook (its "sample host").
 
 Nothing in it is a real machine: the directory stands for the simulated machine's
-root filesystem "/", its programs (uname, findmnt, lsblk, blkid, grub-mkconfig,
-...) are simulated by xenbook in Python, and the kernel, initramfs and Xen images
-under boot/ are small text files.  state.json next to this file holds what a real
-host keeps outside its files (disks, mounts, the running kernel).  Changing the
+root filesystem "/", its programs (uname, lsblk, blkid, grub-mkconfig, ...) are
+simulated by xenbook in Python (findmnt is the real one where it is installed,
+reading the mount table in proc/self/mountinfo), and the kernel, initramfs and Xen
+images under boot/ are small text files.  state.json next to this file holds what
+a real host keeps outside its files (disks, mounts, the running kernel).  Changing the
 simulated host changes nothing else.  Delete the directory to throw it away.
 """
 
@@ -221,9 +222,11 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
     if profile.kernel_pkgbase == "linux":
         from xenbook_sample.initcpio import PRESET
         out.append(("/etc/mkinitcpio.d/linux.preset", PRESET.encode(), 0o644, None))
-    state = json.dumps(initial_state(profile), indent=2, sort_keys=True) + "\n"
-    out += [(f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
-            (f"/{STATE_DIR}/state.json", state.encode(), 0o644, None)]
+    from xenbook_sample.mountinfo import MOUNTINFO, render  # mountinfo reads the devices host derives
+    state = initial_state(profile)
+    out += [(MOUNTINFO, render(state).encode(), 0o444, None),
+            (f"/{STATE_DIR}/README.txt", README.encode(), 0o644, None),
+            (f"/{STATE_DIR}/state.json", (json.dumps(state, indent=2, sort_keys=True) + "\n").encode(), 0o644, None)]
     return out
 
 
