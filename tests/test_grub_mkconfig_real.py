@@ -7,38 +7,17 @@ multiboot2 and multiboot), /etc/grub.d with xenbook's 40_custom, and /etc/defaul
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.debian import XEN_GZ
+from tests.realgrub import CANNOT, copy_tree, default_entry, entry_ids, run_real, section, xen_lines
 from tests.test_boot_paths import run
 from xenbook_sample import SampleHost
 from xenbook_sample import grub as simulated
 
-SCRIPT = Path(__file__).parent / "realgrub" / "mkconfig.sh"
-REAL_SCRIPTS = ("00_header", "10_linux", "20_linux_xen")
-MISSING = [p for p in ("grub-mkconfig", "grub-script-check", "unshare") if shutil.which(p) is None]
-MISSING += [str(p) for p in [XEN_GZ, *(Path("/etc/grub.d") / s for s in REAL_SCRIPTS)] if not p.exists()]
-
-
-def _cannot() -> str | None:
-    """Why the real grub-mkconfig cannot run here, or None."""
-    if MISSING:
-        return f"not installed here: {', '.join(MISSING)} (grub-common, xen-hypervisor-4.17-amd64, util-linux)"
-    if os.geteuid() != 0:
-        return "a private mount namespace needs root"
-    probe = ["unshare", "--mount", "--propagation", "private", "true"]
-    if subprocess.run(probe, capture_output=True, timeout=30).returncode != 0:
-        return "unshare --mount is refused here (a container without CAP_SYS_ADMIN)"
-    return None
-
-
-CANNOT = _cannot()
 pytestmark = pytest.mark.skipif(CANNOT is not None, reason=CANNOT or "")
 
 
@@ -54,44 +33,15 @@ def booted(tmp_path_factory):
 
 def real_mkconfig(host: Path, work: Path, dom0_config: bool) -> str:
     """grub.cfg as the real grub-mkconfig writes it from host's files (its /boot with the real Xen image)."""
-    (work / "grub.d").mkdir(parents=True)
-    (work / "default").mkdir()
-    boot = work / "boot"
-    shutil.copytree(host / "boot", boot, ignore=shutil.ignore_patterns("grub"))
-    (boot / "grub").mkdir()
-    shutil.copyfile(XEN_GZ, boot / "xen.gz")  # the name xenbook's entry and the Arch package use
+    copy_tree(host, work)
     if dom0_config:  # what 20_linux_xen needs to offer a kernel as dom0 (Arch's linux package ships none)
-        (boot / "config-linux").write_text("CONFIG_XEN=y\nCONFIG_XEN_DOM0=y\n")
-    for name in REAL_SCRIPTS:
-        shutil.copy2(Path("/etc/grub.d") / name, work / "grub.d" / name)
-    shutil.copy2(host / "etc/grub.d/40_custom", work / "grub.d/40_custom")
-    shutil.copyfile(host / "etc/default/grub", work / "default/grub")
-    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", str(SCRIPT), str(work)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    check = subprocess.run(["grub-script-check", str(work / "grub.cfg")], capture_output=True, text=True)
+        (work / "boot/config-linux").write_text("CONFIG_XEN=y\nCONFIG_XEN_DOM0=y\n")
+    result = run_real(work, ["grub-mkconfig", "-o", "/boot/grub/grub.cfg"])
+    assert result.ok, result.stdout + result.stderr
+    cfg = work / "boot/grub/grub.cfg"
+    check = subprocess.run(["grub-script-check", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    return (work / "grub.cfg").read_text()
-
-
-def section(cfg: str, script: str) -> str:
-    begin, end = f"### BEGIN /etc/grub.d/{script} ###\n", f"### END /etc/grub.d/{script} ###"
-    assert begin in cfg and end in cfg, f"no {script} section"
-    return cfg[cfg.index(begin) + len(begin):cfg.index(end)]
-
-
-def default_entry(cfg: str) -> str:
-    return re.findall(r'^\s*set default="([^"$]+)"$', section(cfg, "00_header"), re.M)[-1]
-
-
-def entry_ids(cfg: str) -> list[str]:
-    return re.findall(r"^\s*menuentry .*(?:--id |\$menuentry_id_option )'?([^' {]+)'? \{$", cfg, re.M)
-
-
-def xen_lines(text: str, image: str = "/xen.gz") -> list[str]:
-    """The loader lines of a section that load image, from the argument after the image path on."""
-    return [line.split(None, 2)[2] for line in text.splitlines() if line.strip().startswith(("multiboot", "module"))
-            and line.split()[0] in ("multiboot", "multiboot2") and line.split()[1].endswith(image)]
+    return cfg.read_text()
 
 
 def test_the_real_grub_mkconfig_keeps_xenbooks_entry_and_boots_it_by_default(booted, tmp_path):
@@ -136,9 +86,9 @@ def test_the_real_20_linux_xen_uses_multiboot2_with_xenbooks_xen_options(booted,
                     if "module2\t--nounzip" in line]
     assert real_initrds == [["intel-ucode.img", "initramfs-linux.img"]] * 2, generated
     sim_initrds = [line.split()[-1] for line in sim.splitlines() if "module2\t--nounzip" in line]
-    # three entries: the simulation loads the microcode blob's entry with multiboot2 too, where the real script falls
-    # back to multiboot (the blob has no multiboot2 header), so only the real one leaves it out of the module2 lines
-    assert sim_initrds == ["/initramfs-linux.img", "/intel-ucode.img"] * 3
+    # both load the microcode blob's entry with multiboot (the blob has no multiboot2 header), so it has no module2
+    assert sim_initrds == ["/initramfs-linux.img", "/intel-ucode.img"] * 2
+    assert [line.split()[0] for line in sim.splitlines() if "/xen-efi-intel-ucode.bin" in line] == ["multiboot"]
 
 
 def linux_initrds(cfg: str) -> list[list[str]]:

@@ -8,11 +8,9 @@ import posixpath
 import shutil
 
 from xenbook.core.commands import Result
-from xenbook.core.errors import HostError
 from xenbook.connectors.rooted import run_local
 from xenbook_sample.grub_scripts import custom, linux, linux_xen, os_prober
 from xenbook_sample.host import boot_files, find_device, initrd_for, is_garbage, mount_for, relative_to_root, reverse_sorted
-from xenbook_sample.options import options
 from xenbook_sample.shellfiles import read_vars
 
 EARLY_INITRD = "intel-uc.img intel-ucode.img amd-uc.img amd-ucode.img early_ucode.cpio microcode.cpio"
@@ -65,9 +63,7 @@ class Mkconfig:
     """One grub-mkconfig run: the variables its scripts see, and the messages they print."""
 
     def __init__(self, host):
-        text = host.read_text("/etc/default/grub")
-        if text is None:
-            raise HostError("/etc/default/grub does not exist")
+        text = host.read_text("/etc/default/grub") or ""  # without it, grub-mkconfig uses its built-in defaults
         self.host, self.log, self.state = host, [], host.load_state()
         root = find_device(self.state, mount_for(self.state, "/")["source"]) or {}
         boot = find_device(self.state, mount_for(self.state, "/boot")["source"]) or {}
@@ -207,25 +203,50 @@ def generate(host) -> str:
     return _generate(host)[0]
 
 
+USAGE = ("Usage: grub-mkconfig [OPTION]\nGenerate a grub config file\n\n"
+         "  -o, --output=FILE       output generated config to FILE [default=stdout]\n"
+         "  -h, --help              print this message and exit\n"
+         "  -V, --version           print the version information and exit\n\n"
+         "Report bugs to <bug-grub@gnu.org>.\n")
+
+
+def _arguments(argv) -> tuple[str | None, Result | None]:
+    """grub-mkconfig's own argument loop: (the -o file, or the Result it stops with). It ignores non-options."""
+    output, rest = None, list(argv[1:])
+    while rest:
+        option = rest.pop(0)
+        if option in ("-h", "--help"):
+            return None, Result(0, USAGE, "")
+        if option in ("-V", "--version"):
+            return None, Result(0, "grub-mkconfig (GRUB) 2.12\n", "")
+        if option in ("-o", "--output"):
+            if not rest:
+                return None, Result(1, "", f"grub-mkconfig: option requires an argument -- `{option}'\n")
+            output = rest.pop(0)
+        elif option.startswith("--output="):
+            output = option[len("--output="):]
+        elif option.startswith("-"):
+            return None, Result(1, USAGE, f"Unrecognized option `{option}'\n")
+    return output, None
+
+
 def grub_mkconfig(host, argv, stdin) -> Result:
-    opts, args = options("grub-mkconfig", argv, "o:", ["output="])
-    if args:
-        return Result(1, "", f"Unrecognized option `{args[0]}'\nUsage: grub-mkconfig [OPTION]\n")
-    if host.read_bytes("/etc/default/grub") is None:
-        return Result(1, "", "grub-mkconfig: error: cannot read /etc/default/grub: No such file or directory.\n"
-                             "[simulated] the real grub-mkconfig would use built-in defaults; the sample host "
-                             "stops so that a lost /etc/default/grub shows.\n")
+    output, stop = _arguments(argv)
+    if stop is not None:
+        return stop
+    path = None if output is None else posixpath.normpath(posixpath.join("/", output))
+    if path is not None and host.stat(posixpath.dirname(path)) is None:
+        # it opens PATH.new before it generates anything (the message is bash's, Arch's /bin/sh)
+        return Result(1, "", f"grub-mkconfig: {path}.new: No such file or directory\n")
     cfg, log = _generate(host)
     err = "[simulated] Generating grub configuration file ...\n" + "".join(line + "\n" for line in log)
-    output = next((v for o, v in opts if o in ("-o", "--output")), None)
-    if output is None:
+    if path is None:
         return Result(0, cfg, err + "[simulated] done\n")
-    path = posixpath.normpath(posixpath.join("/", output))
-    if host.stat(posixpath.dirname(path)) is None:
-        return Result(1, "", err + f"grub-mkconfig: {path}.new: No such file or directory\n")
     checker = shutil.which("grub-script-check")
     if checker:  # as the real one does: check the candidate, keep it as PATH.new when it fails
-        host.write_atomic(path + ".new", cfg.encode(), mode=0o444)
+        # PATH.new is made under umask 077, then made read-only unless it holds a password line
+        password = any(line.startswith("password") for line in cfg.splitlines())
+        host.write_atomic(path + ".new", cfg.encode(), mode=0o600 if password else 0o444)
         check = run_local([checker, host.real(path + ".new")])
         host.answered_by("real")
         if not check.ok:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import posixpath
 import re
+import struct
 from typing import TYPE_CHECKING
 
 from xenbook_sample.host import boot_files, kernel_config, relative_to_root, reverse_sorted
@@ -14,6 +17,31 @@ if TYPE_CHECKING:
 
 XEN_RM_OPTS = ['        if [ "$grub_platform" = "pc" -o "$grub_platform" = "" ]; then', "            xen_rm_opts=",
                "        else", '            xen_rm_opts="no-real-mode edd=off"', "        fi"]
+
+
+MULTIBOOT2_MAGIC, MULTIBOOT_SEARCH = 0xE85250D6, 32768
+
+
+def is_x86_multiboot2(host, path: str) -> bool:
+    """grub-file --is-x86-multiboot2: a multiboot2 header for i386 (magic, architecture 0, length and a checksum
+    that sums them to zero) 8-byte aligned in the first 32 KiB of the image, which grub-file unpacks first. A stand-in
+    image counts when its label says multiboot2 (the sample's Xen image does; the microcode blob xen's scriptlet
+    extracts does not, and the real blob has no such header either)."""
+    data = host.read_bytes(path) or b""
+    if data.startswith(b"SIMULATED"):
+        return b"(multiboot2)" in data.split(b"\n", 1)[0]
+    try:
+        if data.startswith(b"\x1f\x8b"):
+            data = gzip.decompress(data)
+        elif data.startswith(b"\xfd7zXZ\x00"):
+            data = lzma.decompress(data)
+    except (OSError, EOFError, lzma.LZMAError):
+        return False
+    for offset in range(0, min(len(data), MULTIBOOT_SEARCH) - 15, 8):
+        magic, arch, length, checksum = struct.unpack_from("<4I", data, offset)
+        if magic == MULTIBOOT2_MAGIC and arch == 0 and (magic + arch + length + checksum) % 2**32 == 0:
+            return True
+    return False
 
 
 def quote(text: str) -> str:
@@ -105,6 +133,9 @@ def linux_xen(m: Mkconfig) -> str:
     for xen in reverse_sorted(xens, m.get("GRUB_TOP_LEVEL_XEN")):
         xdir, xbase = posixpath.split(xen)
         xver = re.sub(r"^xen-", "", re.sub(r".gz$", "", xbase))
+        # the loaders grub-file picks for this image: multiboot2 where it has that header, else multiboot
+        xen_loader, module_loader = ("multiboot2", "module2") if is_x86_multiboot2(m.host, xen) else \
+            ("multiboot", "module")
         submenu = (f"\tsubmenu 'Xen hypervisor, version {quote(xver)}' $menuentry_id_option "
                    f"'xen-hypervisor-{xver}-{dev_id}' {{")
         out += [] if top else [submenu]
@@ -128,15 +159,14 @@ def linux_xen(m: Mkconfig) -> str:
                                        else f"xen-gnulinux-{kver}-{kind}-{dev_id}", kind != "recovery")
                     lines += ["\t" + line for line in m.prepare(m.get("GRUB_DEVICE_BOOT"))]
                     lines += [f"\techo\t'{quote(f'Loading Xen {version} ...')}'"] + XEN_RM_OPTS
-                    # every Xen image counts as multiboot2, as Xen >= 4.9 builds are (grub-file is not simulated)
-                    lines += [f"\tmultiboot2\t{relative_to_root(m.state, xdir)}/{xbase} placeholder {xargs} "
+                    lines += [f"\t{xen_loader}\t{relative_to_root(m.state, xdir)}/{xbase} placeholder {xargs} "
                               "${xen_rm_opts}", f"\techo\t'{quote(f'Loading Linux {kver} ...')}'",
-                              f"\tmodule2\t{k['rel']}/{k['base']} placeholder root={root} ro {args}"]
+                              f"\t{module_loader}\t{k['rel']}/{k['base']} placeholder root={root} ro {args}"]
                     for rd in initrds:
                         lines += [f"\techo\t'{quote('Loading initial ramdisk ...')}'",
-                                  f"\tmodule2\t--nounzip   {k['rel']}/{rd}"]
+                                  f"\t{module_loader}\t--nounzip   {k['rel']}/{rd}"]
                     if xsm:
-                        lines += ["\techo\t'Loading XSM policy ...'", f"\tmodule2     {k['rel']}/{policy}"]
+                        lines += ["\techo\t'Loading XSM policy ...'", f"\t{module_loader}     {k['rel']}/{policy}"]
                     out.extend(pad + line for line in lines + ["}"])
 
             if top and m.get("GRUB_DISABLE_SUBMENU") != "true":
