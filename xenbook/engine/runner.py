@@ -195,7 +195,8 @@ class Runner:
                     raise HostError(f"{action.command} exited {out.returncode}"
                                     f"{output_tail(out.stdout + out.stderr, action.tail)}", remedy=remedy)
         if isinstance(step, Regeneration):
-            host.remove(step.marker)
+            for marker in step.markers:  # an earlier release's name for it too
+                host.remove(marker)
 
     def _mark_pending(self, name: str) -> None:
         self.host.makedirs(PENDING_DIR, 0o700)

@@ -12,6 +12,7 @@ from xenbook.connectors.targets import open_host
 from xenbook.core.actions import RemoveFile, WriteFile
 from xenbook.core.document import Block, Code, Document, Heading, Part, Table
 from xenbook.core.host import Host
+from xenbook.core.renames import current
 from xenbook.engine import ledger
 from xenbook.engine.backups import pruned_backups, run_folder
 from xenbook.engine.params import RunbookParams
@@ -77,9 +78,9 @@ def _steps_table(records: list[dict], plan: Report | None) -> Table:
         if r["kind"] == "run-end":
             for section, steps in r.get("steps", {}).items():
                 for step, status in steps.items():
-                    last[(section, step)] = (status, r["time"])
+                    last[(section, current("step", step))] = (status, r["time"])  # an earlier release's name too
         if r["kind"] == "interrupted":
-            last[(r["section"], r["step"])] = ("interrupted", r["time"])
+            last[(r["section"], current("step", r["step"]))] = ("interrupted", r["time"])
     now = {(s.section, s.name): s.status for s in plan.steps} if plan else {}
     keys = list(now) + [k for k in last if k not in now]
     head = ["section", "step", "last recorded", "when"] + (["plan now"] if plan else [])
