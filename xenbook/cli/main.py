@@ -1,4 +1,4 @@
-"""The xenbook command: plan, apply, run, report, lab, unlock, and the commands other packages add (the sample
+"""The xenbook command: plan, apply, run, report, lab, unlock, prune, and the commands other packages add (the sample
 host's sample and reboot)."""
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from xenbook import __version__
 from xenbook.cli.run import run_notebooks, notebooks_dir
 from xenbook.connectors.targets import open_host
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
+from xenbook.engine.backups import plan_pruning, prune_locked
 from xenbook.engine.ledger import unlock as remove_lock
 from xenbook.engine.params import RunbookParams, build, load_file, merge
 from xenbook.engine.registry import run_sections
+from xenbook.engine.runner import run_id
 from xenbook.report.console import print_output_line, print_readiness, print_step
 from xenbook.report.host import write
 
@@ -210,6 +212,30 @@ def unlock(target, run_id, sudo, ssh_config):
         holder = remove_lock(host, run_id)
     click.echo(f"removed the lock of run {holder.run} (pid {holder.pid} on {holder.host} since {holder.since}); "
                "the next run reports the steps it left unfinished as interrupted")
+
+
+@main.command("prune")
+@click.option("--target", "-t", help="local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR] (default sample)")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False), help="YAML parameters file for the host")
+@click.option("--keep", type=int, default=None, metavar="N",
+              help="keep the backups of the newest N runs (default: keep_backups from the parameters, 10)")
+@click.option("--apply", "do_apply", is_flag=True, help="remove them (default: dry run, list what would go)")
+@click.option("--sudo/--no-sudo", default=None, help="run commands through sudo")
+@click.option("--ssh-config", type=click.Path(dir_okay=False), help="ssh_config file for ssh targets")
+@WAIT
+@guarded
+def prune_backups(target, params_file, keep, do_apply, sudo, ssh_config, wait):
+    """Remove the backups of all but the newest runs (a dry run unless --apply; under the lock, in the ledger)."""
+
+    params = load_params(params_file, target, None, (), sudo=sudo, ssh_config=ssh_config)
+    keep = keep if keep is not None else params.keep_backups
+    if keep is None:
+        raise ParameterError([("keep", "null", "keep_backups is null (keep every backup): pass --keep N to prune")])
+    with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
+        pruning = prune_locked(host, keep, run_id(), wait=wait) if do_apply else plan_pruning(host, keep)
+    for folder in pruning.removed:
+        click.echo(f"{'removed' if do_apply else 'would remove'} {folder}")
+    click.echo(pruning.summary(do_apply) + ("" if do_apply or not pruning.removed else "; run again with --apply"))
 
 
 def _guard_all(command: click.Command) -> click.Command:

@@ -104,6 +104,12 @@ class FakeHost(Host):
     def remove(self, path: str) -> None:
         self.files.pop(check_path(path), None)
 
+    def remove_tree(self, path: str) -> None:
+        path = check_path(path)
+        inside = path.rstrip("/") + "/"
+        self.files = {p: v for p, v in self.files.items() if p != path and not p.startswith(inside)}
+        self.dirs = {d for d in self.dirs if d != path and not d.startswith(inside)} | {"/"}
+
     def copy_file(self, src: str, dst: str) -> None:
         self.makedirs(posixpath.dirname(dst))
         self.files[check_path(dst)] = self.files[check_path(src)]

@@ -137,6 +137,14 @@ class CommandFilesHost(Host):
         if raw[0] != 0:
             raise self._fail("removing", path, raw)
 
+    def remove_tree(self, path: str) -> None:
+        path = check_path(path)
+        if path == "/":
+            raise HostError("refusing to remove the root directory")
+        raw = self._run_bytes(("rm", "-rf", "--one-file-system", "--", path))  # rm -r never follows links
+        if raw[0] != 0:
+            raise self._fail("removing", path, raw)
+
     def copy_file(self, src: str, dst: str) -> None:
         src, dst = check_path(src), check_path(dst)
         raw = self._sh(_COPY, src, dst)

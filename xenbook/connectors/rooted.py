@@ -153,6 +153,18 @@ class RootedHost(Host):
         except FileNotFoundError:
             pass
 
+    def remove_tree(self, path: str) -> None:
+        """Remove path and what it holds; a symbolic link is unlinked, never followed (nor any link inside)."""
+        path = check_path(path)
+        folder, name = posixpath.split(path)
+        if not name:
+            raise HostError("refusing to remove the root directory")
+        real = os.path.join(self.real(folder or "/"), name)
+        if os.path.islink(real) or not os.path.isdir(real):
+            self.remove(path)
+            return
+        shutil.rmtree(real)
+
     def copy_file(self, src: str, dst: str) -> None:
         s, d = self.real(src), self.real(dst)
         os.makedirs(os.path.dirname(d), exist_ok=True)

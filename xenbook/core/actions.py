@@ -23,7 +23,7 @@ class WriteFile:
     mode: int | None = None  # for a new file; an existing file keeps its mode
     validator: str | None = None  # a name in validators.VALIDATORS
     set_mode: bool = False  # also give an existing file mode
-
+    backup: bool = True  # False for regenerable files (dashboard snapshots): the runner keeps no copy of old
 
     def diff(self) -> str:
         if b"\0" in (self.old or b"") + self.new:  # images and other binary files: no line diff

@@ -91,6 +91,10 @@ class Host(ABC):
     def copy_file(self, src: str, dst: str) -> None:
         """Copy src to dst keeping mode, owner and times (for backups)."""
 
+    def remove_tree(self, path: str) -> None:
+        """Remove a directory and everything below it, never following a symbolic link (pruning old backups)."""
+        raise HostError(f"{self.target} cannot remove the directory {path}")
+
     # the ledger and the lock (ledger.py, lock.py)
     def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         """Add data at the end of path (created with mode when missing), on disk before this returns."""

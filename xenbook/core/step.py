@@ -7,6 +7,7 @@ from xenbook.core.commands import Command
 from xenbook.core.errors import PreconditionFailed
 from xenbook.core.host import Host
 from xenbook.core.paths import PENDING_DIR
+from xenbook.core.renames import aliases
 
 
 
@@ -81,6 +82,11 @@ class Regeneration(Step):
     def marker(self) -> str:
         return f"{PENDING_DIR}/{self.name}"
 
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """The pending marker, and those earlier releases named after this step's earlier names (core/renames.py)."""
+        return (self.marker, *(f"{PENDING_DIR}/{old}" for old in aliases("step", self.name)))
+
     def stale(self, host: Host) -> str | None:
         """Why the output does not reflect its inputs, or None when it does."""
         return None
@@ -92,7 +98,7 @@ class Regeneration(Step):
     def plan(self, host: Host) -> Plan:
         if self.triggered_by:
             why = f"inputs changed by {', '.join(self.triggered_by)}"
-        elif host.exists(self.marker):
+        elif any(host.exists(m) for m in self.markers):
             why = "a previous run changed its inputs and stopped before regenerating"
         else:
             why = self.stale(host)

@@ -6,11 +6,12 @@ One JSON object a line (keys sorted), each with "v" (1), "kind", "run" (the run 
   start        id, section, step, diffs [{path, sha256}], commands        before a step changes anything
   end          id, section, step, status, reason, seconds, writes [{path, created, before, after, diff}]
                (before: the backup holding the old bytes, or null; after and diff: sha256 of the new bytes and
-               of the diff)
+               of the diff; regenerable: true for a file replaced without a backup, such as a dashboard snapshot)
   interrupted  of (the start's id), of_run, section, step, started         a start that no end ever followed
   run-end      status (finished, reboot, failed, or "stopped: ERROR"), counts {status: n},
                steps {section: {step: status}}
   unlocked     of_run, pid, host                                          `xenbook unlock` removed a dead run's lock
+  pruned       keep, kept, removed [backup folders]                       written before those folders are removed
 
 Only runs that change something append (a converged run appends nothing) and dry runs never do. Diffs are stored
 as digests only, never as text: they may hold secrets. A start without its end is the truth about a process that
@@ -142,7 +143,8 @@ class Journal:
         """Note one file the current step replaced: digests, and the backup that holds its old bytes."""
         self.writes.append({"path": action.path, "created": action.old is None, "before": backup,
                             "after": digest(action.new or b""), "diff": digest(action.diff()),
-                            **({"removed": True} if action.new is None else {})})
+                            **({"removed": True} if action.new is None else {}),
+                            **({"regenerable": True} if not getattr(action, "backup", True) else {})})
 
     def end(self, step: Step, result: StepResult) -> None:
         """Record how the current step ended."""
@@ -168,6 +170,10 @@ class Journal:
             if self.owns_lock:
                 self.owns_lock = False
                 lock.release(self.host, self.run_id)
+
+    def record(self, kind: str, **fields) -> None:
+        """Append one record of this run (pruning's, at the end of an apply)."""
+        self._append(kind, **fields)
 
     def _append(self, kind: str, **fields) -> None:
         if not self.begun:

@@ -12,6 +12,7 @@ from pydantic import Field, create_model, field_validator
 from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, build, size_mib  # noqa: F401  (build and size_mib are part of this interface)
+from xenbook.engine.backups import DEFAULT_KEEP
 from xenbook.engine.registry import sections as registered_sections
 
 
@@ -25,6 +26,8 @@ class HostParams(Model):
                                                      "user's own")
     dry_run: bool = Field(True, description="True plans only (reads, never writes); False applies the changes")
     sections: list[str] | None = Field(None, description="sections to run, in runbook order; empty for all")
+    keep_backups: int | None = Field(DEFAULT_KEEP, ge=1, description="an apply keeps the backups of this many runs "
+                                     "(the newest) under /var/lib/xenbook/backups and removes older ones; null keeps all")
 
     @field_validator("target")
     @classmethod

@@ -48,6 +48,7 @@ class Report:
     facts: dict = field(default_factory=dict)
     interrupted: list[dict] = field(default_factory=list)  # steps an earlier run started and never ended (ledger)
     answered: dict = field(default_factory=dict)  # a simulated host: commands answered by real tools and simulated
+    pruned: list[str] = field(default_factory=list)  # backup folders an apply removed (keep_backups)
 
     @property
     def failed(self) -> list[StepResult]:
@@ -75,7 +76,7 @@ class Report:
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
                 "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
-                "interrupted": self.interrupted, "answered": self.answered,
+                "interrupted": self.interrupted, "answered": self.answered, "pruned": self.pruned,
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:

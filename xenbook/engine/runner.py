@@ -14,6 +14,7 @@ from xenbook.core.errors import HostError, XenbookError
 from xenbook.core.host import Host
 from xenbook.core.paths import BACKUP_DIR, PENDING_DIR
 from xenbook.core.step import Regeneration, Step
+from xenbook.engine.backups import prune
 from xenbook.engine.ledger import RUN_ENV, Journal
 from xenbook.engine.results import Report, StepResult, merge_facts
 from xenbook.safety.validators import validate_bytes, validate_candidate
@@ -30,8 +31,9 @@ class Runner:
     """Applies steps to one host; dry_run reads everything and writes nothing."""
 
     def __init__(self, host: Host, *, dry_run: bool = True, progress: Progress | None = None,
-                 on_line: Callable[[str], None] | None = None, wait: float = 0.0):
+                 on_line: Callable[[str], None] | None = None, wait: float = 0.0, keep_backups: int | None = None):
         self.host = host
+        self.keep_backups = keep_backups  # an apply then prunes all but the newest runs' backups; None keeps all
         self.dry_run = dry_run
         self.progress = progress
         self.on_line = on_line
@@ -46,6 +48,8 @@ class Runner:
         self.journal.open(report)
         try:
             self._steps(steps, report)
+            if not self.dry_run and self.keep_backups is not None:
+                report.pruned = prune(self.host, self.keep_backups, self.run_id, record=self.journal.record).removed
         except BaseException as e:
             self.journal.close(report, e)
             raise
@@ -191,7 +195,8 @@ class Runner:
                     raise HostError(f"{action.command} exited {out.returncode}"
                                     f"{output_tail(out.stdout + out.stderr, action.tail)}", remedy=remedy)
         if isinstance(step, Regeneration):
-            host.remove(step.marker)
+            for marker in step.markers:  # an earlier release's name for it too
+                host.remove(marker)
 
     def _mark_pending(self, name: str) -> None:
         self.host.makedirs(PENDING_DIR, 0o700)
@@ -221,7 +226,7 @@ class Runner:
             host.makedirs(folder)
         if host.read_bytes(action.path) != action.old:
             raise HostError(f"{action.path} changed after it was planned; nothing was written, plan again")
-        backup = self._backup(action.path) if action.old is not None else None
+        backup = self._backup(action.path) if action.old is not None and action.backup else None
 
         def validate(candidate: str) -> None:
             result.validated += validate_candidate(host, action.validator, action.new, candidate, action.path)

@@ -12,7 +12,9 @@ from xenbook.connectors.targets import open_host
 from xenbook.core.actions import RemoveFile, WriteFile
 from xenbook.core.document import Block, Code, Document, Heading, Part, Table
 from xenbook.core.host import Host
+from xenbook.core.renames import current
 from xenbook.engine import ledger
+from xenbook.engine.backups import pruned_backups, run_folder
 from xenbook.engine.params import RunbookParams
 from xenbook.engine.registry import run_sections, sections
 from xenbook.engine.results import Report
@@ -31,6 +33,7 @@ def applied_diffs(host: Host, records: list[dict]) -> dict[tuple[str, str], tupl
             if data is not None:
                 texts[ledger.digest(data)] = data
     out: dict[tuple[str, str], tuple[str | None, str]] = {}
+    pruned = pruned_backups(records)
     last_after: dict[str, str] = {}  # path -> sha256 of what the previous write left there
     for r in ends:
         for w in r["writes"]:
@@ -39,7 +42,11 @@ def applied_diffs(host: Host, records: list[dict]) -> dict[tuple[str, str], tupl
             after = b"" if w.get("removed") else texts.get(w["after"])
             last_after[w["path"]] = w["after"]
             if before is None or after is None:
-                why = ("the file changed since and no backup holds that version" if host.exists(w["path"]) else
+                folder = run_folder(w.get("before") or "")
+                why = (f"its backup {w['before']} was pruned by run {pruned[folder]} (keep_backups)"
+                       if folder in pruned and not host.exists(w["before"]) else
+                       "it is regenerable, so its old version was not backed up" if w.get("regenerable") else
+                       "the file changed since and no backup holds that version" if host.exists(w["path"]) else
                        "the file is not on the host now (removed, or in a guest's filesystem that is not mounted)")
                 out[(r["id"], w["path"])] = (None, f"the diff cannot be rebuilt: {why} (diff sha256 {w['diff'][:16]}...)")
                 continue
@@ -71,9 +78,9 @@ def _steps_table(records: list[dict], plan: Report | None) -> Table:
         if r["kind"] == "run-end":
             for section, steps in r.get("steps", {}).items():
                 for step, status in steps.items():
-                    last[(section, step)] = (status, r["time"])
+                    last[(section, current("step", step))] = (status, r["time"])  # an earlier release's name too
         if r["kind"] == "interrupted":
-            last[(r["section"], r["step"])] = ("interrupted", r["time"])
+            last[(r["section"], current("step", r["step"]))] = ("interrupted", r["time"])
     now = {(s.section, s.name): s.status for s in plan.steps} if plan else {}
     keys = list(now) + [k for k in last if k not in now]
     head = ["section", "step", "last recorded", "when"] + (["plan now"] if plan else [])

@@ -9,6 +9,7 @@ from xenbook.core.actions import Deferred, Plan, RunCommand, WriteFile
 from xenbook.core.commands import Command
 from xenbook.core.errors import ParameterError
 from xenbook.core.host import Host
+from xenbook.core.renames import aliases
 from xenbook.core.step import Step
 from xenbook.edits import networkd, xlcfg
 from xenbook.facts import xen
@@ -19,6 +20,8 @@ from xenbook.sections.domu.storage import SECTION, STATE, GuestFilesystem, Guest
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
     from xenbook.engine.params import RunbookParams
 
+# The first line of every guest config xenbook writes; a release that rewords it registers the old one in
+# core/renames.py, so that configs earlier releases wrote stay xenbook's (GuestNameFree) and are rewritten.
 MANAGED = "# Managed by xenbook: change the guest's parameters in the runbook, not this file.\n"
 DEVICE_MODEL = "/usr/lib/xen/bin/qemu-system-i386"
 FIRMWARE = {"seabios": "/usr/share/qemu/bios-256k.bin", "ovmf": "/usr/lib/xen/boot/ovmf.bin"}
@@ -96,7 +99,7 @@ class GuestNameFree(Step):
     def plan(self, host: Host) -> Plan:
         cfg = f"/etc/xen/{self.g.name}.cfg"
         text = host.read_text(cfg)
-        if text is not None and not text.startswith(MANAGED):
+        if text is not None and not any(text.startswith(h) for h in (MANAGED, *aliases("header", MANAGED))):
             return Plan.fail(f"{cfg} exists and was not written by xenbook: the name {self.g.name} is taken",
                              "choose another name, or move that config away if it is yours to replace")
         running = host.run(Command.of("xl", "domid", self.g.name)).ok

@@ -168,7 +168,8 @@ class DashboardSnapshot(Step):
         files = snapshot_files(dash, stamp)
         data = json.dumps(dash.to_dict(), indent=1, sort_keys=True) + "\n"  # gzip: the report says "binary", no diff
         files["snapshot.json.gz"] = gzip.compress(data.encode(), mtime=0)
-        actions = [WriteFile(f"{DASHBOARD_DIR}/{n}", host.read_bytes(f"{DASHBOARD_DIR}/{n}"), data, mode=0o644)
+        actions = [WriteFile(f"{DASHBOARD_DIR}/{n}", host.read_bytes(f"{DASHBOARD_DIR}/{n}"), data, mode=0o644,
+                             backup=False)  # regenerable: the next snapshot replaces it, so no backup
                    for n, data in sorted(files.items())]
         return Plan.change(f"save the dashboard at {stamp} ({len(dash.domains)} domains, {len(dash.samples)} "
                            f"samples) in {DASHBOARD_DIR} for the host report", *actions)
