@@ -33,7 +33,7 @@ EXPECTED = {
     ("_open_write", "os.fsync(fd)"): "was not fsynced before",
 }
 
-pytestmark = pytest.mark.skipif(durability.strace() is None, reason=NO_STRACE)
+needs_strace = pytest.mark.skipif(durability.strace() is None, reason=NO_STRACE)
 
 
 def env() -> dict:
@@ -70,6 +70,7 @@ def runs(scratch):
     return base, done
 
 
+@needs_strace
 def test_a_whole_runbook_apply_keeps_the_fsync_orderings(runs, tally):
     base, done = runs
     seen = Counter()
@@ -87,6 +88,7 @@ def test_every_fsync_site_is_known():
                                    "broken promise the trace check reports without it"
 
 
+@needs_strace
 @pytest.mark.parametrize("site", sites(), ids=str)
 def test_the_check_finds_each_fsync_left_out(site, runs, tally):
     base, _ = runs
@@ -121,6 +123,7 @@ host.append(top + "/ledger.jsonl", (json.dumps(record) + "\\n").encode())
 """
 
 
+@needs_strace
 def test_the_ssh_scripts_keep_the_fsync_orderings(tmp_path, tally):
     """The SSH and sudo hosts' constant scripts, run here under sh: sync(1) fsyncs what they write and copy."""
     trace = str(tmp_path / "commands.trace")
