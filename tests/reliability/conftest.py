@@ -25,7 +25,7 @@ def pytest_terminal_summary(terminalreporter):
     line = (f"reliability: {TALLY['kill points']} kill points, {TALLY['bad inputs']} bad inputs, "
             f"{TALLY['guard cases']} guard cases, {TALLY['losses']} losses")
     extra = [f"{TALLY[k]} {k}" for k in ("idempotent runs", "true kills", "argv checks", "concurrent runs",
-                                         "mode checks") if TALLY[k]]
+                                         "mode checks", "fsync orderings", "fsyncs left out") if TALLY[k]]
     terminalreporter.write_line(line + (f" ({', '.join(extra)})" if extra else ""))
 
 

@@ -46,7 +46,9 @@ _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=
             '|| [ -n "$f" ]; '
             'sync -- "$t"; trap - EXIT; printf "%s\\0%s" "$t" "$p"')
 _REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/null; exit 0'
-_COPY = 'd=${2%/*}; mkdir -p -- "${d:-/}" && exec cp -p -- "$1" "$2"'
+# A backup is durable before the ledger names it: sync(1) fsyncs the copy and every folder above it (coreutils 8.24+).
+_COPY = ('d=${2%/*}; mkdir -p -- "${d:-/}" && cp -p -- "$1" "$2" || exit; '
+         'set -- "$2"; while [ -n "$d" ]; do set -- "$@" "$d"; d=${d%/*}; done; exec sync -- "$@" /')
 _HAVE = 'command -v -- "$1"'
 # The ledger's appends and the lock's exclusive create (noclobber: O_EXCL for a new file); exit 45: it exists.
 _APPEND = '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"'

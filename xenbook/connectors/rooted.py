@@ -32,6 +32,20 @@ def _remove_leftovers(folder: str, name: str) -> None:
                 pass
 
 
+def _fsync_folders(folder: str, top: str) -> None:
+    """fsync folder and each folder above it up to top, so that new entries and new folders survive a power loss."""
+    while True:
+        dfd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        parent = os.path.dirname(folder)
+        if folder == top or parent == folder or not parent.startswith(top):
+            return
+        folder = parent
+
+
 def _without_unix_modes(folder: str) -> bool:
     """True on filesystems such as the vfat EFI partition, where mount options decide modes and owners."""
     result = run_local(["stat", "-f", "-c", "%T", folder])
@@ -174,6 +188,9 @@ class RootedHost(Host):
             os.chown(d, st.st_uid, st.st_gid)
         except PermissionError:
             pass
+        with open(d, "rb") as f:  # the backup is durable, file and folders, before the ledger names it
+            os.fsync(f.fileno())
+        _fsync_folders(os.path.dirname(d), self.root)
 
     def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         self._open_write(path, data, os.O_APPEND, mode)
