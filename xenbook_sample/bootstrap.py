@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getopt
 import os
+import posixpath
 import time
 
 from xenbook.core.commands import Command, Result
@@ -17,8 +18,8 @@ from xenbook_sample.initcpio import PRESET, initcpio
 from xenbook_sample.options import Usage, options
 from xenbook_sample.profiles import PACKAGES
 from xenbook_sample.repos import REPO
-from xenbook_sample.storage import _abs, stand_in
-from xenbook_sample.tree import STATE_DIR, _data
+from xenbook_sample.storage import VOLUMES, _abs, stand_in
+from xenbook_sample.tree import _data
 
 
 class ChrootView(SampleHost):
@@ -38,7 +39,8 @@ class ChrootView(SampleHost):
         self.outer.save_state(state)
 
     def real(self, path: str) -> str:
-        """Like RootedHost.real, with absolute links inside DIR and a mount below DIR entering its filesystem."""
+        """Like RootedHost.real, clamped at DIR: absolute links start again at DIR, '..' stops at DIR; only the link
+        of a mount point below DIR enters its filesystem's folder (and '..' stops at that folder's top)."""
         parts, base, resolved, hops = [p for p in check_path(path).split("/") if p], self.root, [], 0
         while parts:
             part = parts.pop(0)
@@ -48,8 +50,9 @@ class ChrootView(SampleHost):
                 if hops > 40:
                     raise HostError(f"too many symbolic links under {path}")
                 link = os.readlink(candidate)
-                if f"{STATE_DIR}/volumes/" in link:
-                    base, resolved = os.path.normpath(os.path.join(os.path.dirname(candidate), link)), []
+                folder = self._mounted(candidate, link)
+                if folder is not None:
+                    base, resolved = folder, []
                     continue
                 if link.startswith("/"):
                     base, resolved = self.root, []
@@ -59,6 +62,19 @@ class ChrootView(SampleHost):
             elif part != ".":
                 resolved.append(part)
         return os.path.join(base, *resolved)
+
+    def _mounted(self, candidate: str, link: str) -> str | None:
+        """The filesystem folder (.xenbook-sample/volumes/<id>) that the link at candidate enters when candidate is
+        a mount point the sample's mount made; None for every other link, which resolves inside DIR."""
+        volumes = os.path.join(self.outer.root, VOLUMES.lstrip("/"))
+        folder = os.path.normpath(os.path.join(os.path.dirname(candidate), link))
+        if link.startswith("/") or os.path.dirname(folder) != volumes:
+            return None
+        if any(os.path.islink(p) for p in (os.path.dirname(volumes), volumes, folder)) or not os.path.isdir(folder):
+            return None
+        points = {os.path.join(self.outer.real(posixpath.dirname(m["target"])), posixpath.basename(m["target"]))
+                  for m in self.outer.load_state()["mounts"] if "covered" in m}
+        return folder if candidate in points else None
 
 
 def _outer(host) -> SampleHost:

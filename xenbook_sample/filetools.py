@@ -52,31 +52,66 @@ def rsync(host, argv, stdin) -> Result:
                               "error: some files/attrs were not transferred (see previous errors) (code 23) at "
                               "main.c(1338) [sender=3.4.1]\n")
     base = src if args[0].endswith("/") or host.stat(src).kind != "dir" else posixpath.dirname(src)
+    target = dst if args[0].endswith("/") else posixpath.join(dst, posixpath.basename(src))
     mounts = {m["target"] for m in host.load_state()["mounts"]}
+    follow, errors = mounts | {target}, []  # the destination named on the command line is followed, as by rsync
 
-    def copy(path: str, rel: str, to: str) -> None:
-        point = _point(host, path) if path != "/" else host.real("/")
-        mounted = path in mounts  # a mount point (a link here): rsync descends unless -x
+    def copy(path: str, rel: str, dest: str) -> None:
+        point, mounted = _local(host, path), path in mounts  # a mount point (a link here): rsync descends unless -x
         if os.path.islink(point) and not mounted:
-            if os.path.lexists(to):
-                os.unlink(to)
-            os.symlink(os.readlink(point), to)
-        elif os.path.isdir(point):
-            os.makedirs(to, exist_ok=True)
+            to = _into(host, dest, follow, errors)
+            if to is not None:
+                os.symlink(os.readlink(point), to)
+        elif os.path.isdir(host.real(path)):
+            to = _into(host, dest, follow, errors, folder=True)
+            if to is None:
+                return
             shutil.copystat(host.real(path), to)
             if path == dst or (one_fs and mounted and path != base):
                 return
             for name in sorted(os.listdir(host.real(path))):
                 child, sub = posixpath.join(path, name), posixpath.join(rel, name)
                 if child != f"/{STATE_DIR}" and not _excluded(excludes, sub, os.path.isdir(host.real(child))):
-                    copy(child, sub, os.path.join(to, name))
+                    copy(child, sub, posixpath.join(dest, name))
         else:
-            copy_sparse(point, to)
+            to = _into(host, dest, follow, errors)
+            if to is not None:
+                copy_sparse(host.real(path), to)
 
-    target = dst if args[0].endswith("/") else posixpath.join(dst, posixpath.basename(src))
     host.makedirs(posixpath.dirname(target) if target != "/" else "/")
-    copy(src, "/" + posixpath.relpath(src, base) if src != base else "/", host.real(target))
+    copy(src, "/" + posixpath.relpath(src, base) if src != base else "/", target)
+    if errors:
+        return Result(23, "", "".join(errors) + "rsync error: some files/attrs were not transferred (see previous "
+                                                "errors) (code 23) at main.c(1338) [sender=3.4.1]\n")
     return Result(0, "", "")
+
+
+def _local(host, path: str) -> str:
+    """The local path of path itself: its folder resolved inside the sample (through mounts), its name not."""
+    return host.real("/") if path == "/" else _point(host, path)
+
+
+def _into(host, dest: str, follow: set[str], errors: list[str], folder: bool = False) -> str | None:
+    """The local path rsync writes dest at, inside the sample: the destination argument and mount points resolved
+    (clamped at the sample's root), an existing folder kept for a folder, and otherwise a fresh entry (a link or
+    file already there is removed: rsync replaces a link in the destination, it never writes through one); None,
+    with the error, for a folder in the way of a file."""
+    if dest == "/" or dest in follow:
+        to = host.real(dest)
+        if folder:
+            os.makedirs(to, exist_ok=True)
+        return to
+    to = _local(host, dest)
+    if os.path.isdir(to) and not os.path.islink(to):
+        if folder:
+            return to
+        errors.append(f"rsync: [generator] delete_file: rmdir({dest}) failed: Directory not empty (39)\n")
+        return None
+    if os.path.lexists(to):
+        os.unlink(to)
+    if folder:
+        os.mkdir(to)
+    return to
 
 
 # mkdir, cp, install, truncate, qemu-img
@@ -110,7 +145,8 @@ def _copy(host, prog: str, src: str, dst: str, preserve: bool, mode: int | None 
     into = host.stat(_abs(dst)) is not None and host.stat(_abs(dst)).kind == "dir"
     target = posixpath.join(_abs(dst), posixpath.basename(src)) if into else _abs(dst)
     parent = host.stat(posixpath.dirname(target))
-    if parent is None or parent.kind != "dir" or (dst.endswith("/") and not into):
+    if parent is None or parent.kind != "dir" or (dst.endswith("/") and not into) or \
+            not os.path.isdir(os.path.dirname(host.real(target))):  # a link at target into a missing folder
         why = "Not a directory" if dst.endswith("/") else "No such file or directory"
         return f"{prog}: cannot create regular file '{dst}': {why}\n"
     copy_sparse(host.real(_abs(src)), host.real(target), stat=preserve)
@@ -149,7 +185,7 @@ def mv(host, argv, stdin) -> Result:
     src, dst = _abs(args[0]), _abs(args[1])
     if host.stat(src) is None:
         return Result(1, "", f"mv: cannot stat '{args[0]}': No such file or directory\n")
-    if host.stat(posixpath.dirname(dst)) is None:
+    if host.stat(posixpath.dirname(dst)) is None or not os.path.isdir(os.path.dirname(host.real(dst))):
         return Result(1, "", f"mv: cannot move '{args[0]}' to '{args[1]}': No such file or directory\n")
     os.replace(host.real(src), host.real(dst))
     return Result(0, "", "")

@@ -142,6 +142,10 @@ def data_ranges(local: str) -> Iterator[tuple[int, int]]:
             yield start, at - start
 
 
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW, 0o666)
+
+
 def copy_sparse(src: str, dst: str, *, follow_symlinks: bool = True, stat: bool = True) -> str:
     """shutil.copy2 (without stat: shutil.copyfile) that keeps a sparse file's holes: of a 20 GiB image holding a
     few MiB, those MiB are read and written."""
@@ -150,7 +154,7 @@ def copy_sparse(src: str, dst: str, *, follow_symlinks: bool = True, stat: bool 
     if not follow_symlinks and os.path.islink(src) or not stat_mod.S_ISREG(os.stat(src).st_mode):
         return (shutil.copy2 if stat else shutil.copyfile)(src, dst, follow_symlinks=follow_symlinks)
     size = os.stat(src).st_size
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
+    with open(src, "rb") as fin, open(dst, "wb", opener=_no_follow) as fout:  # never through a link at dst
         for start, length in data_ranges(src):
             fin.seek(start)
             fout.seek(start)

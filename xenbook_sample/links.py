@@ -14,7 +14,10 @@ def ln(host, argv, stdin) -> Result:
     if "s" not in flags or len(args) != 2:
         raise Usage("ln: xenbook's sample host simulates only 'ln -s[f][n] TARGET LINK_NAME'\n", 1)
     target, link = args
-    real = host.real(os.path.dirname(link) or "/") + "/" + os.path.basename(link)
+    folder = host.real(os.path.dirname(link) or "/")
+    if not os.path.isdir(folder):
+        return Result(1, "", f"ln: failed to create symbolic link '{link}': No such file or directory\n")
+    real = folder + "/" + os.path.basename(link)
     if os.path.lexists(real):
         if "f" not in flags:
             return Result(1, "", f"ln: failed to create symbolic link '{link}': File exists\n")

@@ -18,6 +18,7 @@ from xenbook.connectors.rooted import run_local
 ENABLED_LIKE = {"enabled", "enabled-runtime", "static", "indirect", "alias", "generated"}
 PASSED_ON = ("-q", "--quiet", "--force", "--no-reload", "--system")
 UNIT_DIRS = ("etc/systemd/system", "run/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
+WRITTEN, WRITTEN_THROUGH = UNIT_DIRS[:2], (".wants", ".requires", ".upholds")  # where enable and disable write
 OFFLINE_ENV = {"SYSTEMD_OFFLINE": "1", "SYSTEMCTL_SKIP_SYSV": "1"}  # no manager, no SysV script helpers
 GONE = re.compile(r"^Failed to get unit file state for (\S+): No such file or directory$", re.M)
 DID_NOT_RUN = (124, 126, 127)  # timed out, not executable, not found
@@ -37,7 +38,8 @@ def _inside(path: str, top: str) -> bool:
 
 def tree_root(host, root: str) -> str:
     """The local folder for the sample's root ("" for its "/"), checked to lie inside the sample tree, with no
-    relative link on the way to its unit folders leading out of it."""
+    relative link on the way to its unit folders leading out of it, and no link systemctl writes through leading out
+    of it at all."""
     top = os.path.realpath(_outer(host).root)
     local = os.path.realpath(host.real(root or "/"))
     if local == "/" or top == "/" or not _inside(local, top):
@@ -55,7 +57,25 @@ def tree_root(host, root: str) -> str:
             if not _inside(here, local):
                 raise Refused(f"{root}/{folder} leads out of the sample host's tree through the link "
                               f"{root}/{posixpath.relpath(path, local)} -> {target}")
+    for link in _written_through(local):
+        if os.path.islink(link) and not _inside(os.path.realpath(link), local):
+            raise Refused(f"{root}/{posixpath.relpath(link, local)} is a link to {os.readlink(link)}, which leads out "
+                          "of the sample host's tree as this machine follows it (systemctl creates folders and links "
+                          "through it); remove the link or make it a folder")
     return local
+
+
+def _written_through(local: str) -> list[str]:
+    """The paths systemctl enable and disable create folders and links through, as this machine's kernel follows
+    them (not as systemd reads unit files, inside --root): the folders on the way to the unit folders it writes,
+    and their .wants, .requires and .upholds folders."""
+    out = []
+    for folder in WRITTEN:
+        out += [os.path.join(local, *folder.split("/")[:n]) for n in range(1, folder.count("/") + 2)]
+        path = os.path.join(local, folder)
+        if os.path.isdir(path):
+            out += [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith(WRITTEN_THROUGH)]
+    return out
 
 
 def _run(exe: str, local: str, root: str, args: list[str]) -> Result:
