@@ -118,8 +118,8 @@ class SampleHost(RootedHost):
         if command:
             self.__dict__["answered_for_real"] = True
 
-    def exec_validator(self, argv, path: str) -> Result | None:
-        result = super().exec_validator(argv, path)
+    def exec_validator(self, argv, path: str, data: bytes | None = None) -> Result | None:
+        result = super().exec_validator(argv, path, data)
         if result is not None:
             self.answered_by("real")
         return result

@@ -27,6 +27,7 @@ class StepResult:
     duration: float = 0.0
     remedy: str = ""
     validated: list[str] = field(default_factory=list)
+    unvalidated: list[str] = field(default_factory=list)  # checks that could not run: the file is "not validated"
     output: str = ""
     verdict: str = ""
     value: str = ""
@@ -63,6 +64,8 @@ class Report:
         verdicts = [s.verdict for s in self.steps if s.verdict]
         ready = "; readiness: " + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS if v in verdicts) \
             if verdicts else ""
+        unchecked = sum(1 for s in self.steps if s.unvalidated)
+        ready += f"; {unchecked} not validated" if unchecked else ""
         died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
             if self.interrupted else ""
         return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
@@ -156,6 +159,8 @@ def to_html(report: Report) -> str:
             detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
         if s.validated:
             detail += f"<br><small>validated: {html.escape('; '.join(s.validated))}</small>"
+        for note in s.unvalidated:
+            detail += f'<br><b style="color:#b26a00">not validated</b>: {html.escape(note)}'
         for c in s.commands:
             detail += f"<br><code>{html.escape(c)}</code>"
         for d in s.diffs:
