@@ -190,6 +190,31 @@ def test_a_holder_from_before_this_machine_restarted_is_dead_even_if_its_pid_run
     assert lock.me("r", "fake").alive_here() is True
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_zombie_or_a_reused_pid_is_not_a_live_holder():
+    zombie = subprocess.Popen(["true"])  # never waited for: it ends and stays a zombie
+    deadline = time.monotonic() + 10
+    while lock.process_start(zombie.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        held = lock.Holder("zombie-run", zombie.pid, socket.gethostname(), "2026-01-01T00:00:00Z", "fake",
+                           lock.boot_id())
+        assert held.alive_here() is False
+        host = demo_host()
+        host.makedirs("/var/lib/xenbook")
+        host.create_exclusive(lock.LOCK, held.to_bytes())
+        with pytest.raises(lock.LockHeld, match=f"pid {zombie.pid} no longer runs"):
+            Runner(host, dry_run=False).run([DemoFile("new\n")])
+        ledger.unlock(host, "zombie-run")
+    finally:
+        zombie.wait()
+    mine = lock.me("r", "fake")
+    assert mine.start and mine.alive_here() is True
+    assert lock.Holder.parse(mine.to_bytes()) == mine
+    reused = lock.Holder("old-run", os.getpid(), mine.host, mine.since, "fake", mine.boot, str(int(mine.start) - 1))
+    assert reused.alive_here() is False, "a process that started at another time holds the old run's pid"
+
+
 def test_unlock_refuses_a_holder_that_still_runs_here():
     host = demo_host()
     lock.acquire(host, "live-run")
