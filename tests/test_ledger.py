@@ -215,6 +215,32 @@ def test_a_zombie_or_a_reused_pid_is_not_a_live_holder():
     assert reused.alive_here() is False, "a process that started at another time holds the old run's pid"
 
 
+MALFORMED = [b"not json at all", b"[1, 2]", b'{"kind": "start", "id": "x/1/2", "section": "demo"}',
+             b'{"v": 1, "kind": "end", "run": "r", "time": "t", "id": "x/1/1", "section": "demo", "step": "DemoFile", '
+             b'"status": "changed", "reason": "", "writes": [{"path": 7}]}',
+             b'{"v": 1, "kind": "run-end", "run": "r", "time": "t", "status": "finished", "counts": [], "steps": {}}']
+
+
+def test_malformed_ledger_records_are_reported_and_skipped_not_a_crash_on_every_run():
+    host = demo_host()
+    Runner(host, dry_run=False).run([DemoFile("new\n")])
+    good = host.files[ledger.LEDGER]
+    host.files[ledger.LEDGER] = good + b"\n".join(MALFORMED) + b"\n"
+    for text in ("newer\n", "newest\n"):
+        report = Runner(host, dry_run=False).run([DemoFile(text)])
+        assert report.count("changed") == 1 and not report.interrupted
+        first = len(good.splitlines()) + 1
+        assert report.ledger_skipped[:2] == [f"{ledger.LEDGER} line {first} is not JSON (torn by a crash, or "
+                                             "edited): skipped", f"{ledger.LEDGER} line {first + 1} is not a JSON "
+                                             "object: skipped"]
+        assert f"line {first + 2} lacks or mistypes run, time, step: skipped" in report.ledger_skipped[2]
+        assert "lacks or mistypes writes[0]" in report.ledger_skipped[3]
+        assert "lacks or mistypes counts" in report.ledger_skipped[4]
+        assert "5 malformed ledger record(s) skipped" in report.summary()
+        assert "<b>Ledger</b>: " in report._repr_html_()
+    assert all(ledger.malformed(r) is None for r in records(host))
+
+
 def test_unlock_refuses_a_holder_that_still_runs_here():
     host = demo_host()
     lock.acquire(host, "live-run")

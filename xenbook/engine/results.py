@@ -49,6 +49,7 @@ class Report:
     facts: dict = field(default_factory=dict)
     interrupted: list[dict] = field(default_factory=list)  # steps an earlier run started and never ended (ledger)
     answered: dict = field(default_factory=dict)  # a simulated host: commands answered by real tools and simulated
+    ledger_skipped: list[str] = field(default_factory=list)  # malformed records of the target's ledger, left out
 
     @property
     def failed(self) -> list[StepResult]:
@@ -68,7 +69,8 @@ class Report:
         ready += f"; {unchecked} not validated" if unchecked else ""
         died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
             if self.interrupted else ""
-        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
+        skipped = f"; {len(self.ledger_skipped)} malformed ledger record(s) skipped" if self.ledger_skipped else ""
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died + skipped
 
     def tools_line(self) -> str:
         """On a simulated host: how many commands real tools answered and how many the simulation did ("" else)."""
@@ -78,7 +80,7 @@ class Report:
     def to_dict(self) -> dict:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
                 "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
-                "interrupted": self.interrupted, "answered": self.answered,
+                "interrupted": self.interrupted, "answered": self.answered, "ledger_skipped": self.ledger_skipped,
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
@@ -101,6 +103,7 @@ class Report:
         merge_facts(self.facts, other.facts)
         self.reboot_required = self.reboot_required or other.reboot_required
         self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
+        self.ledger_skipped += [s for s in other.ledger_skipped if s not in self.ledger_skipped]
         for kind, count in other.answered.items():
             self.answered[kind] = self.answered.get(kind, 0) + count
 
@@ -146,6 +149,9 @@ def to_html(report: Report) -> str:
                    f"<b>Interrupted</b>: step {html.escape(i['step'])} of section {html.escape(i['section'])} "
                    f"(run {html.escape(i['run'])}, started {html.escape(i['started'])}) never finished: its process "
                    "died. This run planned it afresh from the host's state.</div>")
+    for skipped in report.ledger_skipped:
+        banner += ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
+                   f"<b>Ledger</b>: {html.escape(skipped)}</div>")
     rows = []
     for s in report.steps:
         colour = _COLOURS.get(s.status, "inherit")
