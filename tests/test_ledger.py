@@ -17,7 +17,8 @@ from xenbook.connectors.rooted import ChrootHost
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command, Result
 from xenbook.core.step import FileStep, Step
-from xenbook.engine import ledger, lock
+from xenbook.core import lock
+from xenbook.engine import ledger
 from xenbook.engine.runner import Runner, run_id
 
 SECRETISH = "line-that-only-the-diff-holds"
@@ -297,4 +298,21 @@ def test_cli_apply_refuses_a_held_lock_and_waits_when_asked(tmp_path):
     threading.Timer(1.0, (d / "var/lib/xenbook/lock").unlink).start()
     proc = subprocess.run(args + ["--wait", "60"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (d / "var/lib/xenbook/lock").exists()
+
+
+def test_sample_reboot_takes_the_lock_as_an_apply_does(tmp_path):
+    d = tmp_path / "h"
+    subprocess.run(XENBOOK + ["sample", "init", str(d)], check=True, capture_output=True)
+    (d / "var/lib/xenbook").mkdir(parents=True, exist_ok=True)
+    holder = lock.Holder("busy-run", os.getpid(), socket.gethostname(), "2026-01-01T00:00:00Z", f"sample:{d}")
+    (d / "var/lib/xenbook/lock").write_bytes(holder.to_bytes())
+    state = (d / ".xenbook-sample/state.json").read_bytes()
+    args = XENBOOK + ["reboot", "--target", f"sample:{d}"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and f"holds sample:{d}'s lock at /var/lib/xenbook/lock" in proc.stderr, proc.stderr
+    assert (d / ".xenbook-sample/state.json").read_bytes() == state, "rebooted while an apply held the lock"
+    (d / "var/lib/xenbook/lock").unlink()
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "[simulated] rebooted" in proc.stdout, proc.stderr
     assert not (d / "var/lib/xenbook/lock").exists()

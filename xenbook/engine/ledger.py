@@ -30,7 +30,7 @@ from xenbook import __version__
 from xenbook.core.errors import XenbookError
 from xenbook.core.host import Host
 from xenbook.core.paths import STATE_DIR
-from xenbook.engine import lock
+from xenbook.core import lock
 from xenbook.safety.redact import mask_shapes
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""The lock an applying run holds on its target, so that two runs never change one host at the same time."""
+"""The lock a run that changes a host holds on it (an apply, a sample host's reboot), so that two never change one
+host at the same time."""
 
 from __future__ import annotations
 
