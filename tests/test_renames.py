@@ -3,6 +3,7 @@ block, no orphaned marker and no config that stops being xenbook's (core/renames
 
 import pytest
 
+from tests.test_runner import arch_host, statuses
 from xenbook.connectors.fake import FakeHost
 from xenbook.core import renames
 from xenbook.core.commands import Result
@@ -14,7 +15,6 @@ from xenbook.sections.boot.params import BootParams
 from xenbook.sections.boot.steps import grub2_steps
 from xenbook.sections.domu import steps as domu
 from xenbook.sections.domu.params import GuestParams
-from tests.test_runner import arch_host, statuses
 
 OLD_HEADER = "# Managed by xenbook: change the guest's parameters in the runbook, not this file.\n"  # 0.1.0's
 

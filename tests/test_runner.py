@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import shutil
 
 import pytest
 
@@ -210,3 +211,72 @@ def test_one_guests_failure_skips_its_own_steps_not_another_guests():
     assert [s.status for s in report.steps] == ["failed", "ok", "skipped", "ok"]
     section_wide = [_Grouped("XenRunning", "", True), _Grouped("GuestConfig", "b", False)]
     assert [s.status for s in Runner(FakeHost(), dry_run=True).run(section_wide).steps] == ["failed", "skipped"]
+
+
+class GoodShell(FileStep):
+    section, name, path, validator = "test", "GoodShell", "/etc/default/grub", "shell"
+
+    def render(self, host, old):
+        return old + 'GRUB_TIMEOUT="5"\n'
+
+
+def hide_tools(monkeypatch, *names):
+    """This machine (and so the fake and rooted hosts) without the named programs."""
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda cmd, *a, **kw: None if cmd in names else real(cmd, *a, **kw))
+
+
+def test_a_missing_validator_fails_the_step_and_writes_nothing(monkeypatch):
+    hide_tools(monkeypatch, "bash")
+    host = arch_host()
+    before = host.files["/etc/default/grub"]
+    step = Runner(host, dry_run=False).run([GoodShell()]).steps[0]
+    assert step.status == "failed", step
+    assert "bash (the shell check) is not installed on fake" in step.reason and "nothing was written" in step.reason
+    assert "allow_unvalidated" in step.remedy
+    assert host.files["/etc/default/grub"] == before
+    plan = Runner(arch_host(), dry_run=True).run([GoodShell()]).steps[0]
+    assert plan.status == "failed" and "bash (the shell check) is not installed here" in plan.reason
+
+
+def test_an_allowed_missing_validator_writes_and_the_report_says_not_validated(monkeypatch):
+    hide_tools(monkeypatch, "bash")
+    host = arch_host()
+    report = Runner(host, dry_run=False, allow_unvalidated=["shell"]).run([GoodShell()])
+    step = report.steps[0]
+    assert step.status == "changed" and step.validated == []
+    assert step.unvalidated == ["bash is not installed on fake (the shell check; allow_unvalidated lists it)"]
+    assert b'GRUB_TIMEOUT="5"' in host.files["/etc/default/grub"]
+    assert "1 not validated" in report.summary()
+    assert "not validated</b>: bash is not installed" in report._repr_html_()
+    assert json.loads(report.to_json())["steps"][0]["unvalidated"] == step.unvalidated
+
+
+def test_a_plan_for_an_ssh_target_says_which_checks_only_the_apply_makes(monkeypatch):
+    hide_tools(monkeypatch, "bash")
+    host = arch_host()
+    host.target, host.over_network = "ssh:dom0", True
+    step = Runner(host, dry_run=True).run([GoodShell()]).steps[0]
+    assert step.status == "would-change"
+    assert step.unvalidated == ["bash is not installed on this machine, so the plan did not check /etc/default/grub;"
+                                " the apply checks it on ssh:dom0"]
+
+
+def test_regenerated_grub_cfg_fails_when_grub_script_check_is_missing(monkeypatch):
+    hide_tools(monkeypatch, "grub-script-check")
+    report = Runner(arch_host(), dry_run=False, allow_unvalidated=["grub-custom"]).run(grub2_steps(BootParams()))
+    assert statuses(report)["GrubXenEntry"] == "changed"  # 40_custom went unchecked, as allowed
+    regen = report.steps[-1]
+    assert regen.name == "GrubConfig" and regen.status == "failed", regen
+    assert "grub-script-check (the grub-script check) is not installed on fake" in regen.reason
+    allowed = Runner(arch_host(), dry_run=False, allow_unvalidated=["grub-script", "grub-custom"]).run(
+        grub2_steps(BootParams()))
+    assert statuses(allowed)["GrubConfig"] == "changed"
+    assert allowed.steps[-1].unvalidated and "grub-script-check is not installed" in allowed.steps[-1].unvalidated[0]
+
+
+def test_regenerated_grub_cfg_is_checked_by_the_runner():
+    if shutil.which("grub-script-check") is None:
+        pytest.skip("grub-script-check is not installed")
+    report = Runner(arch_host(), dry_run=False).run(grub2_steps(BootParams()))
+    assert report.steps[-1].validated == ["grub-script-check"]

@@ -9,11 +9,11 @@ import stat
 
 import pytest
 
+from tests.test_sample_findmnt import assert_findmnt_agrees
 from xenbook.core.commands import Command
 from xenbook.safety.guard import GuardRefused, check, device_facts
 from xenbook_sample import SampleHost, init_sample
 from xenbook_sample.bootstrap import ChrootView
-from tests.test_sample_findmnt import assert_findmnt_agrees
 
 MNT = "/var/lib/xenbook/mnt/dom01"
 UUID = "6b0d6c4e-8f1a-4c3b-9d2e-1a2b3c4d5e6f"

@@ -19,6 +19,8 @@ from xenbook.core.commands import Command  # noqa: E402
 from xenbook.core.errors import HostError, TargetError  # noqa: E402
 from xenbook.connectors.remote import SshHost, SudoLocalHost, remote_command  # noqa: E402
 from xenbook.connectors.targets import open_host  # noqa: E402
+from xenbook.core.errors import ValidationFailed  # noqa: E402
+from xenbook.safety.validators import VALIDATORS, Check, validate_candidate  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 HOSTILE = ["two words", "it's", 'say "hi"', "a;b", "; touch {m}", "$(touch {m})", "`touch {m}`",
@@ -294,6 +296,40 @@ def test_exec_validator(host, tmp_path):
     assert host.exec_validator(("sh", "-n", "{path}"), str(good)).ok
     r = host.exec_validator(("sh", "-n", "{path}"), str(bad))
     assert r is not None and not r.ok
+
+
+PACMAN_CONF = b"[options]\nArchitecture = auto\n[core]\nInclude = /etc/pacman.d/no-such-mirrorlist\n"
+
+
+def test_validators_run_on_the_target_not_here(host, tmp_path, monkeypatch):
+    """pacman-conf checks a transformed copy of the candidate: on the target, even when this machine lacks it."""
+    if shutil.which("pacman-conf") is None:
+        pytest.skip("pacman-conf is not installed")
+    monkeypatch.setattr(shutil, "which", lambda *a, **kw: None)  # this machine has no tools; the target has them
+    path = str(tmp_path / "pacman.conf")
+    notes = []
+    host.write_atomic(path, PACMAN_CONF, validate=lambda c: notes.extend(
+        validate_candidate(host, "pacman-conf", PACMAN_CONF, c, path)))
+    assert notes == ["pacman-conf --config"]
+    bad = PACMAN_CONF.replace(b"[core]", b"ParallelDownloads = many\n[core]")
+    with pytest.raises(ValidationFailed, match="(?s)pacman-conf --config rejected the new .*'ParallelDownloads' : 'many'"):
+        host.write_atomic(path, bad, validate=lambda c: validate_candidate(host, "pacman-conf", bad, c, path))
+    assert (tmp_path / "pacman.conf").read_bytes() == PACMAN_CONF
+    assert sorted(os.listdir(tmp_path)) == ["pacman.conf"]  # no candidate, no checked copy left beside it
+
+
+def test_a_validator_missing_on_the_target_fails_unless_allowed(host, tmp_path, monkeypatch):
+    monkeypatch.setitem(VALIDATORS, "pacman-conf", (Check(("no-such-validator-xyz", "--config", "{path}"),
+                                                          lambda data: data),))
+    path = str(tmp_path / "pacman.conf")
+    with pytest.raises(ValidationFailed, match=r"no-such-validator-xyz \(the pacman-conf check\) is not installed "
+                                               r"on ssh:root@127\.0\.0\.1"):
+        host.write_atomic(path, PACMAN_CONF, validate=lambda c: validate_candidate(host, "pacman-conf", PACMAN_CONF,
+                                                                                   c, path))
+    assert not os.path.exists(path)
+    notes = validate_candidate(host, "pacman-conf", PACMAN_CONF, path, path, ["pacman-conf"])
+    assert notes == ["not validated: no-such-validator-xyz is not installed on ssh:root@127.0.0.1:%d (the "
+                     "pacman-conf check; allow_unvalidated lists it)" % host.port]
 
 
 # host keys and authentication

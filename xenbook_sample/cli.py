@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
+import time
 
 import click
 
 from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError, TargetError
+from xenbook.engine import lock
 from xenbook_sample import PROFILES, init_sample
 from xenbook_sample.boot import reboot as reboot_sample
 from xenbook_sample.host import SampleHost, is_sample, made_by_another_version
@@ -32,7 +35,13 @@ def reboot(target, as_json):
     problem = made_by_another_version(t.path)
     if problem:
         raise TargetError(problem)
-    result = reboot_sample(SampleHost(t.path))
+    host = SampleHost(t.path)
+    run = time.strftime("reboot-%Y%m%dT%H%M%SZ-", time.gmtime()) + secrets.token_hex(3)
+    lock.acquire(host, run)  # as an apply does: a reboot in the middle of one would leave it half done
+    try:
+        result = reboot_sample(host)
+    finally:
+        lock.release(host, run)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -16,8 +16,8 @@ import os
 import posixpath
 import shutil
 
-from xenbook.core.commands import Result
 from xenbook.connectors.rooted import run_local
+from xenbook.core.commands import Result
 from xenbook_sample.blockdev import findmnt as simulate
 from xenbook_sample.host import ToolResult, find_device, mount_for
 from xenbook_sample.mountinfo import rows as table_rows, sync

@@ -7,8 +7,8 @@ from __future__ import annotations
 import posixpath
 import shutil
 
-from xenbook.core.commands import Result
 from xenbook.connectors.rooted import run_local
+from xenbook.core.commands import Result
 from xenbook_sample.grub_scripts import custom, linux, linux_xen, os_prober
 from xenbook_sample.host import boot_files, find_device, initrd_for, is_garbage, mount_for, relative_to_root, reverse_sorted
 from xenbook_sample.shellfiles import read_vars

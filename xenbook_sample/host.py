@@ -10,9 +10,9 @@ import shutil
 import sys
 from typing import Callable
 
+from xenbook.connectors.rooted import RootedHost
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError, ParameterError, TargetError
-from xenbook.connectors.rooted import RootedHost
 from xenbook_sample import tree
 from xenbook_sample.profiles import DEFAULT_PROFILE, PROFILES, SECTOR, part_name
 
@@ -48,6 +48,19 @@ def made_by_another_version(root: str) -> str | None:
             f"its simulated machine lacks. Recreate it: xenbook sample init {root} --force --profile {profile}")
 
 
+def _not_to_wipe(root: str) -> str | None:
+    """Why the sample host in root must not be wiped by init_sample(force=True), or None: the marker looks right,
+    but root is a machine's or a user's own directory, or the marker is a link to another tree's."""
+    real = os.path.realpath(root)
+    if real == "/" or real == os.path.realpath(os.path.expanduser("~")) or os.path.ismount(real):
+        return f"is {real}: this machine's root, your home directory or a mount point"
+    marker = os.path.join(root, tree.STATE_DIR)
+    for path in (root, marker, os.path.join(marker, "state.json")):
+        if os.path.islink(path):
+            return f"is not a sample host of its own: {path} is a symbolic link"
+    return None
+
+
 def init_sample(path: str, profile: str = DEFAULT_PROFILE, force: bool = False) -> "SampleHost":
     """Create a sample host in path: missing or empty, or (with force) an existing sample host to replace."""
     if profile not in PROFILES:
@@ -58,9 +71,15 @@ def init_sample(path: str, profile: str = DEFAULT_PROFILE, force: bool = False) 
     if os.path.isdir(root) and os.listdir(root):
         if not is_sample(root):
             raise TargetError(f"{root} is not empty and not a sample host made by xenbook; nothing was written "
-                              "there. Choose a new or empty directory for the sample host.")
+                              "there, and --force does not change that. Choose a new or empty directory for the "
+                              "sample host.")
         if not force:
-            raise TargetError(f"{root} already holds a sample host; open it, or pass force=True to recreate it")
+            raise TargetError(f"{root} already holds a sample host; open it, or recreate it with --force (xenbook "
+                              f"sample init {root} --force; force=True from Python)")
+        refused = _not_to_wipe(root)
+        if refused:
+            raise TargetError(f"{root} {refused}: --force wipes only a directory that is a sample host made by "
+                              "xenbook; nothing was removed. Choose a new or empty directory for the sample host.")
         for name in os.listdir(root):
             child = os.path.join(root, name)
             if os.path.isdir(child) and not os.path.islink(child):
@@ -118,8 +137,8 @@ class SampleHost(RootedHost):
         if command:
             self.__dict__["answered_for_real"] = True
 
-    def exec_validator(self, argv, path: str) -> Result | None:
-        result = super().exec_validator(argv, path)
+    def exec_validator(self, argv, path: str, data: bytes | None = None) -> Result | None:
+        result = super().exec_validator(argv, path, data)
         if result is not None:
             self.answered_by("real")
         return result

@@ -12,8 +12,8 @@ import posixpath
 import re
 import shutil
 
-from xenbook.core.commands import Result
 from xenbook.connectors.rooted import run_local
+from xenbook.core.commands import Result
 
 ENABLED_LIKE = {"enabled", "enabled-runtime", "static", "indirect", "alias", "generated"}
 PASSED_ON = ("-q", "--quiet", "--force", "--no-reload", "--system")

@@ -7,7 +7,8 @@ import shutil
 from dataclasses import dataclass, field
 
 from xenbook.connectors.targets import open_host
-from xenbook.engine import ledger, lock
+from xenbook.engine import ledger
+from xenbook.engine import lock
 
 from . import faults, samples, trees
 

@@ -17,7 +17,8 @@ import traceback
 import pytest
 
 from xenbook.connectors.targets import open_host
-from xenbook.engine import ledger, lock
+from xenbook.engine import ledger
+from xenbook.engine import lock
 from xenbook.engine.runner import Runner
 
 from . import samples, trees

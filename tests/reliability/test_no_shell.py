@@ -108,7 +108,7 @@ class Recorder(remote.CommandFilesHost):
             return 0, f"{argv[4]}.tmp\0{argv[4]}".encode(), ""
         return 0, b"0 0 0 0" if "stat -L" in script else b"", ""
 
-    def exec_validator(self, argv, path):
+    def exec_validator(self, argv, path, data=None):
         return None
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
-import tempfile
 from typing import Callable, Sequence
 
-from xenbook.connectors.rooted import run_local
+from xenbook.connectors.rooted import run_on_copy
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError
 from xenbook.core.host import FileInfo, Host, Validate, check_path
@@ -128,13 +126,9 @@ class FakeHost(Host):
         self.append(path, data, mode=mode)
         return True
 
-    def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
-        """Run the real tool here on a private copy of the fake file."""
-
-        if shutil.which(argv[0]) is None:
+    def exec_validator(self, argv: Sequence[str], path: str, data: bytes | None = None) -> Result | None:
+        """Run the real tool here on a private copy of the fake file (or of data); a tool listed absent is not
+        installed."""
+        if argv[0] in self.absent or shutil.which(argv[0]) is None:
             return None
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, "candidate")
-            with open(local, "wb") as f:
-                f.write(self.files[check_path(path)])
-            return run_local([local if a == "{path}" else a for a in argv])
+        return run_on_copy(argv, self.files[check_path(path)] if data is None else data)

@@ -50,6 +50,14 @@ _REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/n
 _COPY = ('d=${2%/*}; mkdir -p -- "${d:-/}" && cp -p -- "$1" "$2" || exit; '
          'set -- "$2"; while [ -n "$d" ]; do set -- "$@" "$d"; d=${d%/*}; done; exec sync -- "$@" /')
 _HAVE = 'command -v -- "$1"'
+# A validator run on a copy of the candidate (data on stdin) in a private temporary file beside path ($1): every
+# argument "{path}" of the validator ($2...) becomes that file, removed when the validator ends.
+# What a killed run left of an earlier check in that directory is removed first (applies hold the target's lock).
+_CHECK = ('p=$1; shift; d=${p%/*}; d=${d:-/}; rm -f -- "${d%/}/.xenbook-check-"??????; '
+          'f() { echo "xenbook: cannot copy the candidate beside $p" >&2; exit 125; }; '
+          't=$(mktemp -- "${d%/}/.xenbook-check-XXXXXX") || f; trap \'rm -f -- "$t"\' EXIT; cat > "$t" || f; '
+          'for a; do shift; if [ "$a" = "{path}" ]; then set -- "$@" "$t"; else set -- "$@" "$a"; fi; done; '
+          '"$@"; r=$?; rm -f -- "$t"; trap - EXIT; exit $r')
 # The ledger's appends and the lock's exclusive create (noclobber: O_EXCL for a new file); exit 45: it exists.
 _APPEND = '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"'
 _CREATE = ('set -C; if ! (cat > "$1") 2>/dev/null; then [ -e "$1" ] && exit 45; echo "cannot create $1" >&2; '
@@ -164,11 +172,19 @@ class CommandFilesHost(Host):
             raise self._fail("creating", path, raw)
         return raw[0] == 0
 
-    def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
+    def exec_validator(self, argv: Sequence[str], path: str, data: bytes | None = None) -> Result | None:
         path = check_path(path)
         if self._sh(_HAVE, argv[0])[0] != 0:
             return None
-        return self.run(Command(tuple(path if a == "{path}" else a for a in argv)))
+        if data is None:
+            return self.run(Command(tuple(path if a == "{path}" else a for a in argv)))
+        if "{path}" not in argv:
+            return self.run(Command(tuple(argv), stdin=data))
+        rc, out, err = self._sh(_CHECK, path, *argv, stdin=data)
+        if rc == 125 and "xenbook: cannot copy the candidate" in err:
+            raise HostError(f"cannot copy the candidate of {path} beside it on {self.target} to validate it "
+                            f"(exit {rc}){output_tail(err, 5)}")
+        return Result(rc, out.decode(errors="replace"), err)
 
 
 def remote_command(argv: Sequence[str], *, sudo: bool = False) -> str:

@@ -216,11 +216,25 @@ class RootedHost(Host):
         finally:
             os.close(fd)
 
-    def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
+    def exec_validator(self, argv: Sequence[str], path: str, data: bytes | None = None) -> Result | None:
         if shutil.which(argv[0]) is None:
             return None
-        real = self.real(path)
-        return run_local([real if a == "{path}" else a for a in argv])
+        if data is None:
+            real = self.real(path)
+            return run_local([real if a == "{path}" else a for a in argv])
+        return run_on_copy(argv, data)
+
+
+def run_on_copy(argv: Sequence[str], data: bytes) -> Result:
+    """Run argv on this machine with '{path}' standing for a private temporary file holding data, or with data on
+    stdin when argv has no '{path}'."""
+    if "{path}" not in argv:
+        return run_local(list(argv), stdin=data)
+    with tempfile.TemporaryDirectory(prefix="xenbook-check-") as tmp:
+        copy = os.path.join(tmp, "candidate")
+        with open(copy, "wb") as f:
+            f.write(data)
+        return run_local([copy if a == "{path}" else a for a in argv])
 
 
 class LocalHost(RootedHost):

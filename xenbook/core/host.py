@@ -106,8 +106,10 @@ class Host(ABC):
 
     # validators run with real tools, where the host's files can be reached
     @abstractmethod
-    def exec_validator(self, argv: Sequence[str], path: str) -> Result | None:
-        """Run a validator with '{path}' in argv standing for path; None when the tool is not installed."""
+    def exec_validator(self, argv: Sequence[str], path: str, data: bytes | None = None) -> Result | None:
+        """Run a validator where the host's tools are, with '{path}' in argv standing for path, or, given data, for
+        a private temporary file beside path that holds data (an argv without '{path}' reads data on stdin); None
+        when the tool is not installed there."""
 
     def fact(self, read: Callable[["Host"], T]) -> T:
         """read(self) once until the runner changes the host or starts a run: the cache is keyed by the function, so

@@ -76,6 +76,7 @@ class Regeneration(Step):
 
     command: Command
     output: str | None = None  # the file the command replaces; backed up first
+    validator: str | None = None  # the check (safety/validators.py) the output must pass after the command ran
     triggered_by: tuple[str, ...] = ()  # the steps of this run that changed its inputs (the runner sets it)
 
     @property

@@ -69,17 +69,54 @@ def append_record(host: Host, kind: str, run: str, /, **fields) -> dict:
     return record
 
 
-def read_records(host: Host) -> list[dict]:
-    """Every whole record in host's ledger, oldest first (a line torn by a crash is left out)."""
-    records = []
-    for line in (host.read_bytes(LEDGER) or b"").splitlines():
+# The fields each kind of record must have, and their types, for the readers of the ledger to use it
+_FIELDS: dict[str, dict[str, type]] = {
+    "start": {"id": str, "section": str, "step": str},
+    "end": {"id": str, "section": str, "step": str, "status": str, "reason": str, "writes": list},
+    "interrupted": {"section": str, "step": str},
+    "run-end": {"status": str, "counts": dict, "steps": dict},
+}
+_WRITE_FIELDS = {"path": str, "after": str, "diff": str}
+
+
+def malformed(record: object) -> str | None:
+    """What is wrong with one ledger record, or None when it is whole."""
+    if not isinstance(record, dict):
+        return "is not a JSON object"
+    fields = {"kind": str, "run": str, "time": str} | _FIELDS.get(record.get("kind"), {})  # type: ignore[arg-type]
+    wrong = [k for k, kind in fields.items() if not isinstance(record.get(k), kind)]
+    if record.get("kind") == "end" and not wrong:
+        wrong = [f"writes[{i}]" for i, w in enumerate(record["writes"])
+                 if not isinstance(w, dict) or any(not isinstance(w.get(k), t) for k, t in _WRITE_FIELDS.items())]
+    if record.get("kind") == "run-end" and not wrong:
+        wrong = [f"steps.{k}" for k, v in record["steps"].items() if not isinstance(v, dict)]
+        wrong += [f"counts.{k}" for k, v in record["counts"].items() if not isinstance(v, int)]
+    return f"lacks or mistypes {', '.join(wrong)}" if wrong else None
+
+
+def read_ledger(host: Host) -> tuple[list[dict], list[str]]:
+    """Every whole record in host's ledger, oldest first, and what was skipped: one line per malformed record (a
+    line torn by a crash, or one edited by hand), naming its line number and what is wrong."""
+    records, skipped = [], []
+    for n, line in enumerate((host.read_bytes(LEDGER) or b"").splitlines(), 1):
+        if not line.strip():
+            continue
         try:
             record = json.loads(line)
         except ValueError:
+            skipped.append(f"{LEDGER} line {n} is not JSON (torn by a crash, or edited): skipped")
             continue
-        if isinstance(record, dict) and "kind" in record:
+        problem = malformed(record)
+        if problem:
+            skipped.append(f"{LEDGER} line {n} {problem}: skipped")
+        else:
             records.append(record)
-    return records
+    return records, skipped
+
+
+def read_records(host: Host) -> list[dict]:
+    """Every whole record in host's ledger, oldest first; malformed ones are left out (read_ledger names them)."""
+    return read_ledger(host)[0]
 
 
 def unfinished(records: list[dict], running: str | None = None) -> list[dict]:
@@ -107,7 +144,9 @@ class Journal:
         try:
             holder = lock.read_holder(self.host) if self.dry_run else None  # a dry run may watch one in progress
             running = (holder.run if holder else None) if self.dry_run else self.run_id
-            self._acknowledge(unfinished(read_records(self.host), running), report)
+            records, skipped = read_ledger(self.host)
+            report.ledger_skipped += [s for s in skipped if s not in report.ledger_skipped]
+            self._acknowledge(unfinished(records, running), report)
         except BaseException:
             self.close(report)
             raise

@@ -1,4 +1,5 @@
-"""The lock an applying run holds on its target, so that two runs never change one host at the same time."""
+"""The lock a run that changes a host holds on it (an apply, a sample host's reboot), so that two never change one
+host at the same time."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Holder:
     since: str = "?"
     target: str = ""
     boot: str = ""  # the boot id of the machine the holder runs on: after a restart its pid means nothing
+    start: str = ""  # its process's start time (/proc/PID/stat, ticks after boot): a reused pid has another
 
     def to_bytes(self) -> bytes:
         return (json.dumps(asdict(self), sort_keys=True) + "\n").encode()
@@ -40,7 +42,8 @@ class Holder:
             return None
         try:
             raw = json.loads(data)
-            return cls(**{k: raw[k] for k in ("run", "pid", "host", "since", "target", "boot") if k in raw})
+            return cls(**{k: raw[k] for k in ("run", "pid", "host", "since", "target", "boot", "start")
+                          if k in raw})
         except (ValueError, TypeError, AttributeError):
             return cls()
 
@@ -50,13 +53,34 @@ class Holder:
             return None
         if self.boot and self.boot != boot_id():
             return False  # this machine restarted since: that process is gone, whatever runs under its pid now
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
+        found = process_start(self.pid)
+        if found is None:  # no /proc here: whether the pid exists is all there is to know
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
             return True
-        return True
+        if not found:
+            return False  # gone, or a zombie: it ended and only waits for its parent to collect it
+        return not self.start or self.start == found  # another start time: the pid was reused by another process
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of process pid (field 22 of /proc/PID/stat); "" when it does not run (no such process, or a
+    zombie that has ended), None where there is no /proc to tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return "" if os.path.isdir("/proc/self") else None
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the name in parentheses may hold spaces and parentheses
+    if len(fields) < 20 or fields[0] in ("Z", "X", "x"):
+        return ""
+    return fields[19]
 
 
 def boot_id() -> str:
@@ -71,7 +95,7 @@ def boot_id() -> str:
 def me(run_id: str, target: str) -> Holder:
     """This process as a lock holder for run_id."""
     return Holder(run_id, os.getpid(), socket.gethostname(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  target, boot_id())
+                  target, boot_id(), process_start(os.getpid()) or "")
 
 
 def read_holder(host: Host) -> Holder | None:
@@ -87,7 +111,8 @@ def held_message(host: Host, holder: Holder, waited: float = 0.0) -> str:
         text += f" (waited {waited:g} s)"
     alive = holder.alive_here()
     if alive is False:
-        text += f"\n  pid {holder.pid} no longer runs on {holder.host}: that run is dead (killed, or its machine restarted)"
+        text += (f"\n  pid {holder.pid} no longer runs on {holder.host}: that run is dead (killed, or its machine "
+                 "restarted; a process that now has its pid started later)")
     elif alive is None:
         text += f"\n  check on {holder.host} whether pid {holder.pid} still runs (ps -p {holder.pid})"
     text += (f"\n  to remove the lock of a dead run: xenbook unlock --target {host.target} --run {holder.run}"

@@ -14,6 +14,7 @@ from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, build, size_mib  # noqa: F401  (build and size_mib are part of this interface)
 from xenbook.engine.backups import DEFAULT_KEEP
 from xenbook.engine.registry import sections as registered_sections
+from xenbook.safety.validators import names as validator_names
 
 
 class HostParams(Model):
@@ -28,11 +29,23 @@ class HostParams(Model):
     sections: list[str] | None = Field(None, description="sections to run, in runbook order; empty for all")
     keep_backups: int | None = Field(DEFAULT_KEEP, ge=1, description="an apply keeps the backups of this many runs "
                                      "(the newest) under /var/lib/xenbook/backups and removes older ones; null keeps all")
+    allow_unvalidated: list[str] = Field(default_factory=list, description="checks (validators) whose tool may be "
+                                         "missing on the target: the file is then written unchecked and reported "
+                                         "'not validated'; any other missing check fails its step")
 
     @field_validator("target")
     @classmethod
     def _target(cls, v: str) -> str:
         parse_target(v)
+        return v
+
+    @field_validator("allow_unvalidated")
+    @classmethod
+    def _allow_unvalidated(cls, v: list[str]) -> list[str]:
+        known = validator_names()
+        for name in v:
+            if name not in known:
+                raise ValueError(f"unknown check {name!r}; choose from {', '.join(known)}")
         return v
 
     @field_validator("sections")

@@ -73,7 +73,8 @@ def run_sections(host: Host, params: RunbookParams, names: list[str] | None = No
                  on_line: Callable[[str], None] | None = None, wait: float = 0.0) -> Report:
     """Plan (dry run) or apply the named sections' steps on host; an apply waits up to wait s for the host's lock."""
     runner = Runner(host, dry_run=params.dry_run if dry_run is None else dry_run, progress=progress,
-                    on_line=on_line, wait=wait, keep_backups=params.keep_backups)
+                    on_line=on_line, wait=wait, keep_backups=params.keep_backups,
+                    allow_unvalidated=params.allow_unvalidated)
     return runner.run(section_steps(host, params, names))
 
 

@@ -27,6 +27,7 @@ class StepResult:
     duration: float = 0.0
     remedy: str = ""
     validated: list[str] = field(default_factory=list)
+    unvalidated: list[str] = field(default_factory=list)  # checks that could not run: the file is "not validated"
     output: str = ""
     verdict: str = ""
     value: str = ""
@@ -49,6 +50,7 @@ class Report:
     interrupted: list[dict] = field(default_factory=list)  # steps an earlier run started and never ended (ledger)
     answered: dict = field(default_factory=dict)  # a simulated host: commands answered by real tools and simulated
     pruned: list[str] = field(default_factory=list)  # backup folders an apply removed (keep_backups)
+    ledger_skipped: list[str] = field(default_factory=list)  # malformed records of the target's ledger, left out
 
     @property
     def failed(self) -> list[StepResult]:
@@ -64,9 +66,12 @@ class Report:
         verdicts = [s.verdict for s in self.steps if s.verdict]
         ready = "; readiness: " + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS if v in verdicts) \
             if verdicts else ""
+        unchecked = sum(1 for s in self.steps if s.unvalidated)
+        ready += f"; {unchecked} not validated" if unchecked else ""
         died = "; interrupted earlier: " + ", ".join(f"{i['section']}/{i['step']}" for i in self.interrupted) \
             if self.interrupted else ""
-        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died
+        skipped = f"; {len(self.ledger_skipped)} malformed ledger record(s) skipped" if self.ledger_skipped else ""
+        return f"{self.target}{sim}, {mode}: " + (", ".join(parts) or "no steps") + ready + died + skipped
 
     def tools_line(self) -> str:
         """On a simulated host: how many commands real tools answered and how many the simulation did ("" else)."""
@@ -77,6 +82,7 @@ class Report:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
                 "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
                 "interrupted": self.interrupted, "answered": self.answered, "pruned": self.pruned,
+                "ledger_skipped": self.ledger_skipped,
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
@@ -99,6 +105,7 @@ class Report:
         merge_facts(self.facts, other.facts)
         self.reboot_required = self.reboot_required or other.reboot_required
         self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
+        self.ledger_skipped += [s for s in other.ledger_skipped if s not in self.ledger_skipped]
         for kind, count in other.answered.items():
             self.answered[kind] = self.answered.get(kind, 0) + count
 
@@ -144,6 +151,9 @@ def to_html(report: Report) -> str:
                    f"<b>Interrupted</b>: step {html.escape(i['step'])} of section {html.escape(i['section'])} "
                    f"(run {html.escape(i['run'])}, started {html.escape(i['started'])}) never finished: its process "
                    "died. This run planned it afresh from the host's state.</div>")
+    for skipped in report.ledger_skipped:
+        banner += ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
+                   f"<b>Ledger</b>: {html.escape(skipped)}</div>")
     rows = []
     for s in report.steps:
         colour = _COLOURS.get(s.status, "inherit")
@@ -157,6 +167,8 @@ def to_html(report: Report) -> str:
             detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
         if s.validated:
             detail += f"<br><small>validated: {html.escape('; '.join(s.validated))}</small>"
+        for note in s.unvalidated:
+            detail += f'<br><b style="color:#b26a00">not validated</b>: {html.escape(note)}'
         for c in s.commands:
             detail += f"<br><code>{html.escape(c)}</code>"
         for d in s.diffs:

@@ -17,7 +17,7 @@ from xenbook.core.step import Regeneration, Step
 from xenbook.engine.backups import prune
 from xenbook.engine.ledger import RUN_ENV, Journal
 from xenbook.engine.results import Report, StepResult, merge_facts
-from xenbook.safety.validators import validate_bytes, validate_candidate
+from xenbook.safety.validators import NOT_VALIDATED, validate_bytes, validate_candidate
 
 Progress = Callable[[StepResult], None]
 
@@ -28,12 +28,15 @@ def run_id() -> str:
 
 
 class Runner:
-    """Applies steps to one host; dry_run reads everything and writes nothing."""
+    """Applies steps to one host; dry_run reads everything and writes nothing; allow_unvalidated names the checks
+    (validators) whose tool may be missing, the file then written unchecked and reported "not validated"."""
 
     def __init__(self, host: Host, *, dry_run: bool = True, progress: Progress | None = None,
-                 on_line: Callable[[str], None] | None = None, wait: float = 0.0, keep_backups: int | None = None):
+                 on_line: Callable[[str], None] | None = None, wait: float = 0.0, keep_backups: int | None = None,
+                 allow_unvalidated: Iterable[str] = ()):
         self.host = host
         self.keep_backups = keep_backups  # an apply then prunes all but the newest runs' backups; None keeps all
+        self.allow_unvalidated = frozenset(allow_unvalidated)
         self.dry_run = dry_run
         self.progress = progress
         self.on_line = on_line
@@ -128,11 +131,14 @@ class Runner:
             for path in step.provides:
                 self.provided.setdefault(path, step.name)
             try:
+                checked_on = self.host.target if self.host.over_network else ""
                 for action in plan.actions:
                     if isinstance(action, WriteFile):
-                        result.validated += validate_bytes(action.validator, action.new, action.path)
+                        _note(result, validate_bytes(action.validator, action.new, action.path,
+                                                     self.allow_unvalidated, checked_on))
             except XenbookError as e:
-                result.status, result.reason = "failed", str(e)
+                result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
+                result.remedy = getattr(e, "remedy", "") or result.remedy
             return result
         self.journal.start(step, result)
         try:
@@ -141,6 +147,12 @@ class Runner:
             problem = step.verify(self.host) if isinstance(step, Regeneration) else None
             if problem:
                 result.status, result.reason = "failed", f"ran, but the result is wrong: {problem}"
+            elif isinstance(step, Regeneration) and step.validator and step.output:
+                output = self.host.read_bytes(step.output)
+                if output is None:
+                    raise HostError(f"{step.output} is missing after {step.command.argv[0]} ran")
+                _note(result, validate_candidate(self.host, step.validator, output, step.output, step.output,
+                                                 self.allow_unvalidated, new=False))
         except XenbookError as e:
             result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
             result.remedy = result.remedy or getattr(e, "remedy", "")
@@ -229,8 +241,15 @@ class Runner:
         backup = self._backup(action.path) if action.old is not None and action.backup else None
 
         def validate(candidate: str) -> None:
-            result.validated += validate_candidate(host, action.validator, action.new, candidate, action.path)
+            _note(result, validate_candidate(host, action.validator, action.new, candidate, action.path,
+                                             self.allow_unvalidated))
 
         host.write_atomic(action.path, action.new, mode=action.mode if action.old is None or action.set_mode else None,
                           validate=validate)
         self.journal.wrote(action, backup)
+
+
+def _note(result: StepResult, notes: list[str]) -> None:
+    """Add a validation's notes to result: what was checked, and what was not (shown as "not validated")."""
+    result.validated += [n for n in notes if not n.startswith(NOT_VALIDATED)]
+    result.unvalidated += [n[len(NOT_VALIDATED):] for n in notes if n.startswith(NOT_VALIDATED)]

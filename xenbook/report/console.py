@@ -20,6 +20,8 @@ def print_step(console: Console, s: StepResult, *, diffs: bool = True) -> None:
                   highlight=False, markup=True, soft_wrap=True)
     if s.remedy and s.status == "failed":
         console.print(f"{'':>13}what to do: {s.remedy}", highlight=False, markup=False, soft_wrap=True)
+    for note in s.unvalidated:
+        console.print(f"{'':>13}[yellow]not validated[/]: {escape(note)}", highlight=False, markup=True, soft_wrap=True)
     for c in s.commands:
         console.print(f"{'':>13}$ {c}", highlight=False, markup=False, soft_wrap=True)
     if diffs:

@@ -118,6 +118,7 @@ def build(host: Host, params: RunbookParams, plan: bool = False) -> Document:
     banners = ["SIMULATED host: xenbook's sample machine; nothing here touched a real one."] if host.simulated else []
     banners += [f"Interrupted: {i['section']} / {i['step']} (run {i['run']}, started {i['started']}) never finished."
                 for i in checked.interrupted]
+    banners += [f"Ledger: {skipped}" for skipped in checked.ledger_skipped]
     parts = [Part("Sections and steps", [_steps_table(records, checked if plan else None)]),
              Part("Changes applied", _changes(host, records))]
     for section in sections().values():  # each section's own parts, in runbook order

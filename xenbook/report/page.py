@@ -72,8 +72,24 @@ def to_html(doc: Document) -> str:
             f"<nav><ol>{nav}</ol></nav>{parts}</body></html>\n")
 
 
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links, table cells, strikethrough
+_MD_LINE_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))")  # headings, lists, setext lines, quotes, numbered items
+
+
+def _md_line(line: str) -> str:
+    """One line of host text as Markdown that shows it literally: HTML as entities, Markdown's marks escaped."""
+    line = _MD_INLINE.sub(r"\\\1", html.escape(line, quote=False))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit()
+                                                      else m.group(2) + "\\"), line, count=1)
+
+
+def _md_text(text: str, joint: str = "\n") -> str:
+    """Host text (one line or several) shown literally, its lines joined by joint."""
+    return joint.join(_md_line(line) for line in text.splitlines())
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>") or " "
+    return _md_text(text, "<br>") or " "
 
 
 def _fence(text: str) -> str:
@@ -90,18 +106,20 @@ def _md_block(block: Block) -> str:
     if isinstance(block, Code):
         fence = _fence(block.text)
         text = block.text if block.text.endswith("\n") else block.text + "\n"
-        return f"**{block.caption}**\n\n{fence}{'diff' if block.diff else 'text'}\n{text}{fence}"
+        return f"**{_md_text(block.caption, ' ')}**\n\n{fence}{'diff' if block.diff else 'text'}\n{text}{fence}"
     if isinstance(block, Heading):
-        return f"### {block.text}"
+        return f"### {_md_text(block.text, ' ')}"
     if isinstance(block, Image):
-        return f"**{block.caption}**\n\n![{block.caption}]({block.uri()})"
-    return block
+        caption = _md_text(block.caption, " ")
+        return f"**{caption}**\n\n![{caption}]({block.uri()})"
+    return _md_text(block)
 
 
 def to_markdown(doc: Document) -> str:
     """The same document as Markdown (tables, fenced files and diffs, images as data: URIs)."""
-    out = [f"# {doc.title}", f"_{doc.subtitle}_"] + [f"> **{b}**" for b in doc.banners]
+    out = [f"# {_md_text(doc.title, ' ')}", f"_{_md_text(doc.subtitle, ' ')}_"]
+    out += [f"> **{_md_text(b, ' ')}**" for b in doc.banners]
     for p in doc.parts:
-        out.append(f"## {p.title}")
+        out.append(f"## {_md_text(p.title, ' ')}")
         out += [_md_block(b) for b in p.blocks]
     return "\n\n".join(out) + "\n"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
-from xenbook.connectors.rooted import run_local
+from xenbook.connectors.rooted import run_on_copy
 from xenbook.core.commands import output_tail
 from xenbook.core.errors import ValidationFailed
 from xenbook.core.host import Host
@@ -23,11 +21,11 @@ def _after_line_2(data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Check:
-    """One validator run: argv with '{path}', optionally on a transformed copy checked on this machine."""
+    """One validator run, where the host's tools are: argv with '{path}', optionally on a transformed copy."""
 
     argv: tuple[str, ...]
     transform: Callable[[bytes], bytes] | None = None
-    stdin: bool = False  # the tool reads the candidate on stdin (argv has no '{path}'); it runs on this machine
+    stdin: bool = False  # the tool reads the candidate on stdin (argv has no '{path}')
 
     @property
     def tool(self) -> str:
@@ -87,56 +85,84 @@ VALIDATORS: dict[str, tuple[Check | PythonCheck, ...]] = {
 }
 
 
-def _fail(check: Check, where: str, result) -> ValidationFailed:
-    return ValidationFailed(f"{check.label()} rejected the new {where} (exit {result.returncode}); "
-                            f"the file was left as it was{output_tail(result.stderr + result.stdout)}")
+NOT_VALIDATED = "not validated: "  # how a note of a check that could not run begins
+
+
+def names() -> list[str]:
+    """The validators' names, as steps and allow_unvalidated name them."""
+    return sorted(VALIDATORS)
+
+
+def _fail(check: Check, where: str, result, left: str) -> ValidationFailed:
+    return ValidationFailed(f"{check.label()} rejected the {where} (exit {result.returncode}); "
+                            f"{left}{output_tail(result.stderr + result.stdout)}")
+
+
+def _missing(check: Check, name: str, where: str, place: str, allowed: Collection[str], nothing: str) -> str:
+    """The note of a check whose tool is not installed at place, when name is allowed to go unchecked; else raise."""
+    if name in allowed:
+        return f"{NOT_VALIDATED}{check.tool} is not installed {place} (the {name} check; allow_unvalidated lists it)"
+    raise ValidationFailed(f"the {where} cannot be validated: {check.tool} (the {name} check) is not installed "
+                           f"{place}; {nothing}",
+                           remedy=f"install {check.tool} {place}, or add {name} to allow_unvalidated in the host's "
+                                  "parameters to accept it unchecked")
+
+
+def _python(check: PythonCheck, data: bytes, where: str, left: str) -> str:
+    problem = check.func(data)
+    if problem:
+        raise ValidationFailed(f"{check.name} rejected the {where}; {left}: {problem}")
+    return check.label()
 
 
 def check_locally(check: Check | PythonCheck, data: bytes, where: str) -> bool:
     """Run check on data in a private temporary file here; False when the tool is not installed."""
     if isinstance(check, PythonCheck):
-        problem = check.func(data)
-        if problem:
-            raise ValidationFailed(f"{check.name} rejected the new {where}; the file was left as it was: {problem}")
+        _python(check, data, f"new {where}", "the file was left as it was")
         return True
     if shutil.which(check.tool) is None:
         return False
-    if check.transform:
-        data = check.transform(data)
-    if check.stdin:
-        result = run_local(list(check.argv), stdin=data)
-        if not result.ok:
-            raise _fail(check, where, result)
-        return True
-    with tempfile.TemporaryDirectory(prefix="xenbook-check-") as tmp:
-        path = os.path.join(tmp, "candidate")
-        with open(path, "wb") as f:
-            f.write(data)
-        result = run_local([path if a == "{path}" else a for a in check.argv])
+    result = run_on_copy(check.argv, check.transform(data) if check.transform else data)
     if not result.ok:
-        raise _fail(check, where, result)
+        raise _fail(check, f"new {where}", result, "the file was left as it was")
     return True
 
 
-def validate_bytes(name: str | None, data: bytes, where: str) -> list[str]:
-    """Validate data here (no host involved); returns what was run and what could not be."""
+def validate_bytes(name: str | None, data: bytes, where: str, allowed: Collection[str] = (),
+                   target: str = "") -> list[str]:
+    """Validate data on this machine (a plan: no host involved); returns what was run and what could not be. A
+    tool missing here fails like an apply would, unless name is allowed, or target names the host where the apply
+    checks it (an ssh target)."""
     notes = []
     for check in VALIDATORS.get(name, ()) if name else ():
-        ran = check_locally(check, data, where)
-        notes.append(check.label() if ran else f"{check.tool} not installed: not checked")
+        if check_locally(check, data, where):
+            notes.append(check.label())
+        elif target:
+            notes.append(f"{NOT_VALIDATED}{check.tool} is not installed on this machine, so the plan did not check "
+                         f"{where}; the apply checks it on {target}")
+        else:
+            notes.append(_missing(check, name, f"new {where}", "here", allowed, "a plan cannot show it valid"))
     return notes
 
 
-def validate_candidate(host: Host, name: str | None, data: bytes, candidate: str, where: str) -> list[str]:
-    """Validate the candidate file at host path candidate; raises ValidationFailed, returns notes."""
+def validate_candidate(host: Host, name: str | None, data: bytes, candidate: str, where: str,
+                       allowed: Collection[str] = (), *, new: bool = True) -> list[str]:
+    """Validate the candidate file at host path candidate where the host's tools are; raises ValidationFailed (a
+    rejection, or a tool not installed on the host unless allowed lists name), returns notes. new: the candidate
+    replaces where only when valid (else where is a file already in place, checked after it was made)."""
     notes = []
+    what, left = (f"new {where}", "the file was left as it was") if new else (where, "it stays as it was made")
     for check in VALIDATORS.get(name, ()) if name else ():
-        if isinstance(check, PythonCheck) or check.transform is not None or check.stdin:
-            ran = check_locally(check, data, where)
+        if isinstance(check, PythonCheck):
+            notes.append(_python(check, data, what, left))
+            continue
+        copy = check.transform(data) if check.transform else data if check.stdin else None
+        result = host.exec_validator(check.argv, candidate, copy)
+        if result is None:
+            notes.append(_missing(check, name, what, f"on {host.target}", allowed,
+                                  "nothing was written" if new else "it is not known to be valid"))
+        elif not result.ok:
+            raise _fail(check, what, result, left)
         else:
-            result = host.exec_validator(check.argv, candidate)
-            ran = result is not None
-            if ran and not result.ok:
-                raise _fail(check, where, result)
-        notes.append(check.label() if ran else f"{check.tool} not installed: not checked")
+            notes.append(check.label())
     return notes

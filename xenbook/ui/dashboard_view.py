@@ -76,7 +76,8 @@ class DashboardView:
         manage = self.view.params.manage.model_copy(update={"snapshot": False})
         manage = type(manage).model_validate(manage.model_dump() | values)
         with self.dashboard.lock:
-            report = Runner(self.host, dry_run=False).run([DomainAction(manage)])
+            report = Runner(self.host, dry_run=False,
+                            allow_unvalidated=self.view.params.allow_unvalidated).run([DomainAction(manage)])
         self.refresh()
         return report
 
@@ -88,7 +89,8 @@ class DashboardView:
             print(f"{result.status:>12}  {result.name}: {result.reason}", flush=True)
 
         with self.dashboard.lock:
-            report = Runner(self.host, dry_run=params.dry_run, progress=shown).run(
+            report = Runner(self.host, dry_run=params.dry_run, progress=shown,
+                            allow_unvalidated=params.allow_unvalidated).run(
                 manage_steps(params, self.host, dashboard=self.dashboard))
         if self.view.report_path:
             report.save(self.view.report_path)
