@@ -25,7 +25,7 @@ NAMESPACE = uuid.UUID("6f3c1c9e-2a4b-4d6e-9f10-78a5b3c2d1e0")  # xenbook's, for 
 
 
 def _path(v: str | None, what: str) -> str | None:
-    if v is not None and (not _PATH.match(v) or ".." in v.split("/")):
+    if v is not None and (not _PATH.fullmatch(v) or ".." in v.split("/")):
         raise ValueError(f"{what} must be an absolute path of letters, digits and _.+-/ without '..'")
     return v
 
@@ -66,7 +66,7 @@ class GuestParams(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v) or v.lower() in ("domain-0", "dom0"):
+        if not _NAME.fullmatch(v) or v.lower() in ("domain-0", "dom0"):
             raise ValueError("must start with a letter and hold only letters, digits, '_' and '-' (at most 63), "
                              "and not be Domain-0")
         return v
@@ -74,7 +74,7 @@ class GuestParams(Model):
     @field_validator("cpus")
     @classmethod
     def _cpus(cls, v: str | None) -> str | None:
-        if v is not None and not _CPULIST.match(v):
+        if v is not None and not _CPULIST.fullmatch(v):
             raise ValueError("must be a CPU list such as 2-7, 0,2,4 or all,^0-1")
         return v
 
@@ -88,7 +88,7 @@ class GuestParams(Model):
     @field_validator("volume_group")
     @classmethod
     def _vg(cls, v: str) -> str:
-        if not _VG.match(v):
+        if not _VG.fullmatch(v):
             raise ValueError("must be an LVM volume group name")
         return v
 
@@ -110,7 +110,7 @@ class GuestParams(Model):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str | None) -> str | None:
-        if v is not None and (not _DEVICE.match(v) or ".." in v.split("/")):
+        if v is not None and (not _DEVICE.fullmatch(v) or ".." in v.split("/")):
             raise ValueError("must be a device path such as /dev/sdb1")
         return v
 
@@ -118,14 +118,14 @@ class GuestParams(Model):
     @classmethod
     def _packages(cls, v: list[str]) -> list[str]:
         for p in v:
-            if not _PKG.match(p):
+            if not _PKG.fullmatch(p):
                 raise ValueError(f"{p!r} is not a package name")
         return v
 
     @field_validator("bridge")
     @classmethod
     def _bridge(cls, v: str) -> str:
-        if not _IFNAME.match(v):
+        if not _IFNAME.fullmatch(v):
             raise ValueError("must be an interface name (lower-case letters, digits, _ or -, at most 15)")
         return v
 
@@ -135,7 +135,7 @@ class GuestParams(Model):
         if v is None:
             return v
         v = v.lower()
-        if not _MAC.match(v):
+        if not _MAC.fullmatch(v):
             raise ValueError("must be six hex byte pairs separated by ':', e.g. 00:16:3e:12:34:56")
         first = int(v[:2], 16)
         if first & 1:
@@ -147,21 +147,21 @@ class GuestParams(Model):
     @field_validator("hostname")
     @classmethod
     def _hostname(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", v):
+        if v is not None and not re.fullmatch(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", v):
             raise ValueError("must be a host name: lower-case letters, digits and '-'")
         return v
 
     @field_validator("ssh_key")
     @classmethod
     def _ssh_key(cls, v: str | None) -> str | None:
-        if v is not None and not _SSH_KEY.match(v.strip()):
+        if v is not None and not _SSH_KEY.fullmatch(v.strip()):
             raise ValueError("must be one OpenSSH public key line (type, base64 key, optional comment)")
         return v.strip() if v else v
 
     @field_validator("root_password_hash_env")
     @classmethod
     def _env(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV.match(v):
+        if v is not None and not _ENV.fullmatch(v):
             raise ValueError("must be an environment variable NAME (upper-case letters, digits, _)")
         return v
 

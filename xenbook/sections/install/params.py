@@ -36,7 +36,7 @@ class InstallParams(Model):
     def _versions(cls, v: list[str]) -> list[str]:
         names = [item.partition(":")[0] for item in v]
         for item in v:
-            if not _PIN.match(item):
+            if not _PIN.fullmatch(item):
                 raise ValueError(f"{item!r} is not NAME:VERSION, e.g. xen:4.21.2-1")
         if len(set(names)) != len(names):
             raise ValueError("pins a package twice")
@@ -45,7 +45,7 @@ class InstallParams(Model):
     @field_validator("build_user")
     @classmethod
     def _build_user(cls, v: str) -> str:
-        if not _USER_NAME.match(v):
+        if not _USER_NAME.fullmatch(v):
             raise ValueError("must be a user name: lower-case letters, digits, '_' or '-', at most 32")
         if v == "root":
             raise ValueError("makepkg refuses to run as root; name an unprivileged user")
@@ -54,7 +54,7 @@ class InstallParams(Model):
     @field_validator("build_dir")
     @classmethod
     def _build_dir(cls, v: str) -> str:
-        if not _ABS_PATH.match(v) or ".." in v.split("/") or v.rstrip("/") in ("", "/usr", "/etc", "/boot"):
+        if not _ABS_PATH.fullmatch(v) or ".." in v.split("/") or v.rstrip("/") in ("", "/usr", "/etc", "/boot"):
             raise ValueError("must be an absolute path of letters, digits and _.+-/ without '..', "
                              "and not /, /usr, /etc or /boot")
         return v.rstrip("/")

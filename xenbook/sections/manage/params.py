@@ -48,7 +48,7 @@ class ManageParams(Model):
     @classmethod
     def _name(cls, v: str) -> str:
         v = v.strip()
-        if v and not _DOMAIN.match(v):
+        if v and not _DOMAIN.fullmatch(v):
             raise ValueError("must be a domain name: letters, digits, '_', '.' or '-', at most 64")
         return v
 
@@ -62,7 +62,7 @@ class ManageParams(Model):
     @field_validator("cpus")
     @classmethod
     def _cpus(cls, v: str) -> str:
-        if v and not _CPUS.match(v):
+        if v and not _CPUS.fullmatch(v):
             raise ValueError("must be a CPU list such as 2-3, 0,2 or all,^0-1")
         return v
 
