@@ -11,6 +11,7 @@ from xenbook.core.errors import ParameterError
 
 _SIZE = re.compile(r"^([1-9][0-9]{0,9})([KMGT])$", re.IGNORECASE)
 _UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+_PATH = re.compile(r"/[A-Za-z0-9_.+/-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # control characters but tab and newline
 
@@ -21,6 +22,13 @@ def size_mib(text: str) -> int:
     if not m:
         raise ValueError("must be a whole number with a unit K, M, G or T, e.g. 2048M or 4G")
     return int(int(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def abs_path(text: str) -> str:
+    """text as an absolute path without '.', '..', repeated or trailing '/': "//etc/." is /etc."""
+    if not _PATH.fullmatch(text) or ".." in text.split("/"):
+        raise ValueError("must be an absolute path of letters, digits and _.+-/ without '..'")
+    return "/" + "/".join(p for p in text.split("/") if p not in ("", "."))
 
 
 class Model(BaseModel):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from xenbook.core.model import Model, size_mib
+from xenbook.core.model import Model, abs_path, size_mib
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _IFNAME = re.compile(r"^[a-z][a-z0-9_-]{0,14}$")
@@ -16,7 +16,6 @@ _CPULIST = re.compile(r"^(all|nodes:\d+(-\d+)?|\^?\d+(-\d+)?)(,(\^?\d+(-\d+)?|al
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _PKG = re.compile(r"^[a-z0-9@_+][a-z0-9@._+-]{0,127}$")
 _VG = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$")
-_PATH = re.compile(r"^/[A-Za-z0-9_.+/-]*$")
 _DEVICE = re.compile(r"^/dev/[A-Za-z0-9_./-]+$")
 _SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com) "
                       r"[A-Za-z0-9+/]+=*( [\x21-\x7e][\x20-\x7e]{0,200})?$")
@@ -25,9 +24,10 @@ NAMESPACE = uuid.UUID("6f3c1c9e-2a4b-4d6e-9f10-78a5b3c2d1e0")  # xenbook's, for 
 
 
 def _path(v: str | None, what: str) -> str | None:
-    if v is not None and (not _PATH.fullmatch(v) or ".." in v.split("/")):
-        raise ValueError(f"{what} must be an absolute path of letters, digits and _.+-/ without '..'")
-    return v
+    try:
+        return None if v is None else abs_path(v)
+    except ValueError as e:
+        raise ValueError(f"{what} {e}") from None
 
 
 class GuestParams(Model):
