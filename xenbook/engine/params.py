@@ -4,10 +4,10 @@ and each registered section's parameters under its field."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, create_model, field_validator
+from pydantic import AfterValidator, Field, create_model, field_validator
 
 from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError
@@ -49,6 +49,8 @@ def runbook_model() -> type[HostParams]:
     for s in registered_sections().values():
         if s.params_field and s.params is not None:
             kind = list[s.params] if s.many else s.params
+            if s.many and s.check_items:
+                kind = Annotated[kind, AfterValidator(s.check_items)]
             fields[s.params_field] = (kind, Field(default_factory=list if s.many else s.params,
                                                   description=s.params_help or s.title))
     model = create_model("RunbookParams", __base__=HostParams, __module__=__name__, **fields)

@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, abs_path, size_mib
+from xenbook.edits.xlcfg import derived_mac
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _IFNAME = re.compile(r"^[a-z][a-z0-9_-]{0,14}$")
@@ -107,12 +109,12 @@ class GuestParams(Model):
                              "too (qemu-img convert -O qcow2 makes a copy for snapshots)")
         return v
 
-    @field_validator("device")
+    @field_validator("device", "confirm")
     @classmethod
     def _device(cls, v: str | None) -> str | None:
         if v is not None and (not _DEVICE.fullmatch(v) or ".." in v.split("/")):
             raise ValueError("must be a device path such as /dev/sdb1")
-        return v
+        return v if v is None else abs_path(v)
 
     @field_validator("packages")
     @classmethod
@@ -181,7 +183,19 @@ class GuestParams(Model):
             raise ValueError("boot pvhgrub is for type pvh guests")
         if self.confirm is not None and not self.force:
             raise ValueError("confirm is set but force is not")
+        if self.force and self.confirm is not None and self.confirm != self.disk:
+            raise ValueError(f"confirm is {self.confirm} but the guest's disk is {self.disk}: force only formats "
+                             "the disk confirm names, so set confirm to the disk's path")
         return self
+
+    @property
+    def disk(self) -> str:
+        """Where the guest's disk is on dom0, known before it exists."""
+        if self.storage == "lvm":
+            return f"/dev/{self.volume_group}/{self.name}"
+        if self.storage == "image":
+            return f"{self.image_dir}/{self.name}.img"
+        return self.device or ""
 
     @property
     def disk_uuid(self) -> str:
@@ -191,3 +205,27 @@ class GuestParams(Model):
     @property
     def host_name(self) -> str:
         return self.hostname or self.name.lower().replace("_", "-")
+
+
+def unique_guests(guests: list[GuestParams]) -> list[GuestParams]:
+    """guests, or ParameterError naming each guest that repeats another's name (in any case), MAC, host name or disk:
+    two guests with one name would rewrite one config back and forth on every run, and two with one MAC, host name
+    or disk collide on the bridge, the network or the disk. A name that repeats is named alone (the MAC, host name
+    and disk derived from it repeat with it)."""
+    seen: dict[tuple[str, str], int] = {}
+    problems = []
+    for i, g in enumerate(guests):
+        disk_field = {"partition": "device", "image": "image_dir"}.get(g.storage, "volume_group")
+        keys = [("name", "name", g.name.lower()), ("MAC address", "mac", g.mac or derived_mac(g.name)),
+                ("host name", "hostname", g.host_name), ("disk", disk_field, g.disk)]
+        for what, field, key in keys:
+            first = seen.setdefault((what, key), i)
+            if first != i:
+                shown = f"{guests[first].name} (names are compared ignoring case)" if what == "name" else key
+                problems.append((f"guests.{i}.{field}", getattr(g, field), f"repeats the {what} of guests.{first}, "
+                                 f"{shown}: each guest needs its own {what}; change or remove one of them"))
+                if what == "name":
+                    break
+    if problems:
+        raise ParameterError(problems)
+    return guests

@@ -82,4 +82,8 @@ class ManageParams(Model):
             raise ValueError("action vcpu-pin needs cpus, e.g. 2-3")
         if self.action == "mem-set" and not self.memory:
             raise ValueError("action mem-set needs memory, e.g. 768M")
+        if self.action == "destroy" and self.confirm != self.domain:
+            raise ValueError(f"action destroy pulls the plug on {self.domain} (no clean shutdown, unsaved data is "
+                             f"lost) and is not confirmed: set confirm to {self.domain}, the domain's name, to "
+                             f"destroy it (confirm is {self.confirm!r})")
         return self
