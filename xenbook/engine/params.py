@@ -6,13 +6,13 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-import yaml
 from pydantic import AfterValidator, Field, create_model, field_validator
 
 from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, build, size_mib  # noqa: F401  (build and size_mib are part of this interface)
 from xenbook.engine.registry import sections as registered_sections
+from xenbook.engine.strict_yaml import MAX_BYTES, load_bytes
 
 
 class HostParams(Model):
@@ -65,16 +65,18 @@ def __getattr__(name: str):
 
 
 def load_file(path: str) -> dict[str, Any]:
-    """The mapping in a YAML parameters file."""
+    """The mapping in a YAML parameters file (read strictly: see strict_yaml)."""
     try:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
+        with open(path, "rb") as f:
+            data = load_bytes(f.read(MAX_BYTES + 1), "params", path) or {}
     except OSError as e:
         raise ParameterError([("params", path, f"cannot be read: {e.strerror}")]) from None
-    except yaml.YAMLError as e:
-        raise ParameterError([("params", path, f"is not valid YAML: {e}")]) from None
     if not isinstance(data, dict):
         raise ParameterError([("params", path, "must hold a mapping of parameter names to values")])
+    for key in data:
+        if not isinstance(key, str):
+            raise ParameterError([("params", path, f"has the key {key!r}, which is no parameter name: parameter "
+                                                   "names are text, e.g. target or boot")])
     return data
 
 
