@@ -165,11 +165,12 @@ def install(host, argv, stdin) -> Result:
 
 
 def test(host, argv, stdin, ctx: Context) -> Result:
-    if len(argv) != 3 or argv[1] not in ("-e", "-d", "-f", "-w"):
-        raise Usage("test: the SIMULATED sample host only simulates test -e|-d|-f|-w PATH\n", 2)
+    if len(argv) != 3 or argv[1] not in ("-e", "-d", "-f", "-w", "-O"):
+        raise Usage("test: the SIMULATED sample host only simulates test -e|-d|-f|-w|-O PATH\n", 2)
     path, info = ctx.path(argv[2]), host.stat(ctx.path(argv[2]))
     ok = {"-e": info is not None, "-d": info is not None and info.kind == "dir",
-          "-f": info is not None and info.kind == "file", "-w": writable(host, path, ctx.user)}[argv[1]]
+          "-f": info is not None and info.kind == "file", "-w": writable(host, path, ctx.user),
+          "-O": info is not None and owner_of(host, path) == ctx.user}[argv[1]]
     return Result(0 if ok else 1, "", "")
 
 

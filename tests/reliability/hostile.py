@@ -19,6 +19,18 @@ TARGETS = ["", " local", "local\n", "ssh:", "ssh:root@", "ssh:-oProxyCommand=reb
            "ssh:ho st", "ssh:root@host:0", "ssh:root@host:99999", "ssh:Root;@host", "chroot:", "floppy:a",
            "lоcal", "ssh:hôst", "ssh:$(reboot)"]
 BOOLEANS = ["maybe", 2, "yes please", [], "tru"]
+VALID_TEXT = {  # a valid value of each text parameter: with a block scalar's trailing newline (or a CR) it is refused
+    "install.build_user": "xb", "install.build_dir": "/srv/b", "boot.dom0_mem": "2G", "boot.console": "vga",
+    "boot.kernel": "linux-lts", "dom0.bridge": "xenbr0", "dom0.uplink": "eth0", "guests.0.name": "g1",
+    "guests.0.cpus": "1-2", "guests.0.size": "2G", "guests.0.volume_group": "vg1", "guests.0.image_dir": "/srv/img",
+    "guests.0.bridge": "xenbr0", "guests.0.mac": "00:16:3e:00:00:01", "guests.0.hostname": "h1",
+    "guests.0.ssh_key": "ssh-ed25519 AAAA x@y", "guests.0.iso": "/srv/a.iso", "guests.0.root_password_hash_env": "H",
+    "guests.0.root_password_hash_file": "/etc/h", "guests.0.copy_from": "/mnt/x", "manage.cpus": "1-2",
+    "manage.memory": "1G", "manage.domain": "web", "pv_guest.vm_uuid": "0b6e2a51-3c1d-4e8f-9a7b-5c4d3e2f1a0b",
+    "ssh_config": "/root/.ssh/config",
+}
+SYSTEM_FOLDERS = ["/.", "//etc", "/usr/.", "/var", "/root", "/home", "/bin", "/var/lib/", "/var/tmp/.", "/srv",
+                  "/usr/local/src", "/var/lib/xen/build", "/var/lib/xenbook", "/boot/x", "/opt", "/tmp"]
 
 
 def cases() -> list[tuple[str, object]]:
@@ -69,6 +81,10 @@ def cases() -> list[tuple[str, object]]:
     add(["manage.memory"], [v for v in SIZES if v] + ["$(reboot)"])
     add(["manage.refresh_seconds", "manage.samples", "manage.snapshot_every"], [-1, 10 ** 30, "lots", "1e99", "",
                                                                                "1; reboot", "３", [], {}])
+    for path, value in VALID_TEXT.items():
+        out += [(path, value + "\n"), (path, value + "\r"), (path, "\n" + value)]
+    add(["install.versions", "boot.xen_options", "guests.0.packages"], [["x\n"], ["a", "b\n"]])
+    add(["install.build_dir"], SYSTEM_FOLDERS)
     return out
 
 

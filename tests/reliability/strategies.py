@@ -50,7 +50,7 @@ def install(draw) -> dict:
         "hvm_guests": draw(st.booleans()),
         "build_user": "xb" + draw(st.from_regex(r"[a-z0-9_-]{0,10}", fullmatch=True)),
         "aur_helper": draw(st.sampled_from(["auto", "none"])),
-        "build_dir": draw(st.sampled_from(["/var/lib/xenbook/build", "/var/tmp", "/srv/aur", "/opt/build"]))
+        "build_dir": draw(st.sampled_from(["/var/lib/xenbook/build", "/var/tmp/xenbook", "/srv/aur", "/opt/build"]))
         + draw(st.sampled_from(["", "/x", "/xen-build", "/a.b+c"])),
         "jobs": draw(st.one_of(st.none(), st.integers(1, 16))),
     }

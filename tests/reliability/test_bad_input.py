@@ -104,3 +104,52 @@ def test_the_root_disk_as_a_guest_device_is_refused_at_plan_time(device, rule, d
                                                                    "GuestRunning"))] == ["skipped"] * 3
     assert trees.snapshot(xen_host) == before, "a refused device changed the host"
     tally["bad inputs"] += 1
+
+
+COLLIDING = [  # (the parameter named, the guests): two guests that would share a config, a MAC, a name or a disk
+    ("guests.1.name", [{"name": "web"}, {"name": "web"}]), ("guests.1.name", [{"name": "web"}, {"name": "WEB"}]),
+    ("guests.1.mac", [{"name": "a", "mac": "00:16:3e:00:00:01"}, {"name": "b", "mac": "00:16:3E:00:00:01"}]),
+    ("guests.1.hostname", [{"name": "a", "hostname": "h"}, {"name": "b", "hostname": "h"}]),
+    ("guests.1.hostname", [{"name": "a_b"}, {"name": "a-b"}]),
+    ("guests.1.device", [{"name": "a", "storage": "partition", "device": "/dev/sdb1"},
+                         {"name": "b", "storage": "partition", "device": "/dev/./sdb1"}]),
+    ("guests.2.name", [{"name": "a", "storage": "image"}, {"name": "b"}, {"name": "A", "storage": "image"}]),
+    ("guests.0.confirm", [{"name": "a", "storage": "partition", "device": "/dev/sdb1", "force": True,
+                           "confirm": "/dev/sdc1"}]),
+]
+
+
+def test_colliding_guests_are_refused_before_any_host_call(xen_host, tmp_path, no_host_calls, tally):
+    runner, params, before = CliRunner(), tmp_path / "host.yaml", trees.snapshot(xen_host)
+    for name, guests in COLLIDING:
+        params.write_text(yaml.safe_dump({"target": f"sample:{xen_host}", "guests": guests}))
+        result = runner.invoke(cli.main, ["apply", "--params", str(params)])
+        message = result.stderr if hasattr(result, "stderr") else result.output
+        assert result.exit_code == 2 and named(message, name), (name, message, result.exception)
+    tally["bad inputs"] += len(COLLIDING)
+    assert trees.snapshot(xen_host) == before
+
+
+def _bomb() -> bytes:
+    text, previous = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n', "a"
+    for name in "bcdefghi":
+        text += f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]\n"
+        previous = name
+    return text.encode()
+
+
+HOSTILE_FILES = [_bomb(), b"target: local\ntarget: local\n", b"boot:\n  dom0_mem: 2G\n  dom0_mem: 4G\n",
+                 b"boot: " + b"[" * 10000 + b"]" * 10000, b"boot: " + b"{a: " * 3000 + b"1" + b"}" * 3000,
+                 "guests:\n  - name: café\n".encode("latin-1"), bytes(range(256)) * 8, b"\xff\xfe\x00t\x00",
+                 b"target: local\x00", b"boot: &a [*a]\n", b"1: x\n", b"[target, local]\n", b"x" * (2 << 20)]
+
+
+def test_hostile_yaml_files_exit_2_with_a_message(xen_host, tmp_path, no_host_calls, tally):
+    runner, params = CliRunner(), tmp_path / "host.yaml"
+    for content in HOSTILE_FILES:
+        params.write_bytes(content)
+        result = runner.invoke(cli.main, ["apply", "--params", str(params)])
+        message = result.stderr if hasattr(result, "stderr") else result.output
+        assert result.exit_code == 2 and f"parameter params = '{params}'" in message, (content[:40], message,
+                                                                                      result.exception)
+    tally["bad inputs"] += len(HOSTILE_FILES)

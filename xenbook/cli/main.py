@@ -19,6 +19,7 @@ from xenbook import __version__
 from xenbook.cli.run import run_notebooks, notebooks_dir
 from xenbook.connectors.targets import open_host
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
+from xenbook.engine import strict_yaml
 from xenbook.engine.backups import plan_pruning, prune_locked
 from xenbook.engine.ledger import unlock as remove_lock
 from xenbook.engine.params import RunbookParams, build, load_file, merge
@@ -38,26 +39,42 @@ def _set_pairs(pairs: tuple[str, ...]) -> dict:
     out: dict = {}
     for pair in pairs:
         key, eq, value = pair.partition("=")
-        if not eq or not key:
+        names = key.split(".")
+        if not eq or not all(names):
             raise ParameterError([("--set", pair, "must be NAME=VALUE, e.g. boot.dom0_mem=4096M")])
         node = out
-        *parents, last = key.split(".")
-        for p in parents:
+        for depth, p in enumerate(names[:-1]):
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ParameterError([("--set", pair, f"sets a parameter inside {'.'.join(names[:depth + 1])}, "
+                                                      "which another --set gives a value: set one or the other")])
+        if isinstance(node.get(names[-1]), dict):
+            raise ParameterError([("--set", pair, f"gives {key} a value, and another --set sets a parameter inside "
+                                                  "it: set one or the other")])
         try:
-            node[last] = yaml.safe_load(value) if value else ""
+            node[names[-1]] = strict_yaml.load(value) if value else ""
         except yaml.YAMLError:
-            node[last] = value
+            node[names[-1]] = value
+        except strict_yaml.Refused as e:
+            raise ParameterError([("--set", pair, f"its value {e}")]) from None
     return out
 
 
-def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None) -> RunbookParams:
-    """Parameters from the YAML file, then the command line; ParameterError on any bad value."""
+def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None, *,
+                applying: bool = False) -> RunbookParams:
+    """Parameters from the YAML file, then the command line; ParameterError on any bad value, and, when applying,
+    when neither names the target (an apply never falls back to the default target)."""
 
     data = load_file(params_file) if params_file else {}
     cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config,
            "sections": [s.strip() for s in sections.split(",") if s.strip()] if sections else None}
-    return build(RunbookParams, merge(merge(data, cli), _set_pairs(sets)))
+    merged = merge(merge(data, cli), _set_pairs(sets))
+    if applying and merged.get("target") is None:
+        raise ParameterError([("target", None, (
+            f"is not named{f' in {params_file}' if params_file else ''}: an apply changes the host its target "
+            "names and never falls back to the default (the simulated sample host); pass --target (local, "
+            "ssh:root@HOST, chroot:DIR or sample) or put target: in the parameters file"))])
+    return build(RunbookParams, merged)
 
 
 def target_options(f):
@@ -102,7 +119,7 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: 
 
 
 
-    params = load_params(**opts)
+    params = load_params(**opts, applying=not dry_run)
     console = Console(stderr=as_json)
     with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
         progress = None if as_json else (lambda s: print_step(console, s))
@@ -164,7 +181,7 @@ def run(do_apply, out_dir, wait, **opts):
     """Run the section notebooks unattended with papermill; keep the executed notebooks and a report."""
 
 
-    params = load_params(**opts)
+    params = load_params(**opts, applying=do_apply)
     params.dry_run = not do_apply
     outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait)
     click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))

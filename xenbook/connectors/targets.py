@@ -93,10 +93,10 @@ def parse_target(text: str, param: str = "target") -> Target:
         return Target("chroot", os.path.abspath(os.path.expanduser(rest)))
     if kind == "ssh":
         user, at, hostport = rest.rpartition("@")
-        if at and not _USER.match(user):
+        if at and not _USER.fullmatch(user):
             raise bad(f"ssh user {user!r} is not a valid user name")
         host, port = hostport, 22
-        m = re.match(r"^(\[[^\]]+\]|[^:]+)(?::(\d+))?$", hostport)
+        m = re.fullmatch(r"^(\[[^\]]+\]|[^:]+)(?::(\d+))?$", hostport)
         if not m:
             raise bad("ssh target must be ssh:[user@]host[:port]")
         host = m.group(1)
@@ -104,7 +104,7 @@ def parse_target(text: str, param: str = "target") -> Target:
             port = int(m.group(2))
             if not 1 <= port <= 65535:
                 raise bad("ssh port must be between 1 and 65535")
-        if not (_HOSTNAME.match(host) or _IPV6.match(host)) or host.startswith("-"):
+        if not (_HOSTNAME.fullmatch(host) or _IPV6.fullmatch(host)) or host.startswith("-"):
             raise bad(f"ssh host {host!r} is not a valid host name or address")
         return Target("ssh", user=user, host=host.strip("[]"), port=port)
     raise bad(usage())

@@ -3,28 +3,51 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from xenbook.core.errors import ParameterError
 
 _SIZE = re.compile(r"^([1-9][0-9]{0,9})([KMGT])$", re.IGNORECASE)
 _UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+_PATH = re.compile(r"/[A-Za-z0-9_.+/-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # control characters but tab and newline
 
 
 def size_mib(text: str) -> int:
     """Megabytes in a Xen size such as 2048M or 4G."""
-    m = _SIZE.match(text)
+    m = _SIZE.fullmatch(text)
     if not m:
         raise ValueError("must be a whole number with a unit K, M, G or T, e.g. 2048M or 4G")
     return int(int(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def abs_path(text: str) -> str:
+    """text as an absolute path without '.', '..', repeated or trailing '/': "//etc/." is /etc."""
+    if not _PATH.fullmatch(text) or ".." in text.split("/"):
+        raise ValueError("must be an absolute path of letters, digits and _.+-/ without '..'")
+    return "/" + "/".join(p for p in text.split("/") if p not in ("", "."))
 
 
 class Model(BaseModel):
     """Parameters: unknown keys are errors, and assignments are validated too."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    words_fields: ClassVar[frozenset[str]] = frozenset()  # text fields whose words any whitespace may separate
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, v: Any, info: ValidationInfo) -> Any:
+        """No text value holds a control character: rules match whole values, and a value from a YAML block
+        scalar (| or >) ends in a newline that would become part of a name, a path or a file's line."""
+        rule = _SPACES if info.field_name in cls.words_fields else _CONTROL
+        for item in v if isinstance(v, list) else [v]:
+            if isinstance(item, str) and rule.search(item):
+                raise ValueError("holds a control character (a newline, tab, NUL ...): write the value on one line "
+                                 "as a plain or quoted YAML scalar; a block scalar (| or >) ends in a newline")
+        return v
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -26,6 +26,7 @@ class Section:
     many: bool = False  # the field is a list of params: a notebook run, and a form, per item
     params_help: str = ""  # the field's description
     check: Callable[[Any, Host], None] | None = None  # ParameterError for values this host cannot take
+    check_items: Callable[[list], list] | None = None  # many: the items, or ParameterError when they collide
     # f(host, RunbookParams, the report of a dry run of preflight or of every section) -> its parts of the host report
     report: Callable[[Host, Any, Any], list[Part]] | None = None
     notebooks_package: str = "xenbook.notebooks"

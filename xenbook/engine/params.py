@@ -4,16 +4,16 @@ and each registered section's parameters under its field."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
-from pydantic import Field, create_model, field_validator
+from pydantic import AfterValidator, Field, create_model, field_validator
 
 from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, build, size_mib  # noqa: F401  (build and size_mib are part of this interface)
 from xenbook.engine.backups import DEFAULT_KEEP
 from xenbook.engine.registry import sections as registered_sections
+from xenbook.engine.strict_yaml import MAX_BYTES, load_bytes
 from xenbook.safety.validators import names as validator_names
 
 
@@ -65,6 +65,8 @@ def runbook_model() -> type[HostParams]:
     for s in registered_sections().values():
         if s.params_field and s.params is not None:
             kind = list[s.params] if s.many else s.params
+            if s.many and s.check_items:
+                kind = Annotated[kind, AfterValidator(s.check_items)]
             fields[s.params_field] = (kind, Field(default_factory=list if s.many else s.params,
                                                   description=s.params_help or s.title))
     model = create_model("RunbookParams", __base__=HostParams, __module__=__name__, **fields)
@@ -79,16 +81,18 @@ def __getattr__(name: str):
 
 
 def load_file(path: str) -> dict[str, Any]:
-    """The mapping in a YAML parameters file."""
+    """The mapping in a YAML parameters file (read strictly: see strict_yaml)."""
     try:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
+        with open(path, "rb") as f:
+            data = load_bytes(f.read(MAX_BYTES + 1), "params", path) or {}
     except OSError as e:
         raise ParameterError([("params", path, f"cannot be read: {e.strerror}")]) from None
-    except yaml.YAMLError as e:
-        raise ParameterError([("params", path, f"is not valid YAML: {e}")]) from None
     if not isinstance(data, dict):
         raise ParameterError([("params", path, "must hold a mapping of parameter names to values")])
+    for key in data:
+        if not isinstance(key, str):
+            raise ParameterError([("params", path, f"has the key {key!r}, which is no parameter name: parameter "
+                                                   "names are text, e.g. target or boot")])
     return data
 
 

@@ -22,6 +22,8 @@ _OWN_KEYS = {"dom0_mem": "dom0_mem", "dom0_max_vcpus": "dom0_max_vcpus", "dom0_v
 class BootParams(Model):
     """The Xen boot entry: hypervisor command line for dom0, which kernel, how the entry is made."""
 
+    words_fields = frozenset({"dom0_kernel_options"})
+
     loader: Literal["auto", "grub2", "grub-legacy", "uefi"] = Field(
         "auto", description="boot path: auto detects it; grub2, grub-legacy or uefi force one")
     dom0_mem: str = Field("2048M", description="fixed dom0 memory, also its maximum (Xen's dom0_mem N,max:N), e.g. 2048M or 4G")
@@ -56,7 +58,7 @@ class BootParams(Model):
     def _console(cls, v: str) -> str:
         items = v.split(",")
         for item in items:
-            if not _CONSOLE.match(item):
+            if not _CONSOLE.fullmatch(item):
                 raise ValueError(f"unknown console {item!r}; use a comma list of {', '.join(CONSOLES)} "
                                  "(com1 and com2 may end in H or L)")
         if len(set(items)) != len(items):
@@ -66,7 +68,7 @@ class BootParams(Model):
     @field_validator("com1")
     @classmethod
     def _com1(cls, v: str | None) -> str | None:
-        if v is not None and not _COM.match(v):
+        if v is not None and not _COM.fullmatch(v):
             raise ValueError("must be BAUD[,DPS[,IO]], e.g. 115200,8n1 or auto")
         return v
 
@@ -74,7 +76,7 @@ class BootParams(Model):
     @classmethod
     def _xen_options(cls, v: list[str]) -> list[str]:
         for item in v:
-            if not _XEN_OPTION.match(item):
+            if not _XEN_OPTION.fullmatch(item):
                 raise ValueError(f"{item!r} is not NAME or NAME=VALUE made of letters, digits and _.,:+%/@-")
             key = item.split("=", 1)[0]
             if key in _OWN_KEYS:
@@ -84,7 +86,7 @@ class BootParams(Model):
     @field_validator("kernel")
     @classmethod
     def _kernel(cls, v: str) -> str:
-        if not _KERNEL_PKG.match(v):
+        if not _KERNEL_PKG.fullmatch(v):
             raise ValueError("must be an Arch kernel package name such as linux or linux-lts")
         return v
 
@@ -94,7 +96,7 @@ class BootParams(Model):
         if v is None:
             return v
         for word in v.split():
-            if not _KERNEL_ARG.match(word):
+            if not _KERNEL_ARG.fullmatch(word):
                 raise ValueError(f"{word!r} holds a character that is not allowed in a boot entry")
             if word.startswith("root="):
                 raise ValueError("root= is found from the host's mounts; leave it out")

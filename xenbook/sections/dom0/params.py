@@ -24,6 +24,6 @@ class Dom0Params(Model):
     @field_validator("bridge", "uplink")
     @classmethod
     def _ifname(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^[a-z][a-z0-9_-]{0,14}$", v):
+        if v is not None and not re.fullmatch(r"^[a-z][a-z0-9_-]{0,14}$", v):
             raise ValueError("must be an interface name (lower-case letters, digits, _ or -, at most 15)")
         return v

@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from xenbook.core.model import Model, size_mib
+from xenbook.core.errors import ParameterError
+from xenbook.core.model import Model, abs_path, size_mib
+from xenbook.edits.xlcfg import derived_mac
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _IFNAME = re.compile(r"^[a-z][a-z0-9_-]{0,14}$")
@@ -16,7 +18,6 @@ _CPULIST = re.compile(r"^(all|nodes:\d+(-\d+)?|\^?\d+(-\d+)?)(,(\^?\d+(-\d+)?|al
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _PKG = re.compile(r"^[a-z0-9@_+][a-z0-9@._+-]{0,127}$")
 _VG = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$")
-_PATH = re.compile(r"^/[A-Za-z0-9_.+/-]*$")
 _DEVICE = re.compile(r"^/dev/[A-Za-z0-9_./-]+$")
 _SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com) "
                       r"[A-Za-z0-9+/]+=*( [\x21-\x7e][\x20-\x7e]{0,200})?$")
@@ -25,9 +26,10 @@ NAMESPACE = uuid.UUID("6f3c1c9e-2a4b-4d6e-9f10-78a5b3c2d1e0")  # xenbook's, for 
 
 
 def _path(v: str | None, what: str) -> str | None:
-    if v is not None and (not _PATH.match(v) or ".." in v.split("/")):
-        raise ValueError(f"{what} must be an absolute path of letters, digits and _.+-/ without '..'")
-    return v
+    try:
+        return None if v is None else abs_path(v)
+    except ValueError as e:
+        raise ValueError(f"{what} {e}") from None
 
 
 class GuestParams(Model):
@@ -66,7 +68,7 @@ class GuestParams(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v) or v.lower() in ("domain-0", "dom0"):
+        if not _NAME.fullmatch(v) or v.lower() in ("domain-0", "dom0"):
             raise ValueError("must start with a letter and hold only letters, digits, '_' and '-' (at most 63), "
                              "and not be Domain-0")
         return v
@@ -74,7 +76,7 @@ class GuestParams(Model):
     @field_validator("cpus")
     @classmethod
     def _cpus(cls, v: str | None) -> str | None:
-        if v is not None and not _CPULIST.match(v):
+        if v is not None and not _CPULIST.fullmatch(v):
             raise ValueError("must be a CPU list such as 2-7, 0,2,4 or all,^0-1")
         return v
 
@@ -88,7 +90,7 @@ class GuestParams(Model):
     @field_validator("volume_group")
     @classmethod
     def _vg(cls, v: str) -> str:
-        if not _VG.match(v):
+        if not _VG.fullmatch(v):
             raise ValueError("must be an LVM volume group name")
         return v
 
@@ -107,25 +109,25 @@ class GuestParams(Model):
                              "too (qemu-img convert -O qcow2 makes a copy for snapshots)")
         return v
 
-    @field_validator("device")
+    @field_validator("device", "confirm")
     @classmethod
     def _device(cls, v: str | None) -> str | None:
-        if v is not None and (not _DEVICE.match(v) or ".." in v.split("/")):
+        if v is not None and (not _DEVICE.fullmatch(v) or ".." in v.split("/")):
             raise ValueError("must be a device path such as /dev/sdb1")
-        return v
+        return v if v is None else abs_path(v)
 
     @field_validator("packages")
     @classmethod
     def _packages(cls, v: list[str]) -> list[str]:
         for p in v:
-            if not _PKG.match(p):
+            if not _PKG.fullmatch(p):
                 raise ValueError(f"{p!r} is not a package name")
         return v
 
     @field_validator("bridge")
     @classmethod
     def _bridge(cls, v: str) -> str:
-        if not _IFNAME.match(v):
+        if not _IFNAME.fullmatch(v):
             raise ValueError("must be an interface name (lower-case letters, digits, _ or -, at most 15)")
         return v
 
@@ -135,7 +137,7 @@ class GuestParams(Model):
         if v is None:
             return v
         v = v.lower()
-        if not _MAC.match(v):
+        if not _MAC.fullmatch(v):
             raise ValueError("must be six hex byte pairs separated by ':', e.g. 00:16:3e:12:34:56")
         first = int(v[:2], 16)
         if first & 1:
@@ -147,21 +149,21 @@ class GuestParams(Model):
     @field_validator("hostname")
     @classmethod
     def _hostname(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", v):
+        if v is not None and not re.fullmatch(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", v):
             raise ValueError("must be a host name: lower-case letters, digits and '-'")
         return v
 
     @field_validator("ssh_key")
     @classmethod
     def _ssh_key(cls, v: str | None) -> str | None:
-        if v is not None and not _SSH_KEY.match(v.strip()):
+        if v is not None and not _SSH_KEY.fullmatch(v.strip()):
             raise ValueError("must be one OpenSSH public key line (type, base64 key, optional comment)")
         return v.strip() if v else v
 
     @field_validator("root_password_hash_env")
     @classmethod
     def _env(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV.match(v):
+        if v is not None and not _ENV.fullmatch(v):
             raise ValueError("must be an environment variable NAME (upper-case letters, digits, _)")
         return v
 
@@ -181,7 +183,19 @@ class GuestParams(Model):
             raise ValueError("boot pvhgrub is for type pvh guests")
         if self.confirm is not None and not self.force:
             raise ValueError("confirm is set but force is not")
+        if self.force and self.confirm is not None and self.confirm != self.disk:
+            raise ValueError(f"confirm is {self.confirm} but the guest's disk is {self.disk}: force only formats "
+                             "the disk confirm names, so set confirm to the disk's path")
         return self
+
+    @property
+    def disk(self) -> str:
+        """Where the guest's disk is on dom0, known before it exists."""
+        if self.storage == "lvm":
+            return f"/dev/{self.volume_group}/{self.name}"
+        if self.storage == "image":
+            return f"{self.image_dir}/{self.name}.img"
+        return self.device or ""
 
     @property
     def disk_uuid(self) -> str:
@@ -191,3 +205,27 @@ class GuestParams(Model):
     @property
     def host_name(self) -> str:
         return self.hostname or self.name.lower().replace("_", "-")
+
+
+def unique_guests(guests: list[GuestParams]) -> list[GuestParams]:
+    """guests, or ParameterError naming each guest that repeats another's name (in any case), MAC, host name or disk:
+    two guests with one name would rewrite one config back and forth on every run, and two with one MAC, host name
+    or disk collide on the bridge, the network or the disk. A name that repeats is named alone (the MAC, host name
+    and disk derived from it repeat with it)."""
+    seen: dict[tuple[str, str], int] = {}
+    problems = []
+    for i, g in enumerate(guests):
+        disk_field = {"partition": "device", "image": "image_dir"}.get(g.storage, "volume_group")
+        keys = [("name", "name", g.name.lower()), ("MAC address", "mac", g.mac or derived_mac(g.name)),
+                ("host name", "hostname", g.host_name), ("disk", disk_field, g.disk)]
+        for what, field, key in keys:
+            first = seen.setdefault((what, key), i)
+            if first != i:
+                shown = f"{guests[first].name} (names are compared ignoring case)" if what == "name" else key
+                problems.append((f"guests.{i}.{field}", getattr(g, field), f"repeats the {what} of guests.{first}, "
+                                 f"{shown}: each guest needs its own {what}; change or remove one of them"))
+                if what == "name":
+                    break
+    if problems:
+        raise ParameterError(problems)
+    return guests

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Deferred, Plan, RunCommand, WriteFile
 from xenbook.core.commands import Command
-from xenbook.core.errors import ParameterError
 from xenbook.core.host import Host
 from xenbook.core.renames import aliases
 from xenbook.core.step import Step
 from xenbook.edits import networkd, xlcfg
 from xenbook.facts import xen
+from xenbook.sections.domu.checks import password_hash
 from xenbook.sections.domu.kernel import BOOT_DIR, GuestKernelCurrent
 from xenbook.sections.domu.params import GuestParams
 from xenbook.sections.domu.storage import SECTION, STATE, GuestFilesystem, GuestStorage, disk_path
@@ -27,25 +26,6 @@ DEVICE_MODEL = "/usr/lib/xen/bin/qemu-system-i386"
 FIRMWARE = {"seabios": "/usr/share/qemu/bios-256k.bin", "ovmf": "/usr/lib/xen/boot/ovmf.bin"}
 PVHGRUB = "/usr/lib/xen/boot/pvhgrub"
 RESOLV_STUB = "../run/systemd/resolve/stub-resolv.conf"  # relative to /etc, as the ArchWiki's systemd-resolved asks
-
-
-def password_hash(g: GuestParams) -> str | None:
-    """The root password hash, read from the file or environment variable the parameters name."""
-    if g.root_password_hash_file:
-        try:
-            with open(g.root_password_hash_file) as f:
-                value = f.read().strip()
-        except OSError as e:
-            raise ParameterError([("root_password_hash_file", g.root_password_hash_file, f"cannot be read: {e.strerror}")])
-    elif g.root_password_hash_env:
-        value = os.environ.get(g.root_password_hash_env, "").strip()
-        if not value:
-            raise ParameterError([("root_password_hash_env", g.root_password_hash_env, "is not set or empty")])
-    else:
-        return None
-    if not value.startswith("$") or any(c in value for c in ": \n"):
-        raise ParameterError([("root password hash", "(hidden)", "must be one crypt(3) hash such as $6$... or $y$...")])
-    return value
 
 
 class XenRunning(Step):

@@ -19,11 +19,7 @@ STATE = "/var/lib/xenbook"
 
 def disk_path(g: GuestParams) -> str:
     """Where the guest's disk is on dom0, known before it exists."""
-    if g.storage == "lvm":
-        return f"/dev/{g.volume_group}/{g.name}"
-    if g.storage == "image":
-        return f"{g.image_dir}/{g.name}.img"
-    return g.device or ""
+    return g.disk
 
 
 def blkid_tags(host: Host, path: str) -> dict[str, str]:

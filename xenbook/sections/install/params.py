@@ -7,10 +7,17 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from xenbook.core.model import Model
+from xenbook.core.model import Model, abs_path
+from xenbook.core.paths import STATE_DIR
 
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_ABS_PATH = re.compile(r"^/[A-Za-z0-9_.+/-]*$")
+# The build user is given its build folder: never one of the system's, nor one inside the trees the system owns.
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/efi", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
+                "/sbin", "/sys", "/usr", "/var/lib/xen", "/var/lib/pacman", STATE_DIR + "/pending",
+                STATE_DIR + "/backups")
+SYSTEM_DIRS = frozenset({"/", "/home", "/lost+found", "/media", "/mnt", "/opt", "/srv", "/tmp", "/var", STATE_DIR}
+                        | {f"/var/{d}" for d in ("cache", "db", "empty", "games", "lib", "local", "lock", "log",
+                                                 "mail", "opt", "run", "spool", "tmp")})
 _PIN = re.compile(r"^[a-z0-9@_+][a-z0-9@._+-]*:([0-9]+:)?[A-Za-z0-9._+~]+(-[0-9][0-9.]*)?$")
 
 
@@ -36,7 +43,7 @@ class InstallParams(Model):
     def _versions(cls, v: list[str]) -> list[str]:
         names = [item.partition(":")[0] for item in v]
         for item in v:
-            if not _PIN.match(item):
+            if not _PIN.fullmatch(item):
                 raise ValueError(f"{item!r} is not NAME:VERSION, e.g. xen:4.21.2-1")
         if len(set(names)) != len(names):
             raise ValueError("pins a package twice")
@@ -45,7 +52,7 @@ class InstallParams(Model):
     @field_validator("build_user")
     @classmethod
     def _build_user(cls, v: str) -> str:
-        if not _USER_NAME.match(v):
+        if not _USER_NAME.fullmatch(v):
             raise ValueError("must be a user name: lower-case letters, digits, '_' or '-', at most 32")
         if v == "root":
             raise ValueError("makepkg refuses to run as root; name an unprivileged user")
@@ -54,7 +61,10 @@ class InstallParams(Model):
     @field_validator("build_dir")
     @classmethod
     def _build_dir(cls, v: str) -> str:
-        if not _ABS_PATH.match(v) or ".." in v.split("/") or v.rstrip("/") in ("", "/usr", "/etc", "/boot"):
-            raise ValueError("must be an absolute path of letters, digits and _.+-/ without '..', "
-                             "and not /, /usr, /etc or /boot")
-        return v.rstrip("/")
+        path = abs_path(v)
+        inside = [t for t in SYSTEM_TREES if path == t or path.startswith(t + "/")]
+        if path in SYSTEM_DIRS or inside:
+            where = f"is the system's {path}" if path in SYSTEM_DIRS or path == inside[0] else f"is inside {inside[0]}"
+            raise ValueError(f"{where}, and the build user is given its build folder: name a new folder of its "
+                             "own, e.g. /var/lib/xenbook/build or /srv/aur")
+        return path

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
-from xenbook.core.errors import PreconditionFailed
+from xenbook.core.errors import ParameterError, PreconditionFailed
 from xenbook.core.host import Host
 from xenbook.core.step import FileStep, Regeneration, Step
 from xenbook.edits import blocks
@@ -127,6 +127,28 @@ class BuildUserExists(Step):
             return Plan.ok(f"{user} (uid {found.uid}) exists and can write {home}")
         why = f"{home} does not exist" if not host.exists(home) else f"{user} cannot write {home}"
         return Plan.change(why, self.own())
+
+
+def check_build_dir(params: RunbookParams, host: Host) -> None:
+    """ParameterError when the build folder exists and is not already the build user's: the build user is given
+    it (useradd's home, install -d -o), so an existing folder of the system's or another user's is never taken."""
+    p = params.install
+    found = host.stat(p.build_dir)
+    if found is None:
+        return
+    user = pkgfacts.account(host, p.build_user) if found.kind == "dir" else None
+    if user is not None and user.uid != 0 and host.run(
+            Command.of("runuser", "-u", p.build_user, "--", "test", "-O", p.build_dir)).ok:
+        return
+    if found.kind != "dir":
+        why = "exists on the host and is not a folder"
+    elif user is None:
+        why = f"exists on the host and the build user {p.build_user} does not exist yet"
+    else:
+        why = f"exists on the host and is not {p.build_user}'s (test -O fails as {p.build_user})"
+    raise ParameterError([("install.build_dir", p.build_dir, (
+        f"{why}; the build user is given its build folder, so it must be new or "
+        "already the build user's: name a folder that does not exist yet, e.g. /var/lib/xenbook/build"))])
 
 
 class RepoPackagesInstalled(Step):

@@ -48,7 +48,7 @@ class ManageParams(Model):
     @classmethod
     def _name(cls, v: str) -> str:
         v = v.strip()
-        if v and not _DOMAIN.match(v):
+        if v and not _DOMAIN.fullmatch(v):
             raise ValueError("must be a domain name: letters, digits, '_', '.' or '-', at most 64")
         return v
 
@@ -62,7 +62,7 @@ class ManageParams(Model):
     @field_validator("cpus")
     @classmethod
     def _cpus(cls, v: str) -> str:
-        if v and not _CPUS.match(v):
+        if v and not _CPUS.fullmatch(v):
             raise ValueError("must be a CPU list such as 2-3, 0,2 or all,^0-1")
         return v
 
@@ -82,4 +82,8 @@ class ManageParams(Model):
             raise ValueError("action vcpu-pin needs cpus, e.g. 2-3")
         if self.action == "mem-set" and not self.memory:
             raise ValueError("action mem-set needs memory, e.g. 768M")
+        if self.action == "destroy" and self.confirm != self.domain:
+            raise ValueError(f"action destroy pulls the plug on {self.domain} (no clean shutdown, unsaved data is "
+                             f"lost) and is not confirmed: set confirm to {self.domain}, the domain's name, to "
+                             f"destroy it (confirm is {self.confirm!r})")
         return self

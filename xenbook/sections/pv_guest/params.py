@@ -50,7 +50,7 @@ class PvGuestParams(Model):
         if v is None or v == "":
             return None
         v = v.strip().lower()
-        if not _UUID.match(v):
+        if not _UUID.fullmatch(v):
             raise ValueError("must be a VM UUID such as 0b6e2a51-3c1d-4e8f-9a7b-5c4d3e2f1a0b "
                              "(xe vm-list name-label=NAME params=uuid --minimal)")
         return v
