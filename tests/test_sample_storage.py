@@ -50,7 +50,7 @@ def guest_volume(host, name="dom01", size="20G", uuid=UUID):
 
 
 def facts(host, device):
-    tree = json.loads(ok(host, "lsblk", "-J", "-p", "-o", "NAME,TYPE,FSTYPE,PTTYPE,MOUNTPOINTS").stdout)
+    tree = json.loads(ok(host, "lsblk", "-J", "-p", "-o", "NAME,TYPE,FSTYPE,PTTYPE,PARTTYPE,MOUNTPOINTS").stdout)
     return device_facts(device, tree, run(host, "blkid", "-p", "-o", "export", device).stdout,
                         host.read_text("/proc/swaps"))
 

@@ -188,7 +188,7 @@ def test_read_bytes_round_trips_binary_data(host, tmp_path):
     assert host.read_bytes(str(tmp_path / "missing")) is None
     assert host.read_bytes(str(tmp_path / "no" / "such" / "file")) is None
     assert host.read_bytes(str(tmp_path / "blob" / "below-a-file")) is None
-    with pytest.raises(HostError, match="exit"):
+    with pytest.raises(HostError, match="is a directory"):
         host.read_bytes(str(tmp_path))
     with pytest.raises(HostError):
         host.read_bytes("relative/path")
@@ -373,3 +373,15 @@ def test_open_host_gives_a_working_ssh_host_and_close_ends_the_master(server):
     assert os.listdir(control)
     h.close()
     assert not os.path.exists(control)
+
+
+def test_special_files_are_refused_not_read(host, tmp_path):
+    """A FIFO where a file should be is refused, not read forever (cat would wait for a writer); so is a device."""
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(HostError, match=f"{tmp_path}/fifo is a FIFO"):
+        host.read_bytes(str(tmp_path / "fifo"))
+    with pytest.raises(HostError, match="/dev/null is a character device"):
+        host.read_bytes("/dev/null")
+    with pytest.raises(HostError, match=f"{tmp_path}/fifo is a FIFO"):
+        host.write_atomic(str(tmp_path / "fifo"), b"x")
+    assert (tmp_path / "fifo").is_fifo() and os.listdir(tmp_path) == ["fifo"]

@@ -1,4 +1,4 @@
-"""The sample host's SIMULATED mount, umount and mountpoint: a mount point becomes a link to its filesystem's
+"""The sample host's SIMULATED mount, umount, mountpoint and losetup: a mount point becomes a link to its filesystem's
 folder (.xenbook-sample/volumes/<id>); its own folder is kept under .xenbook-sample/covered until umount."""
 
 from __future__ import annotations
@@ -119,4 +119,29 @@ def mountpoint(host, argv, stdin) -> Result:
     return Result(0 if yes else 32, "" if quiet else f"{args[0]} is {'' if yes else 'not '}a mountpoint\n", "")
 
 
-PROGRAMS = {"mount": mount, "umount": umount, "mountpoint": mountpoint}
+def losetup(host, argv, stdin) -> Result:
+    """losetup -j FILE and -a: the loop devices mount -o loop attached, matched by the backing file's inode."""
+    opts, args = options("losetup", argv, "j:a", ["associated=", "all"], code=1)
+    given = {o: v for o, v in opts}
+    wanted = given.get("-j", given.get("--associated"))
+    if args or (wanted is None) == ("-a" not in given and "--all" not in given):
+        raise Usage("losetup: bad usage\nTry 'losetup --help' for more information.\n"
+                    "[simulated] xenbook's sample host simulates losetup -j FILE and losetup -a\n", 1)
+    out = []
+    for lo in host.load_state().get("loops", []):
+        try:
+            st = os.stat(host.real(lo["file"]))
+        except FileNotFoundError:
+            continue
+        if wanted is not None:
+            try:
+                other = os.stat(host.real(_abs(wanted)))
+            except FileNotFoundError:
+                break
+            if (other.st_dev, other.st_ino) != (st.st_dev, st.st_ino):
+                continue
+        out.append(f"/dev/{lo['name']}: [{st.st_dev:04d}]:{st.st_ino} ({lo['file']})\n")
+    return Result(0, "".join(out), "")
+
+
+PROGRAMS = {"mount": mount, "umount": umount, "mountpoint": mountpoint, "losetup": losetup}

@@ -12,13 +12,14 @@ import os
 
 import pytest
 
-from tests.test_guard import CASES, HAND, HAND_SWAPS, RECORDED, RECORDED_SWAPS
+from tests.test_guard import CASES, HAND, HAND_SWAPS, IMAGE_CASES, RECORDED, RECORDED_SWAPS
 from xenbook.connectors.targets import open_host
 from xenbook.core.commands import Command
-from xenbook.safety.guard import GuardRefused, check, device_facts, refusals
+from xenbook.safety.guard import GuardRefused, check, device_facts, image_facts, refusals
 
 from . import samples, trees
 
+IMAGE = "/var/lib/xen/images/guarded.img"
 WAYS = [("not forced", False, None), ("forced without confirm", True, None),
         ("forced with a wrong confirm", True, "/dev/sdX"), ("forced and confirmed", True, "DEVICE")]
 RECORDED_CASES = [(HAND, HAND_SWAPS, *c) for c in CASES] + [(RECORDED, RECORDED_SWAPS, "/dev/vda", "", "backs-root",
@@ -39,22 +40,36 @@ def test_recorded_device_facts(way, force, confirm, tally):
             check(facts, force=force, confirm=given)
         message = str(refused.value)
         assert f"[{rule}]" in message and device in message and "what to do:" in message, message
+    for image, losetup, lsblk, blkid, swaps, rule, soft in IMAGE_CASES:  # loop devices' mounts and swap count
+        facts = image_facts(image, losetup, lsblk, blkid, swaps)
+        given = image if confirm == "DEVICE" else confirm
+        tally["guard cases"] += 1
+        if soft and force and given == image:
+            assert rule in {r.rule for r in check(facts, force=force, confirm=given)}
+            continue
+        message = str(pytest.raises(GuardRefused, check, facts, force=force, confirm=given).value)
+        assert f"[{rule}]" in message and image in message and "what to do:" in message, message
 
 
 # device on the sample host (bios-grub2 rebooted into Xen; "prepared" adds a mounted and a swap volume on vg0,
-# which make its disk /dev/sdb refused by hard rules), the rule, whether force overrides it, which host
+# which make its disk /dev/sdb refused by hard rules, and the guest's image mounted with mount -o loop), the rule,
+# whether force overrides it, which host; /dev/sda1 is the BIOS boot partition, holding no filesystem
 SAMPLE_RULES = [("/dev/sda3", "backs-root", False, "prepared"), ("/dev/sda2", "backs-boot", False, "prepared"),
                 ("/dev/vg0/scratch", "mounted", False, "prepared"), ("/dev/vg0/swap", "active-swap", False, "prepared"),
-                ("/dev/vg0/data", "has-filesystem", True, "prepared"), ("/dev/sdb", "lvm-pv", True, "plain")]
+                ("/dev/vg0/data", "has-filesystem", True, "prepared"), ("/dev/sdb", "lvm-pv", True, "plain"),
+                ("/dev/sda1", "partition-type", True, "plain"), (IMAGE, "mounted", False, "prepared")]
 
 
 def prepare(root: str) -> str:
-    """A mounted volume (/srv/scratch) and an active swap volume, besides the profile's own disks and vg0/data."""
+    """A mounted volume (/srv/scratch), an active swap volume and an image mounted through a loop device (/srv/guest),
+    besides the profile's own disks and vg0/data."""
     with open_host(f"sample:{root}") as host:
         for argv in (("lvcreate", "--yes", "-L", "1G", "-n", "scratch", "vg0"),
                      ("mkfs.ext4", "-q", "-F", "/dev/vg0/scratch"), ("mkdir", "-p", "/srv/scratch"),
                      ("mount", "/dev/vg0/scratch", "/srv/scratch"), ("lvcreate", "--yes", "-L", "1G", "-n", "swap",
-                                                                      "vg0")):
+                                                                      "vg0"),
+                     ("mkdir", "-p", "/var/lib/xen/images", "/srv/guest"), ("truncate", "-s", "64M", IMAGE),
+                     ("mkfs.ext4", "-q", "-F", IMAGE), ("mount", "-o", "loop", IMAGE, "/srv/guest")):
             assert host.run(Command(argv)).ok, argv
     with open(os.path.join(root, "proc/swaps"), "a") as f:  # as swapon would show it
         f.write("/dev/mapper/vg0-swap                    partition\t1048572\t\t0\t\t-2\n")
@@ -73,7 +88,8 @@ def hosts(template, scratch):
 def test_through_the_domu_section(device, rule, soft, which, way, force, confirm, hosts, tally):
     guarded_host = hosts[which]
     given = device if confirm == "DEVICE" else confirm
-    guest = {"name": "guarded", "storage": "partition", "device": device, "force": force}
+    guest = ({"name": "guarded", "storage": "image"} if device == IMAGE else
+             {"name": "guarded", "storage": "partition", "device": device}) | {"force": force}
     if given is not None:
         guest["confirm"] = given
     before = trees.snapshot(guarded_host)

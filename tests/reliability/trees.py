@@ -73,6 +73,8 @@ def snapshot(root: str, *, ignore: tuple[str, ...] = (), scrub: bool = False) ->
                 out[rel] = ("link", mode, st.st_uid, st.st_gid, os.readlink(path))
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", mode, st.st_uid, st.st_gid, "")
+            elif not stat.S_ISREG(st.st_mode):  # a FIFO, socket or device a hostile tree holds: never opened
+                out[rel] = ("special", mode, st.st_uid, st.st_gid, stat.S_IFMT(st.st_mode))
             elif st.st_blocks * 512 < st.st_size:  # a sparse image: its data stretches, never its holes read
                 out[rel] = ("file", mode, st.st_uid, st.st_gid, _sparse_digest(path, st.st_size))
             else:

@@ -28,14 +28,21 @@ _KINDS = {statmod.S_IFREG: "file", statmod.S_IFDIR: "dir", statmod.S_IFLNK: "lin
 _ABSENT = ('d=$1; while d=${d%/*}; d=${d:-/}; [ ! -e "$d" ]; do :; done; '
            'if [ ! -d "$d" ] || [ -x "$d" ]; then exit 44; fi; '
            'echo "permission denied: cannot search $d" >&2; exit 1')
-_READ = f'if [ -e "$1" ]; then exec cat -- "$1"; fi; {_ABSENT}'
+# Only a regular file is read or replaced: cat on a FIFO would wait for a writer forever, on a device read it.
+_KIND = ('if [ -d "$1" ]; then k="a directory"; elif [ -p "$1" ]; then k="a FIFO (named pipe)"; '
+         'elif [ -S "$1" ]; then k="a socket"; elif [ -c "$1" ]; then k="a character device"; '
+         'elif [ -b "$1" ]; then k="a block device"; else k="not a regular file"; fi; '
+         'echo "$1 is $k where a regular file should be; xenbook neither reads nor replaces it: remove it or '
+         'move it away (and put the real file back), then plan again" >&2; exit 46')
+_NOT_REGULAR = 46
+_READ = f'if [ -f "$1" ]; then exec cat -- "$1"; fi; if [ -e "$1" ]; then {_KIND}; fi; {_ABSENT}'
 _STAT = f'if [ -e "$1" ]; then exec stat -L -c "%f %u %g %s" -- "$1"; fi; {_ABSENT}'
 _LIST = 'if [ -d "$1" ]; then exec find -H "$1" -mindepth 1 -maxdepth 1 -printf "%f\\0"; fi; exit 44'
 # Writes follow symbolic links, like the local hosts do; prints "TEMP\0REAL-PATH". On filesystems without
 # Unix modes (the vfat EFI partition) a refused chmod or chown is fine: the mount options decide them.
 _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=${d:-/}; b=${p##*/}; '
             '[ -n "$p" ] && [ -d "$d" ] || { echo "directory of $1 does not exist" >&2; exit 1; }; '
-            '[ ! -d "$p" ] || { echo "$1 is a directory" >&2; exit 1; }; '
+            '[ ! -e "$p" ] || [ -f "$p" ] || { ' + _KIND + '; }; '
             'set -e; rm -f -- "${d%/}/.$b.xenbook-"??????; '  # what a killed run left of an earlier write
             't=$(mktemp -- "${d%/}/.$b.xenbook-XXXXXX"); trap \'rm -f -- "$t"\' EXIT; '
             'cat > "$t"; '
@@ -89,6 +96,8 @@ class CommandFilesHost(Host):
         raw = self._sh(_READ, path)
         if raw[0] == _MISSING:
             return None
+        if raw[0] == _NOT_REGULAR:
+            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail("reading", path, raw)
         return raw[1]
@@ -122,6 +131,8 @@ class CommandFilesHost(Host):
                      validate: Validate | None = None) -> None:
         path = check_path(path)
         raw = self._sh(_PREPARE, path, "" if mode is None else f"{mode:04o}", stdin=data)
+        if raw[0] == _NOT_REGULAR:
+            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail("writing", path, raw)
         tmp, real = raw[1].decode(errors="surrogateescape").split("\0", 1)

@@ -19,6 +19,19 @@ _KINDS = {statmod.S_IFREG: "file", statmod.S_IFDIR: "dir", statmod.S_IFLNK: "lin
 
 
 _TEMP_SUFFIX = ".xenbook-new"
+_OTHER_KINDS = {statmod.S_IFIFO: "a FIFO (named pipe)", statmod.S_IFSOCK: "a socket", statmod.S_IFCHR:
+                "a character device", statmod.S_IFBLK: "a block device"}
+
+
+def _regular(path: str, st_mode: int) -> None:
+    """HostError unless st_mode is a regular file's: xenbook reads and replaces only regular files."""
+    if statmod.S_ISREG(st_mode):
+        return
+    if statmod.S_ISDIR(st_mode):
+        raise HostError(f"{path} is a directory, not a file")
+    kind = _OTHER_KINDS.get(statmod.S_IFMT(st_mode), "not a regular file")
+    raise HostError(f"{path} is {kind} where a regular file should be; xenbook neither reads nor replaces it: "
+                    "remove it or move it away (and put the real file back), then plan again")
 
 
 def _remove_leftovers(folder: str, name: str) -> None:
@@ -91,15 +104,18 @@ class RootedHost(Host):
         return "/" + os.path.relpath(real, self.root)
 
     def read_bytes(self, path: str) -> bytes | None:
+        """The file's bytes; a FIFO, socket or device at path is refused before it is opened (a FIFO would block)."""
+        real = self.real(path)
         try:
-            with open(self.real(path), "rb") as f:
-                return f.read()
+            _regular(path, os.stat(real).st_mode)
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except IsADirectoryError:
-            raise HostError(f"{path} is a directory, not a file")
         except PermissionError as e:
             raise HostError(f"cannot read {path}: {e.strerror}; run as root or with sudo") from e
+        with os.fdopen(fd, "rb") as f:
+            _regular(path, os.fstat(fd).st_mode)  # swapped for another kind after the check above
+            return f.read()
 
     def stat(self, path: str) -> FileInfo | None:
         try:
@@ -125,6 +141,8 @@ class RootedHost(Host):
             old = os.stat(real)
         except FileNotFoundError:
             old = None
+        if old is not None:
+            _regular(path, old.st_mode)
         _remove_leftovers(folder, name)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=_TEMP_SUFFIX, dir=folder)
         try:

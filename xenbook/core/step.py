@@ -43,7 +43,7 @@ class FileStep(Step):
     path: str = ""
     validator: str | None = None
     mode: int = 0o644
-    enforce_mode: bool = False  # an existing file must have mode too (e.g. an executable script)
+    enforce_mode: bool = False  # an existing file gains mode's x bits where it has r (e.g. an executable script)
 
     def render(self, host: Host, old: str | None) -> str:
         raise NotImplementedError
@@ -60,15 +60,23 @@ class FileStep(Step):
             return Plan.fail(e.message, e.remedy)
         except ValueError as e:
             return Plan.fail(f"cannot edit {self.path}: {e}", "fix the value named, then plan again")
+        info = host.stat(self.path) if self.enforce_mode and old is not None else None
+        mode = self.mode if info is None else executable(info.mode, self.mode)
         if new == old:
-            info = host.stat(self.path) if self.enforce_mode else None
-            if info is not None and info.mode != self.mode:
-                return Plan.change(f"{self.path} has mode {info.mode:04o}, needs {self.mode:04o}",
-                                   WriteFile(self.path, old, new, mode=self.mode, set_mode=True))
+            if info is not None and info.mode != mode:
+                return Plan.change(f"{self.path} has mode {info.mode:04o}, needs {mode:04o}",
+                                   WriteFile(self.path, old, new, mode=mode, set_mode=True))
             return Plan.ok(self.ok_reason())
         return Plan.change(f"{'create' if old is None else 'update'} {self.path}",
-                           WriteFile(self.path, old, new, mode=self.mode, validator=self.validator,
+                           WriteFile(self.path, old, new, mode=mode, validator=self.validator,
                                      set_mode=self.enforce_mode))
+
+
+def executable(have: int, wanted: int) -> int:
+    """An existing file's mode once it is executable as wanted says: its own bits kept, wanted's x bits added where
+    the file has the r bit (as chmod +x respects a umask), and the owner's always. 0700 stays 0700 (a file holding a
+    GRUB password hash stays private), 0600 becomes 0700, 0644 becomes 0755."""
+    return have | (((have & 0o444) >> 2) & wanted & 0o111) | (wanted & 0o100)
 
 
 class Regeneration(Step):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from xenbook.core.errors import XenbookError
@@ -18,6 +19,8 @@ class DeviceFacts:
     fstype: str | None = None  # a signature blkid finds on the device itself
     pttype: str | None = None
     children: tuple[str, ...] = ()  # partitions, LVM volumes, dm devices on top of it
+    partition: bool = False  # an entry in a partition table, whose type says what it is for
+    parttype: str | None = None  # its GPT type GUID or MBR type byte ("0x83"); None when nothing reports it
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,26 @@ class Refusal:
 
 
 # Rules that even force and confirm do not override: formatting these destroys the running system.
+
+# The partition types a guest's filesystem may replace: Linux filesystem data. Every other type holds something
+# (firmware's boot code, another system, swap, a RAID or LVM member), even when blkid finds no signature on it.
+LINUX_FILESYSTEM = frozenset({"0fc63daf-8483-4772-8e79-3d69d8477de4", "0x83"})
+PARTITION_TYPES = {
+    "21686148-6449-6e6f-744e-656564454649": "BIOS boot", "c12a7328-f81f-11d2-ba4b-00a0c93ec93b": "EFI system",
+    "e3c9e316-0b5c-4db8-817d-f92df00215ae": "Microsoft reserved", "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7":
+    "Microsoft basic data", "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f": "Linux swap",
+    "a19d880f-05fc-4d3b-a006-743f0f84911e": "Linux RAID", "e6d6d379-f507-44c2-a23c-238f2a3df928": "Linux LVM",
+    "bc13c2ff-59e6-4262-a352-b275fd6f7172": "Linux extended boot", "933ac7e1-2eb4-4f13-b844-0e14e2aef915": "Linux home",
+    "4f68bce3-e8cd-4db1-96e7-fbcaf984b709": "Linux root (x86-64)", "0xef": "EFI system", "0x82": "Linux swap",
+    "0xfd": "Linux RAID autodetect", "0x8e": "Linux LVM", "0x05": "Extended", "0x0f": "W95 extended (LBA)",
+    "0x85": "Linux extended", "0x07": "HPFS/NTFS/exFAT", "0x0b": "W95 FAT32", "0x0c": "W95 FAT32 (LBA)",
+}
+
+
+def _type_key(parttype: str) -> str:
+    """A type as the tables above spell it: GUIDs in lower case, MBR bytes as two hex digits ("0x5" is "0x05")."""
+    low = parttype.strip().lower()
+    return f"0x{int(low, 16):02x}" if re.fullmatch(r"0x[0-9a-f]{1,2}", low) else low
 
 
 def refusals(d: DeviceFacts) -> list[Refusal]:
@@ -46,6 +69,12 @@ def refusals(d: DeviceFacts) -> list[Refusal]:
         out.append(Refusal("lvm-pv", f"{d.path} is an LVM physical volume (blkid TYPE=LVM2_member)"))
     elif d.fstype:
         out.append(Refusal("has-filesystem", f"{d.path} already holds a filesystem ({d.fstype}, found by blkid)"))
+    if d.partition and (d.parttype is None or _type_key(d.parttype) not in LINUX_FILESYSTEM):
+        name = PARTITION_TYPES.get(_type_key(d.parttype or ""), "")
+        kind = (f"a {name} partition (type {d.parttype})" if name else f"a partition of type {d.parttype}"
+                if d.parttype else "a partition whose type neither lsblk nor blkid reports")
+        out.append(Refusal("partition-type", f"{d.path} is {kind}; only a Linux filesystem partition "
+                                             "(GPT 0fc63daf-8483-4772-8e79-3d69d8477de4, MBR 0x83) holds no data"))
     if d.pttype:
         out.append(Refusal("has-partition-table", f"{d.path} holds a {d.pttype} partition table"
                                                   + (f" with {', '.join(d.children)}" if d.children else "")))
@@ -77,8 +106,8 @@ def check(d: DeviceFacts, *, force: bool = False, confirm: str | None = None) ->
 
 
 def device_facts(device: str, lsblk: dict, blkid_export: str, swaps: str) -> DeviceFacts:
-    """DeviceFacts from `lsblk -J -p -o NAME,TYPE,FSTYPE,PTTYPE,MOUNTPOINTS` (the tree), `blkid -p -o export`
-    output for the device, and /proc/swaps."""
+    """DeviceFacts from `lsblk -J -p -o NAME,TYPE,FSTYPE,PTTYPE,PARTTYPE,MOUNTPOINTS` (the tree), `blkid -p -o
+    export` output for the device, and /proc/swaps."""
     node = _find(lsblk.get("blockdevices", []), device)
     if node is None:
         return DeviceFacts(device, exists=False)
@@ -88,8 +117,29 @@ def device_facts(device: str, lsblk: dict, blkid_export: str, swaps: str) -> Dev
     tags = dict(line.split("=", 1) for line in blkid_export.splitlines() if "=" in line)
     # lsblk gives a partition its disk's table type; only a whole device's own table counts
     own_table = node.get("pttype") if node.get("type") != "part" else None
+    partition = node.get("type") == "part" or "PART_ENTRY_TYPE" in tags
     return DeviceFacts(device, True, tuple(mounts), tuple(n for n in [device] + names if n in swap_paths),
-                       tags.get("TYPE") or node.get("fstype"), tags.get("PTTYPE") or own_table, tuple(names))
+                       tags.get("TYPE") or node.get("fstype"), tags.get("PTTYPE") or own_table, tuple(names),
+                       partition, node.get("parttype") or tags.get("PART_ENTRY_TYPE"))
+
+
+def image_facts(image: str, losetup: str, lsblk: dict, blkid_export: str, swaps: str) -> DeviceFacts:
+    """DeviceFacts for an image file from `losetup -j IMAGE` (the loop devices backed by it), the lsblk tree,
+    `blkid -p -o export IMAGE` and /proc/swaps: a loop device's mounts and swap are the image's, so the hard
+    rules hold for a loop-mounted image as for a disk."""
+    tags = dict(line.split("=", 1) for line in blkid_export.splitlines() if "=" in line)
+    mounts, swap, names = [], [], []
+    for loop in loop_devices(losetup):
+        facts = device_facts(loop, lsblk, "", swaps)
+        names.append(loop)
+        mounts += list(facts.mounts)
+        swap += list(facts.swap)
+    return DeviceFacts(image, True, tuple(mounts), tuple(swap), tags.get("TYPE"), tags.get("PTTYPE"), tuple(names))
+
+
+def loop_devices(losetup: str) -> list[str]:
+    """The loop devices `losetup -j FILE` lists: lines like "/dev/loop0: [65024]:2146353 (/srv/guest.img)"."""
+    return [line.split(":", 1)[0] for line in losetup.splitlines() if line.startswith("/dev/")]
 
 
 def _find(nodes: list[dict], device: str) -> dict | None:

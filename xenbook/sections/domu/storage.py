@@ -10,7 +10,7 @@ from xenbook.core.errors import HostError
 from xenbook.core.host import Host
 from xenbook.core.model import size_mib
 from xenbook.core.step import Step
-from xenbook.safety.guard import GuardRefused, check, device_facts
+from xenbook.safety.guard import GuardRefused, check, device_facts, image_facts
 from xenbook.sections.domu.params import GuestParams
 
 SECTION = "domu"
@@ -93,21 +93,30 @@ class GuestFilesystem(Step):
         if tags.get("TYPE") == "ext4" and tags.get("UUID") == g.disk_uuid:
             return Plan.ok(f"{path} holds the guest's ext4 filesystem (UUID {g.disk_uuid})")
         mkfs = RunCommand(Command.of("mkfs.ext4", "-q", "-F", "-L", g.name[:16], "-U", g.disk_uuid, path))
-        if g.storage == "image" and not tags:
+        loops = loop_devices_of(host, path) if g.storage == "image" else ""
+        if g.storage == "image" and not tags and not loops:
             return Plan.change(f"format the new image {path} as ext4", mkfs)
-        lsblk = host.run(Command.of("lsblk", "-J", "-p", "-o", "NAME,TYPE,FSTYPE,PTTYPE,MOUNTPOINTS"))
+        lsblk = host.run(Command.of("lsblk", "-J", "-p", "-o", "NAME,TYPE,FSTYPE,PTTYPE,PARTTYPE,MOUNTPOINTS"))
         tree = json.loads(lsblk.stdout) if lsblk.ok else {"blockdevices": []}
-        device = real_device(host, path, tree)
-        facts = device_facts(device, tree, "\n".join(f"{k}={v}" for k, v in tags.items()),
-                             host.read_text("/proc/swaps") or "")
-        if g.storage == "image":
-            facts = type(facts)(path, True, fstype=tags.get("TYPE"), pttype=tags.get("PTTYPE"))
+        device = path if g.storage == "image" else real_device(host, path, tree)
+        export, swaps = "\n".join(f"{k}={v}" for k, v in tags.items()), host.read_text("/proc/swaps") or ""
+        facts = (image_facts(path, loops, tree, export, swaps) if g.storage == "image" else
+                 device_facts(device, tree, export, swaps))
         try:
             overridden = check(facts, force=g.force, confirm=g.confirm if g.confirm != path else device)
         except GuardRefused as e:
             return Plan.fail(str(e).split("\n  what to do: ")[0], str(e).split("what to do: ")[-1])
         note = "; forced and confirmed over: " + "; ".join(r.evidence for r in overridden) if overridden else ""
         return Plan.change(f"format {path} as ext4 (UUID {g.disk_uuid}){note}", mkfs)
+
+
+def loop_devices_of(host: Host, image: str) -> str:
+    """What `losetup -j IMAGE` prints: a line for each loop device backed by the image (empty when none is)."""
+    result = host.run(Command.of("losetup", "-j", image))
+    if not result.ok:
+        raise HostError(f"losetup -j {image} exited {result.returncode}: {result.stderr.strip()}; without it xenbook "
+                        "cannot tell whether the image is mounted (install util-linux)")
+    return result.stdout
 
 
 def real_device(host: Host, path: str, tree: dict) -> str:
