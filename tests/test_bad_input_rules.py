@@ -86,6 +86,9 @@ def test_force_confirms_the_guests_own_disk_and_destroy_needs_its_confirmation()
     guest = {"name": "a", "storage": "partition", "device": "/dev/sdb1", "force": True}
     assert refused({"guests": [guest | {"confirm": "/dev/sdc1"}]}) == ["guests.0"]
     assert refused({"guests": [guest | {"confirm": "/dev/sdb1"}]}) == []
+    image = {"name": "b", "storage": "image", "force": True}  # an image guest confirms its image file
+    assert refused({"guests": [image | {"confirm": "/var/lib/xen/images/b.img"}]}) == []
+    assert refused({"guests": [image | {"confirm": "/var/lib/xen/images/a.img"}]}) == ["guests.0"]
     assert refused({"manage": {"action": "destroy", "domain": "web"}}) == ["manage"]
     assert refused({"manage": {"action": "destroy", "domain": "web", "confirm": "db"}}) == ["manage"]
     assert refused({"manage": {"action": "destroy", "domain": "web", "confirm": "web"}}) == []

@@ -15,6 +15,7 @@ import pytest
 from tests.test_guard import CASES, HAND, HAND_SWAPS, IMAGE_CASES, RECORDED, RECORDED_SWAPS
 from xenbook.connectors.targets import open_host
 from xenbook.core.commands import Command
+from xenbook.core.errors import ParameterError
 from xenbook.safety.guard import GuardRefused, check, device_facts, image_facts, refusals
 
 from . import samples, trees
@@ -93,9 +94,14 @@ def test_through_the_domu_section(device, rule, soft, which, way, force, confirm
     if given is not None:
         guest["confirm"] = given
     before = trees.snapshot(guarded_host)
+    tally["guard cases"] += 1
+    if force and given is not None and given != device:  # refused as bad input, before the host is read
+        with pytest.raises(ParameterError, match="confirm is /dev/sdX but the guest's disk is"):
+            samples.apply(guarded_host, {"guests": [guest]}, ["domu"])
+        assert trees.snapshot(guarded_host) == before, "a refused guest changed the host"
+        return
     plan = samples.apply(guarded_host, {"guests": [guest]}, ["domu"], dry_run=True)
     step = next(s for s in plan.steps if s.name == "GuestFilesystem(guarded)")
-    tally["guard cases"] += 1
     if soft and force and given == device:
         assert step.status == "would-change", (step.status, step.reason)
         assert "forced and confirmed over" in step.reason and device.rsplit("/", 1)[1] in step.reason

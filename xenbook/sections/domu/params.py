@@ -63,7 +63,7 @@ class GuestParams(Model):
     autostart: bool = Field(False, description="start it at boot (link in /etc/xen/auto, needs xendomains)")
     start: bool = Field(True, description="start the guest with xl create")
     force: bool = Field(False, description="allow formatting a device that holds data (needs confirm)")
-    confirm: str | None = Field(None, description="the device path again, to confirm force")
+    confirm: str | None = Field(None, description="the disk's path again (the device or the image file), to confirm force")
 
     @field_validator("name")
     @classmethod
@@ -109,12 +109,17 @@ class GuestParams(Model):
                              "too (qemu-img convert -O qcow2 makes a copy for snapshots)")
         return v
 
-    @field_validator("device", "confirm")
+    @field_validator("device")
     @classmethod
     def _device(cls, v: str | None) -> str | None:
         if v is not None and (not _DEVICE.fullmatch(v) or ".." in v.split("/")):
             raise ValueError("must be a device path such as /dev/sdb1")
         return v if v is None else abs_path(v)
+
+    @field_validator("confirm")
+    @classmethod
+    def _confirm(cls, v: str | None) -> str | None:
+        return v if v is None else abs_path(v)  # the guest's disk again: a device, or the image file
 
     @field_validator("packages")
     @classmethod
