@@ -108,20 +108,23 @@ def useradd(host, argv, stdin) -> Result:
     system = "--system" in given or "-r" in given
     uid = max(u for u in range(500, 1000) if u not in used) if system else \
         min(u for u in range(1000, 60000) if u not in used)
-    entries = (host.read_text("/etc/passwd") or DEFAULT_PASSWD) + f"{name}:x:{uid}:{uid}::{home}:{shell}\n"
-    host.write_atomic("/etc/passwd", entries.encode())
+    # /etc/passwd last: a useradd killed before it made no user, and the next one adds only what is missing
     group = host.read_text("/etc/group") or "root:x:0:root\n"
-    host.write_atomic("/etc/group", (group + f"{name}:x:{uid}:\n").encode())
+    if not any(line.startswith(f"{name}:") for line in group.splitlines()):
+        host.write_atomic("/etc/group", (group + f"{name}:x:{uid}:\n").encode())
     shadow = host.read_text("/etc/shadow") or "root:*:20400::::::\n"
-    host.write_atomic("/etc/shadow", (shadow + f"{name}:!*:20400::::::\n").encode(), mode=0o600)
+    if not any(line.startswith(f"{name}:") for line in shadow.splitlines()):
+        host.write_atomic("/etc/shadow", (shadow + f"{name}:!*:20400::::::\n").encode(), mode=0o600)
     err = ""
     if "--create-home" in given or "-m" in given:
-        if host.exists(home):
+        if host.exists(home) and owner_of(host, home) != name:
             err = (f"useradd: warning: the home directory {home} already exists.\n"
                    "useradd: Not copying any file from skel directory into it.\n")
-        else:
+        elif not host.exists(home):
+            set_owner(host, home, name)  # first: a home without its owner would look like someone else's
             host.makedirs(home, 0o700)
-            set_owner(host, home, name)
+    entries = (host.read_text("/etc/passwd") or DEFAULT_PASSWD) + f"{name}:x:{uid}:{uid}::{home}:{shell}\n"
+    host.write_atomic("/etc/passwd", entries.encode())
     return Result(0, "", err)
 
 

@@ -8,6 +8,7 @@ dependencies. makepkg spends a few seconds in build() (XENBOOK_SAMPLE_BUILD_SECO
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
@@ -130,6 +131,14 @@ def _unreachable(url: str) -> str:
 
 # git
 
+BRANCH = ".git/refs/heads/master"  # the clone's branch: written last, so a clone killed part way has no commit
+
+
+def _commit(pkgbase: str) -> str:
+    """The commit a clone of pkgbase checks out (a stand-in hash, the same for every clone)."""
+    return hashlib.sha1(f"SIMULATED {pkgbase} {BASES[pkgbase]['pkgver']}".encode()).hexdigest() + "\n"
+
+
 def git(host, argv, stdin, ctx: Context) -> Result:
     args = argv[1:]
     if len(args) >= 2 and args[0] == "-C":
@@ -155,7 +164,7 @@ def clone(host, url: str, dest: str, ctx: Context) -> Result:
     if offline(host, url):
         return Result(128, "", f"Cloning into '{name}'...\n" + _unreachable(url.removesuffix("/")))
     pkgbase = url.removeprefix(f"{AUR}/").removesuffix(".git")
-    host.makedirs(f"{dest}/.git")
+    host.makedirs(f"{dest}/.git/refs/heads")
     set_owner(host, dest, ctx.user)
     host.write_atomic(f"{dest}/.git/HEAD", b"ref: refs/heads/master\n")
     host.write_atomic(f"{dest}/.git/config", f'[remote "origin"]\n\turl = {url}\n'.encode())
@@ -164,6 +173,7 @@ def clone(host, url: str, dest: str, ctx: Context) -> Result:
         return Result(0, "", err + "warning: You appear to have cloned an empty repository.\n")
     host.write_atomic(f"{dest}/PKGBUILD", pkgbuild(pkgbase).encode())
     host.write_atomic(f"{dest}/.SRCINFO", srcinfo(pkgbase, {}).encode())
+    host.write_atomic(f"{dest}/{BRANCH}", _commit(pkgbase).encode())  # last: a clone killed before it has no commit
     return Result(0, f"[simulated] xenbook's sample host wrote an abbreviated PKGBUILD and the .SRCINFO of "
                      f"{pkgbase}\n", err)
 

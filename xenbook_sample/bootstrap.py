@@ -156,7 +156,7 @@ def _package_files(name: str, kver: str) -> dict[str, tuple[int, str]]:
 
 def pacstrap(host, argv, stdin) -> Result:
     from xenbook_sample.aur import _pause
-    from xenbook_sample.packages import _record, _sync
+    from xenbook_sample.packages import _sync, unpack_and_record
     try:
         opts, args = getopt.getopt(argv[1:], "C:cDGiKMNPU")
     except getopt.GetoptError as e:
@@ -192,8 +192,8 @@ def pacstrap(host, argv, stdin) -> Result:
             f"({len(wanted)}) {'  '.join(n + '-' + VERSIONS.get(n, '1.0-1') for n in wanted)}\n\n"
             ":: Proceed with installation? [Y/n] \n:: Processing package changes...\n")
     for n in wanted:
-        _record(view, {"name": n, "version": VERSIONS.get(n, "1.0-1"), "arch": "x86_64",
-                       "desc": f"{n} (SIMULATED repository package)", "files": _package_files(n, kver)}, n in deps)
+        unpack_and_record(view, {"name": n, "version": VERSIONS.get(n, "1.0-1"), "arch": "x86_64",
+                                 "desc": f"{n} (SIMULATED repository package)", "files": _package_files(n, kver)}, n in deps)
         out += f"installing {n}...\n"
     if not view.exists("/etc/os-release") and view.exists("/usr/lib/os-release"):
         os.symlink("../usr/lib/os-release", view.real("/etc/os-release"))

@@ -45,8 +45,8 @@ def _open(host, ctx: Context) -> tuple[str, str | None]:
         if not writable(host, parent, ctx.user):
             why = "Permission denied" if host.exists(parent) else "No such file or directory"
             return "", f"gpg: Fatal: can't create directory '{folder}': {why}\n"
+        set_owner(host, folder, ctx.user)  # first: a gpg killed in between leaves no folder without its owner
         host.makedirs(folder, 0o700)
-        set_owner(host, folder, ctx.user)
         err += f"gpg: directory '{folder}' created\n"
     if not host.exists(f"{folder}/pubring.kbx"):
         host.write_atomic(f"{folder}/pubring.kbx", HEADER.encode(), mode=0o644)

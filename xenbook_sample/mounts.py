@@ -16,6 +16,7 @@ from xenbook_sample.tree import STATE_DIR
 
 COVERED = f"/{STATE_DIR}/covered"  # mount points' own folders while something is mounted on them
 DMESG = "       dmesg(1) may have more information after failed mount system call.\n"
+PENDING = "pending mounts"  # state.json's mounts and unmounts whose folder moves are not done yet (finish)
 
 
 def _point(host, target: str) -> str:
@@ -27,6 +28,7 @@ def _point(host, target: str) -> str:
 def mount(host, argv, stdin) -> Result:
     opts, args = options("mount", argv, "o:t:rw", ["options=", "types=", "read-only", "rw"], code=1)
     given = {o: v for o, v in opts}
+    finish(host)
     state = host.load_state()
     if not args:
         return Result(0, "".join(f"{m['source']} on {m['target']} type {m['fstype']} ({m['options']})\n"
@@ -59,11 +61,8 @@ def mount(host, argv, stdin) -> Result:
                               f"codepage or helper program, or other error.\n{DMESG}")
     if same or target == "/":
         return Result(32, "", f"mount: {given_dir}: [simulated] xenbook's sample host does not stack mounts\n")
-    point, covered = _point(host, target), f"{COVERED}/{secrets.token_hex(6)}"
+    covered = f"{COVERED}/{secrets.token_hex(6)}"
     host.makedirs(COVERED)
-    os.rename(point, host.real(covered))
-    up = os.path.relpath(host.root, os.path.dirname(point))  # via the sample's root: chroot views follow it
-    os.symlink(os.path.join(up, host.real(folder)[len(host.root) + 1:]), point)
     if dev is None:
         state["loops"].append({"name": source[5:], "file": key})
         host.write_atomic(source, stand_in(f"loop device {source} backed by {key}"), mode=0o660)
@@ -71,13 +70,16 @@ def mount(host, argv, stdin) -> Result:
     state["mounts"].append({"id": next_id(state["mounts"]), "target": target, "source": source,
                             "fstype": vol.get("fstype"), "fsroot": "/", "options": f"{'ro' if ro else 'rw'},relatime",
                             "covered": covered, **({"file": key} if dev is None else {})})
-    host.save_state(state)
+    state.setdefault(PENDING, []).append({"mount": target, "covered": covered, "folder": folder})
+    host.save_state(state)  # the one update that mounts: what is pending in it is done now, or by the next opener
+    finish(host, state)
     return Result(0, "", "")
 
 
 def umount(host, argv, stdin) -> Result:
     opts, args = options("umount", argv, "Rlf", ["recursive", "lazy", "force"], code=1)
     recursive = any(o in ("-R", "--recursive") for o, _ in opts)
+    finish(host)
     state, out_err, rc = host.load_state(), "", 0
     for arg in args:
         path, dev = _abs(arg), find_device(state, arg)
@@ -96,15 +98,39 @@ def umount(host, argv, stdin) -> Result:
             if "covered" not in m:
                 return Result(32, "", f"umount: {m['target']}: [simulated] xenbook's sample host keeps its own "
                                       "filesystems mounted\n")
-            point = _point(host, m["target"])
-            os.unlink(point)
-            os.rename(host.real(m["covered"]), point)
             state["mounts"].remove(m)
+            state.setdefault(PENDING, []).append({"umount": m["target"], "covered": m["covered"],
+                                                  **({"loop": m["source"]} if "file" in m else {})})
             if "file" in m:
                 state["loops"] = [lo for lo in state["loops"] if f"/dev/{lo['name']}" != m["source"]]
-                host.remove(m["source"])
-        host.save_state(state)
+        host.save_state(state)  # the one update that unmounts
+        finish(host, state)
     return Result(rc, "", out_err)
+
+
+def finish(host, state: dict | None = None) -> None:
+    """Bring the tree in line with the mount table: the folder moves (and loop devices) of the mounts and unmounts
+    the last save recorded as pending, each done unless done already, then the table without them. A run killed
+    between the save and the moves leaves them pending; whoever opens the sample host next finishes them, so a
+    mount or an umount is one atomic update of state.json, as the kernel's are."""
+    state = host.load_state() if state is None else state
+    for op in state.get(PENDING, []):
+        point, covered = _point(host, op.get("mount") or op["umount"]), host.real(op["covered"])
+        if "mount" in op:
+            if not os.path.islink(point) and os.path.lexists(point) and not os.path.lexists(covered):
+                os.rename(point, covered)
+            if not os.path.lexists(point):
+                up = os.path.relpath(host.root, os.path.dirname(point))  # via the sample's root: chroot views follow
+                os.symlink(os.path.join(up, host.real(op["folder"])[len(host.root) + 1:]), point)
+        else:
+            if os.path.islink(point):
+                os.unlink(point)
+            if os.path.lexists(covered) and not os.path.lexists(point):
+                os.rename(covered, point)
+            if op.get("loop"):
+                host.remove(op["loop"])
+    if state.pop(PENDING, None) is not None:
+        host.save_state(state)
 
 
 def mountpoint(host, argv, stdin) -> Result:

@@ -1,9 +1,11 @@
 """The sample host's SIMULATED pacman: its local database in the real format, a small repository catalogue.
 
 pacman -Q [-i], -T, -S [-y] [-u] [--needed] [--asdeps], -U print what the real pacman prints. Installing writes the
-package's desc and files entries into /var/lib/pacman/local and its files (stand-ins, see xenfiles), then runs its
-install scriptlet (scriptlets). A repository counts when /etc/pacman.conf enables it and its database was synced
-(pacman -Sy); dependencies of repository packages are not resolved. Also registers accounts (runuser, env, ...), aur (git, makepkg) and gpg."""
+package's files (stand-ins, see xenfiles), runs its install scriptlet (scriptlets), then writes its files and desc
+entries into /var/lib/pacman/local, desc last: a pacman killed part way leaves the package not installed, and the
+next pacman -S or -U installs it again whole (the real pacman runs the scriptlet after writing the entry). A
+repository counts when /etc/pacman.conf enables it and its database was synced (pacman -Sy); dependencies of
+repository packages are not resolved. Also registers accounts (runuser, env, ...), aur (git, makepkg) and gpg."""
 
 from __future__ import annotations
 
@@ -50,25 +52,39 @@ def installed(host) -> dict[str, dict]:
     return out
 
 
+def _unpack(host, pkg: dict) -> None:
+    """Write the package's files (the first half of installing it: a kill here leaves no database entry, so the
+    next pacman -S or -U installs the package again, whole)."""
+    for path, (mode, text) in pkg.get("files", {}).items():
+        host.makedirs(posixpath.dirname(path))
+        host.write_atomic(path, text.encode(), mode=mode)
+        os.chmod(host.real(path), mode)
+
+
 def _record(host, pkg: dict, asdeps: bool) -> None:
+    """Write the package's local database entry once its files are in place: its files list, then its desc, the
+    one write that makes the package installed (installed() skips an entry without one)."""
     old = installed(host).get(pkg["name"])
-    if old is not None:
-        shutil.rmtree(host.real(old["dir"]))
     folder = f"{LOCAL}/{pkg['name']}-{pkg['version']}"
+    if old is not None and old["dir"] != folder:  # an upgrade: the old version's entry goes first, desc first
+        host.remove(f"{old['dir']}/desc")
+        shutil.rmtree(host.real(old["dir"]))
     fields = [("NAME", [pkg["name"]]), ("VERSION", [pkg["version"]]), ("BASE", [pkg["name"]]),
               ("DESC", [pkg.get("desc", "")]), ("ARCH", [pkg["arch"]]), ("INSTALLDATE", [str(int(time.time()))]),
               ("PACKAGER", ["xenbook sample host (SIMULATED) <sample@xenbook.invalid>"]),
               ("REASON", ["1"] if asdeps else []), ("PROVIDES", list(pkg.get("provides", []))),
               ("DEPENDS", list(pkg.get("depends", [])))]
     host.makedirs(folder)
-    host.write_atomic(f"{folder}/desc", "".join(f"%{k}%\n" + "".join(v + "\n" for v in vs) + "\n"
-                                                for k, vs in fields if vs).encode())
     files = sorted(pkg.get("files", {}))
     host.write_atomic(f"{folder}/files", ("%FILES%\n" + "".join(p.lstrip("/") + "\n" for p in files)).encode())
-    for path, (mode, text) in pkg.get("files", {}).items():
-        host.makedirs(posixpath.dirname(path))
-        host.write_atomic(path, text.encode(), mode=mode)
-        os.chmod(host.real(path), mode)
+    host.write_atomic(f"{folder}/desc", "".join(f"%{k}%\n" + "".join(v + "\n" for v in vs) + "\n"
+                                                for k, vs in fields if vs).encode())
+
+
+def unpack_and_record(host, pkg: dict, asdeps: bool) -> None:
+    """Install pkg without its scriptlet (as pacstrap's simulation does): files, then the database entry."""
+    _unpack(host, pkg)
+    _record(host, pkg, asdeps)
 
 
 # dependencies
@@ -132,12 +148,13 @@ def _transaction(host, packages: list[dict], asdeps: bool) -> str:
            ":: Proceed with installation? [Y/n] \nchecking keyring...\nchecking package integrity...\n"
            "loading package files...\nchecking for file conflicts...\nchecking available disk space...\n"
            ":: Processing package changes...\n")
-    for pkg in packages:
+    for pkg in packages:  # each package is retryable: files, scriptlet, then the database entry
         upgrade = pkg["name"] in installed(host)
-        _record(host, pkg, asdeps)
+        _unpack(host, pkg)
         out += f"{'upgrading' if upgrade else 'installing'} {pkg['name']}...\n"
-        if pkg.get("install"):  # the package's install scriptlet: post_install, or post_upgrade
+        if pkg.get("install"):  # the install scriptlet (post_install or post_upgrade), before the entry is written
             out += run_scriptlet(host, pkg["install"], upgrade)
+        _record(host, pkg, asdeps)
     return out + "[simulated] xenbook's sample host wrote the local database entries and stand-in files\n"
 
 

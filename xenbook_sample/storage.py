@@ -182,10 +182,13 @@ def new_volume(host, state: dict, key: str, fs: dict) -> str:
     old = vols.get(key, {})
     if old.get("id"):
         shutil.rmtree(host.real(f"{VOLUMES}/{old['id']}"), ignore_errors=True)
+    taken = {v.get("id") for k, v in vols.items() if k != key}
     ident, n = fs["uuid"], 1
-    while host.exists(f"{VOLUMES}/{ident}"):
+    while ident in taken:
         n += 1
         ident = f"{fs['uuid']}-{n}"
+    # a folder no volume holds was made by a mkfs killed before it saved the state: this one starts it over
+    shutil.rmtree(host.real(f"{VOLUMES}/{ident}"), ignore_errors=True)
     vols[key] = {k: v for k, v in old.items() if k == "size"} | ({"format": "raw"} if "format" in old else {}) | \
         fs | {"id": ident}
     host.makedirs(f"{VOLUMES}/{ident}/lost+found", 0o700)
@@ -216,6 +219,7 @@ def truncate(host, argv, stdin) -> Result:
         return Result(1, "", f"truncate: Invalid number: \u2018{text}\u2019\n")
     unit = m.group(2).upper().replace("IB", "")
     size, state, err = int(m.group(1)) * SUFFIXES.get(unit, 1), host.load_state(), ""
+    sized: list[tuple[str, bool]] = []  # (local path, made by this truncate)
     for arg in args:
         path, info = _abs(arg), host.stat(_abs(arg))
         parent = host.stat(posixpath.dirname(path))
@@ -229,13 +233,15 @@ def truncate(host, argv, stdin) -> Result:
         if vol is not None and info is not None and images.stand_in(local):  # an older sample's stand-in image
             state["volumes"][path] = vol | {"size": size}
             continue
-        with open(local, "ab") as f:  # as truncate(1): holes, no data written
-            f.truncate(size)
-        if info is None:
-            os.chmod(local, 0o644)
+        sized.append((local, info is None))
         if vol is not None or size > 1024 ** 2:
             state["volumes"][path] = (vol or {"format": "raw"}) | {"size": size}
-    host.save_state(state)
+    host.save_state(state)  # first: an image without its entry would stay unregistered once truncate is not rerun
+    for local, new in sized:
+        with open(local, "ab") as f:  # as truncate(1): holes, no data written
+            f.truncate(size)
+        if new:
+            os.chmod(local, 0o644)
     return Result(1 if err else 0, "", err)
 
 

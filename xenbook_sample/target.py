@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from xenbook.connectors.targets import Target, TargetKind
+from xenbook_sample import mounts
 from xenbook_sample.host import SampleHost
 
 
@@ -20,7 +21,10 @@ def parse(rest: str) -> Target:
 
 
 def open_sample(target: Target) -> SampleHost:
-    return SampleHost.open(target.path, renew=target.path == default_dir())
+    """The sample host, with the mounts and unmounts a killed run left pending finished (as the kernel's are)."""
+    host = SampleHost.open(target.path, renew=target.path == default_dir())
+    mounts.finish(host)
+    return host
 
 
 TARGET = TargetKind("sample", "sample[:DIR]", parse, open_sample, simulated=True)

@@ -1,9 +1,10 @@
 """What the manage section adds to the sample host's SIMULATED tools: `xl uptime` (other verbs go to xl.py's xl)
-and `rm -f` for the /etc/xen/auto links."""
+and `rm -f` for the /etc/xen/auto links (with -r for the folders of clones the install section clones again)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 from xenbook.core.commands import Result
@@ -52,15 +53,18 @@ def xl(host, argv, stdin) -> Result:
 
 
 def rm(host, argv, stdin) -> Result:
-    """rm -f PATH...: remove files or links (never directories)."""
-    opts, args = options("rm", argv, "f", ["force"])
-    if not opts or not args:
-        raise Usage("[simulated] xenbook's sample host simulates only rm -f PATH...\n", 1)
+    """rm -f [-r] PATH...: remove files or links, and with -r folders with all they hold (links not followed)."""
+    opts, args = options("rm", argv, "fr", ["force", "recursive"])
+    given = {o for o, _ in opts}
+    if not given & {"-f", "--force"} or not args:
+        raise Usage("[simulated] xenbook's sample host simulates only rm -f [-r] PATH...\n", 1)
     for path in args:
         real = host.real(os.path.dirname(path) or "/") + "/" + os.path.basename(path)
         if os.path.isdir(real) and not os.path.islink(real):
-            return Result(1, "", f"rm: cannot remove '{path}': Is a directory\n")
-        if os.path.lexists(real):
+            if not given & {"-r", "--recursive"}:
+                return Result(1, "", f"rm: cannot remove '{path}': Is a directory\n")
+            shutil.rmtree(real)
+        elif os.path.lexists(real):
             os.unlink(real)
     return Result(0, "", "")
 

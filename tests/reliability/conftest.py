@@ -22,7 +22,8 @@ WORKERS = max(2, min(4, os.cpu_count() or 2))
 def pytest_terminal_summary(terminalreporter):
     if not any(TALLY.values()):
         return
-    line = (f"reliability: {TALLY['kill points']} kill points, {TALLY['bad inputs']} bad inputs, "
+    line = (f"reliability: {TALLY['kill points']} kill points, {TALLY['event kill points']} event kill points, "
+            f"{TALLY['bad inputs']} bad inputs, "
             f"{TALLY['guard cases']} guard cases, {TALLY['losses']} losses")
     extra = [f"{TALLY[k]} {k}" for k in ("idempotent runs", "true kills", "argv checks", "concurrent runs",
                                          "mode checks", "fsync orderings", "fsyncs left out") if TALLY[k]]

@@ -141,12 +141,13 @@ class Campaign:
     findings: list[Finding] = field(default_factory=list)
 
 
-def drive(scenario: Scenario, base: str) -> faults.ChildRun:
-    """Run the scenario once on a copy of its host, keeping a checkpoint at every kill point (in a worker)."""
+def drive(scenario: Scenario, base: str, hooks=None) -> faults.ChildRun:
+    """Run the scenario once on a copy of its host, keeping a checkpoint at every kill point (in a worker); hooks
+    choose the points (faults.install by default, events.install for event-chosen ones)."""
     root = os.path.join(base, "drive", scenario.name)
     samples.copy_host(scenario.pre, root)
     run = faults.checkpoints(lambda: scenario.apply(root), root, os.path.join(base, "checkpoints", scenario.name),
-                             os.path.join(base, f"{scenario.name}.log"))
+                             os.path.join(base, f"{scenario.name}.log"), hooks)
     shutil.rmtree(root, ignore_errors=True)
     return run
 
@@ -179,11 +180,12 @@ def recovery(scenario: Scenario, ref: Reference, tree: str) -> list[str]:
         shutil.rmtree(tree, ignore_errors=True)
 
 
-def campaign(pool, scenarios: list[Scenario], base: str) -> Campaign:
-    """Kill every scenario at every point, check each tree for damage, and recover each distinct tree."""
+def campaign(pool, scenarios: list[Scenario], base: str, hooks=None) -> Campaign:
+    """Kill every scenario at every point (as hooks choose them), check each tree for damage, and recover each
+    distinct tree."""
     out = Campaign()
     refs = {s.name: pool.submit(reference, s, os.path.join(base, "reference", s.name)) for s in scenarios}
-    runs = {s.name: pool.submit(drive, s, base) for s in scenarios}
+    runs = {s.name: pool.submit(drive, s, base, hooks) for s in scenarios}
     recoveries = []
     for s in scenarios:
         run = runs[s.name].result()

@@ -248,7 +248,7 @@ class ChildRun:
         return out
 
 
-def _child(work, log_path: str, **switch_args) -> ChildRun:
+def _child(work, log_path: str, hooks=None, **switch_args) -> ChildRun:
     if os.path.exists(log_path):
         os.unlink(log_path)
     pid = os.fork()
@@ -256,7 +256,7 @@ def _child(work, log_path: str, **switch_args) -> ChildRun:
         code = 0
         try:
             freeze_sample_clock()
-            install(KillSwitch(log_path, **switch_args))
+            (hooks or install)(KillSwitch(log_path, **switch_args))
             work()
         except BaseException:
             KillSwitch(log_path).log(error=traceback.format_exc())
@@ -269,18 +269,19 @@ def _child(work, log_path: str, **switch_args) -> ChildRun:
     return ChildRun(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status, log)
 
 
-def count_points(work, log_path: str) -> ChildRun:
-    """Run work in a child without killing it; its log lists every kill point passed."""
-    return _child(work, log_path)
+def count_points(work, log_path: str, hooks=None) -> ChildRun:
+    """Run work in a child without killing it; its log lists every kill point passed (hooks: install, or another
+    way to choose the points, such as events.install)."""
+    return _child(work, log_path, hooks)
 
 
-def kill_at(work, n: int, log_path: str) -> ChildRun:
+def kill_at(work, n: int, log_path: str, hooks=None) -> ChildRun:
     """Run work in a child that is SIGKILLed at its nth kill point."""
-    return _child(work, log_path, at=n)
+    return _child(work, log_path, hooks, at=n)
 
 
-def checkpoints(work, root: str, folder: str, log_path: str) -> ChildRun:
+def checkpoints(work, root: str, folder: str, log_path: str, hooks=None) -> ChildRun:
     """Run work in a child that, at every kill point, has a fork of itself SIGKILLed there and copies root's tree
     (as that crash left it) to folder/N."""
     os.makedirs(folder, exist_ok=True)
-    return _child(work, log_path, root=root, folder=folder)
+    return _child(work, log_path, hooks, root=root, folder=folder)

@@ -24,7 +24,7 @@ def _scrub_state(data: bytes) -> bytes:
     for vg in (state.get("lvm") or {}).values():
         for lv in vg.get("lvs", []):
             lv["uuid"] = "<random>"
-    for mount in state.get("mounts", []):
+    for mount in state.get("mounts", []) + state.get("pending mounts", []):
         if "covered" in mount:
             mount["covered"] = COVERED.sub("covered/<random>", mount["covered"])
     return json.dumps(state, sort_keys=True).encode()

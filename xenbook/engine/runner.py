@@ -9,17 +9,19 @@ import time
 from typing import Callable, Iterable
 
 from xenbook.core.actions import Deferred, Plan, RemoveFile, WriteFile
-from xenbook.core.commands import output_tail
+from xenbook.core.commands import Command, Result, output_tail
 from xenbook.core.errors import HostError, XenbookError
 from xenbook.core.host import Host
-from xenbook.core.paths import BACKUP_DIR, PENDING_DIR
+from xenbook.core.paths import BACKUP_DIR, PENDING_DIR, TEMP_NAME
 from xenbook.core.step import Regeneration, Step
 from xenbook.engine.backups import prune
-from xenbook.engine.ledger import RUN_ENV, Journal
+from xenbook.engine.ledger import RUN_ENV, Journal, read_records
 from xenbook.engine.results import Report, StepResult, merge_facts
 from xenbook.safety.validators import NOT_VALIDATED, validate_bytes, validate_candidate
 
 Progress = Callable[[StepResult], None]
+RAISED = ("the program stopped with an error instead of an exit status; check the host for what it left half "
+          "done (the files and folders the error names), then run xenbook apply again: the step is retried")
 
 
 def run_id() -> str:
@@ -50,6 +52,8 @@ class Runner:
         before = dict(getattr(self.host, "answered", {}))
         self.journal.open(report)
         try:
+            if not self.dry_run:
+                self._remove_leftovers()
             self._steps(steps, report)
             if not self.dry_run and self.keep_backups is not None:
                 report.pruned = prune(self.host, self.keep_backups, self.run_id, record=self.journal.record).removed
@@ -99,9 +103,9 @@ class Runner:
             if isinstance(step, Regeneration):
                 step.triggered_by = tuple(triggered.get(step.name, ()))
             plan = step.plan(self.host)
-        except (XenbookError, ValueError) as e:
+        except (XenbookError, ValueError, OSError) as e:
             result.status, result.reason = "failed", f"could not plan: {getattr(e, 'message', None) or e}"
-            result.remedy = getattr(e, "remedy", "")
+            result.remedy = getattr(e, "remedy", "") or (RAISED if isinstance(e, OSError) else "")
             return result
         self._reboot = plan.reboot
         result.reason, result.remedy = plan.reason, plan.remedy
@@ -153,9 +157,9 @@ class Runner:
                     raise HostError(f"{step.output} is missing after {step.command.argv[0]} ran")
                 _note(result, validate_candidate(self.host, step.validator, output, step.output, step.output,
                                                  self.allow_unvalidated, new=False))
-        except XenbookError as e:
-            result.status, result.reason = "failed", getattr(e, "message", None) or str(e)
-            result.remedy = result.remedy or getattr(e, "remedy", "")
+        except (XenbookError, OSError) as e:
+            result.status, result.reason = "failed", getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            result.remedy = result.remedy or getattr(e, "remedy", "") or RAISED
         self.journal.end(step, result)
         return result
 
@@ -175,7 +179,7 @@ class Runner:
         """Run every cleanup command (unmounts) whatever happened; a failed one fails the step."""
         problems = []
         for action in plan.cleanup:
-            out = self.host.run(action.command, on_line=self.on_line)
+            out = self._run(self.host, action.command)
             if out.returncode not in action.ok_codes:
                 problems.append(f"{action.command} exited {out.returncode}: {(out.stderr or out.stdout).strip()}")
         if problems:
@@ -200,7 +204,7 @@ class Runner:
             else:
                 if isinstance(step, Regeneration) and step.output and host.exists(step.output):
                     self._backup(step.output)
-                out = (action.host or host).run(action.command, on_line=self.on_line)
+                out = self._run(action.host or host, action.command)
                 result.output = out.stdout[-4000:] + out.stderr[-4000:]
                 if out.returncode not in action.ok_codes:
                     remedy = action.remedy_for(out.stdout + out.stderr)
@@ -209,6 +213,30 @@ class Runner:
         if isinstance(step, Regeneration):
             for marker in step.markers:  # an earlier release's name for it too
                 host.remove(marker)
+
+    def _run(self, host: Host, command: Command) -> Result:
+        """host.run(command); an exception from the program (or from the way to it) becomes a HostError that names
+        the command, so that the step fails with a remedy instead of stopping the run with a traceback."""
+        try:
+            return host.run(command, on_line=self.on_line)
+        except XenbookError:
+            raise
+        except Exception as e:
+            raise HostError(f"{command} raised {type(e).__name__}: {e}", remedy=RAISED) from e
+
+    def _remove_leftovers(self) -> None:
+        """Remove the temporary files (TEMP_NAME) that writes of a killed run left beside their files: in the
+        folders of the files its interrupted steps planned to write (their ledger start records), and pending/."""
+        records = read_records(self.host)
+        ids = {r.get("of") for r in records if r["kind"] == "interrupted" and r.get("run") == self.run_id}
+        if not ids:
+            return
+        folders = {PENDING_DIR} | {d["path"].rsplit("/", 1)[0] or "/" for r in records
+                                   if r["kind"] == "start" and r.get("id") in ids for d in r.get("diffs", [])}
+        for folder in sorted(folders):
+            for name in self.host.listdir(folder) or []:
+                if TEMP_NAME.fullmatch(name):
+                    self.host.remove(f"{folder.rstrip('/')}/{name}")
 
     def _mark_pending(self, name: str) -> None:
         self.host.makedirs(PENDING_DIR, 0o700)

@@ -126,18 +126,36 @@ class AurPackageInstalled(Step):
         return None, "", Plan.fail(why, f"allow it (e.g. a file in /etc/sudoers.d with '{self.user} ALL=(root) "
                                         "NOPASSWD: /usr/bin/pacman'), or set aur_helper to none")
 
+    def has_commit(self, host: Host) -> bool:
+        """True when the clone in self.dir checked out a commit: its HEAD names one, or names a branch that git
+        wrote (as a file under .git/refs, in .git/packed-refs, or in a reftable). A clone killed part way has
+        .git but no commit yet (so has a clone of an empty repository)."""
+        git = f"{self.dir}/.git"
+        head = (host.read_text(f"{git}/HEAD") or "").strip()
+        if not head.startswith("ref: "):
+            return bool(re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head))
+        ref = head[5:].strip()
+        packed = (host.read_text(f"{git}/packed-refs") or "").split()
+        return bool((host.read_text(f"{git}/{ref}") or "").strip()) or ref in packed or host.exists(f"{git}/reftable")
+
     def makepkg_actions(self, host: Host, wanted: str | None) -> list[Action]:
         build = _Build()
+        clone = Command.of("runuser", "-u", self.user, "--", "env", "-C", self.params.build_dir,
+                           "git", "clone", f"{AUR}/{self.pkgbase}.git", self.pkgbase)
+        again: list[Action] = []
         if not host.exists(f"{self.dir}/.git"):  # cloned from build_dir: git returns to the folder it started in
-            fetch = Command.of("runuser", "-u", self.user, "--", "env", "-C", self.params.build_dir,
-                               "git", "clone", f"{AUR}/{self.pkgbase}.git", self.pkgbase)
+            fetch = clone
+        elif not self.has_commit(host):  # a clone stopped part way (killed, or the network went): start it over
+            fetch = clone
+            again = [RunCommand(Command.of("runuser", "-u", self.user, "--", "rm", "-r", "-f", "--", self.dir),
+                                f"{self.dir}/.git has no commit: a clone stopped part way; remove it to clone again")]
         elif (host.read_text(f"{self.dir}/.git/HEAD") or "").startswith("ref: "):
             fetch = Command.of("runuser", "-u", self.user, "--", "git", "-C", self.dir, "pull", "--ff-only")
         else:  # a detached HEAD: someone checked out a commit (e.g. for a pinned version); build it as it is
             fetch = None
         make = self.as_user("makepkg", "--noconfirm", "--log", env=self.build_env(host))
-        actions: list[Action] = [] if fetch is None else [
-            RunCommand(fetch, f"fetch the PKGBUILD of {self.pkgbase}", remedies=self.fixes(source=AUR))]
+        actions: list[Action] = again + ([] if fetch is None else [
+            RunCommand(fetch, f"fetch the PKGBUILD of {self.pkgbase}", remedies=self.fixes(source=AUR))])
         return actions + [
             Deferred(f"pacman -S --needed --noconfirm --asdeps <what {self.dir}/PKGBUILD depends on and is "
                      "missing: makepkg --printsrcinfo, then pacman -T>",

@@ -105,7 +105,9 @@ class BuildUserExists(Step):
         self.user, self.home, self.create = params.build_user, params.build_dir, params.create_build_user
 
     def own(self) -> RunCommand:
-        return RunCommand(Command.of("install", "-d", "-o", self.user, "-m", "0755", self.home),
+        """The build folder as useradd --create-home makes it (mode 0700: Arch's login.defs sets UMASK 077), so
+        that a run killed between useradd and this command ends where an uninterrupted one does."""
+        return RunCommand(Command.of("install", "-d", "-o", self.user, "-m", "0700", self.home),
                           f"{self.user} builds in {self.home}")
 
     def plan(self, host: Host) -> Plan:
