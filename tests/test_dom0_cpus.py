@@ -80,3 +80,21 @@ def test_plan_apply_and_run_refuse_before_touching_the_host(tmp_path):
         assert "this host has 8 CPUs (/proc/cpuinfo)" in proc.stderr
         assert tree_hashes(d) == before, f"{argv[0]} touched the host"
     assert not list((tmp_path / "runs").glob("*.ipynb")), "a notebook ran"
+
+
+GUEST = {"name": "web", "memory": 256, "storage": "image", "bridge": "xenbr0", "ssh_key": None}
+
+
+@pytest.mark.parametrize("cpus, refused", [("0,1", True), ("0-1", True), ("all,^2-7", True), ("1", True),
+                                           ("0,2", False), ("2-7", False), ("all", False), ("nodes:0", False)])
+def test_a_guest_on_dom0s_pinned_cpus_only_is_refused(cpus, refused):
+    """xl ANDs a guest's hard affinity with vm.cpumask: a guest named only dom0's pinned CPUs gets an empty map."""
+    data = {**PINNED, "guests": [GUEST | {"cpus": cpus}]}
+    host = FakeHost({"/proc/cpuinfo": cpuinfo(8), "/proc/meminfo": "MemTotal: 16777216 kB\n"},
+                    {"ip -j -d link show": Result(0, '[{"ifname": "xenbr0"}]')})
+    if not refused:
+        check(host, data, ("domu",))
+        return
+    with pytest.raises(ParameterError) as e:
+        check(host, data, ("domu",))
+    assert f"guests.0.cpus = {cpus!r}" in str(e.value) and "names only CPUs dom0 is pinned to (0 to 1" in str(e.value)

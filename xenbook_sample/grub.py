@@ -246,7 +246,7 @@ def grub_mkconfig(host, argv, stdin) -> Result:
     if checker:  # as the real one does: check the candidate, keep it as PATH.new when it fails
         # PATH.new is made under umask 077, then made read-only unless it holds a password line
         password = any(line.startswith("password") for line in cfg.splitlines())
-        host.write_atomic(path + ".new", cfg.encode(), mode=0o600 if password else 0o444)
+        host.write_atomic(path + ".new", cfg.encode("utf-8", "surrogateescape"), mode=0o600 if password else 0o444)
         check = run_local([checker, host.real(path + ".new")])
         host.answered_by("real")
         if not check.ok:
@@ -254,5 +254,5 @@ def grub_mkconfig(host, argv, stdin) -> Result:
                           "config file.\nEnsure that there are no errors in /etc/default/grub\nand /etc/grub.d/* "
                           f"files or please file a bug report with\n{path}.new file attached.\n")
         host.remove(path + ".new")
-    host.write_atomic(path, cfg.encode(), mode=None if host.exists(path) else 0o600)
+    host.write_atomic(path, cfg.encode("utf-8", "surrogateescape"), mode=None if host.exists(path) else 0o600)
     return Result(0, "", err + "[simulated] done\n")

@@ -57,6 +57,22 @@ def _highest_cpu(cpus: str) -> int | None:
     return max(numbers) if numbers else None
 
 
+def cpu_set(cpus: str, total: int | None) -> set[int] | None:
+    """The CPUs a cpus list names, read left to right as xl reads it (^ takes CPUs away); None when it names NUMA
+    nodes, or all CPUs of a host whose count is unknown."""
+    chosen: set[int] = set()
+    for item in cpus.split(","):
+        if item.startswith("nodes:") or item == "all" and total is None:
+            return None
+        if item == "all":
+            chosen |= set(range(total))
+            continue
+        first, _, last = item.lstrip("^").partition("-")
+        span = set(range(int(first), int(last or first) + 1))
+        chosen = chosen - span if item.startswith("^") else chosen | span
+    return chosen
+
+
 def check_guests(params: RunbookParams, host: Host) -> None:
     """ParameterError naming every guest parameter this host cannot take, before the first change: an unset or
     unreadable root password hash, memory beyond the host's, CPUs it lacks, a bridge that will not exist."""
@@ -66,6 +82,8 @@ def check_guests(params: RunbookParams, host: Host) -> None:
     cpus = xen.machine_cpus(host) if machine and any(g.cpus for g in params.guests) else None
     links = network.links(host) if machine and params.guests else {}
     made = params.dom0.bridge if params.dom0.network != "none" else None
+    boot = params.boot
+    pinned = boot.dom0_max_vcpus if boot.dom0_vcpus_pin and boot.dom0_max_vcpus else 0  # dom0's CPUs 0..pinned-1
     for i, g in enumerate(params.guests):
         at = f"guests.{i}."
         if g.bootstrap != "none":
@@ -80,6 +98,12 @@ def check_guests(params: RunbookParams, host: Host) -> None:
         if highest is not None and highest >= cpus[0]:
             problems.append((at + "cpus", g.cpus, f"names CPU {highest} but this host has {cpus[0]} CPUs, 0 to "
                              f"{cpus[0] - 1} ({cpus[1]}): name CPUs it has"))
+        named = cpu_set(g.cpus, cpus[0] if cpus else None) if g.cpus and pinned else None
+        if named is not None and not named - set(range(pinned)):
+            problems.append((at + "cpus", g.cpus, f"names only CPUs dom0 is pinned to (0 to {pinned - 1}, "
+                             "boot.dom0_vcpus_pin): xl.conf's vm.cpumask keeps guests off them, so the guest's CPU "
+                             f"map would be empty and xl create would fail; name CPUs from {pinned} on, or leave "
+                             "cpus empty"))
         if links and g.bridge not in links and g.bridge != made:
             problems.append((at + "bridge", g.bridge, f"is no link on this host and the dom0 section does not make "
                              f"it (dom0.bridge is {params.dom0.bridge}, dom0.network {params.dom0.network}): set "
