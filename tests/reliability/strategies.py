@@ -3,8 +3,10 @@ them out (a profile without VT-x gets PV guests; LVM where the profile has vg0; 
 
 from __future__ import annotations
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
+from xenbook.sections.domu.checks import cpu_set
 from xenbook_sample.profiles import PROFILES
 
 from . import samples
@@ -57,8 +59,11 @@ def install(draw) -> dict:
 
 
 @st.composite
-def guest(draw, profile: str, installed: dict, name: str, bridge: str) -> dict:
+def guest(draw, profile: str, installed: dict, name: str, bridge: str, pinned: int = 0) -> dict:
+    """A valid guest: with dom0 pinned to CPUs 0..pinned-1, its cpus name at least one other (else it is bad input)."""
     p = PROFILES[profile]
+    cpus = [c for c in (None, "all", f"1-{p.cpu.count - 1}", "all,^0-1", "0,2,4")
+            if c is None or cpu_set(c, p.cpu.count) - set(range(pinned))]
     kinds = ["pv"] + (["pvh", "pvh"] if profile in samples.HVM_PROFILES else [])
     if profile in samples.HVM_PROFILES and installed["xen_qemu"] and (installed["hvm_guests"] or installed["xen_edk2"]):
         kinds.append("hvm")
@@ -67,7 +72,7 @@ def guest(draw, profile: str, installed: dict, name: str, bridge: str) -> dict:
     g = {"name": name, "type": kind, "memory": memory,
          "maxmem": draw(st.one_of(st.none(), st.integers(memory, memory + 1024))),
          "vcpus": draw(st.integers(1, 4)),
-         "cpus": draw(st.sampled_from([None, "all", f"1-{p.cpu.count - 1}", "all,^0-1", "0,2,4"])),
+         "cpus": draw(st.sampled_from(cpus)),
          "storage": draw(st.sampled_from(["lvm", "image"] if profile in samples.LVM_PROFILES else ["image"])),
          "size": draw(st.sampled_from(["1G", "2G", "8G", "20G", "1024M", "50g"])),
          "fstab_device": draw(st.sampled_from(["uuid", "xvda"])), "bridge": bridge,
@@ -97,11 +102,17 @@ def runbook(draw, profile: str) -> dict:
                              "agent": draw(st.sampled_from(["xen-guest-agent", "xe-guest-utilities", "none"]))}}
     installed = draw(install())
     bridge = draw(st.sampled_from(["xenbr0", "br0", "xenbr1", "virbr7"]))
-    data = {"install": installed, "boot": draw(boot(profile)),
+    booted = draw(boot(profile))
+    pinned = (booted["dom0_max_vcpus"] or 0) if booted["dom0_vcpus_pin"] else 0
+    data = {"install": installed, "boot": booted,
             "dom0": {"xendomains": draw(st.booleans()),
                      "network": draw(st.sampled_from(["auto", PROFILES[profile].network])),
                      "bridge": bridge, "uplink": draw(st.sampled_from([None, PROFILES[profile].nics[0].name]))}}
     names = draw(st.lists(name_text.filter(lambda n: n not in ("data", "dom0")), max_size=2, unique=True))
-    data["guests"] = [draw(guest(profile, installed, n, bridge)) for n in names]
+    data["guests"] = [draw(guest(profile, installed, n, bridge, pinned)) for n in names]
+    for field in ("mac", "hostname"):  # each guest its own (a repeated one is bad input)
+        given = [g[field] or (g["name"].lower().replace("_", "-") if field == "hostname" else None)
+                 for g in data["guests"]]
+        assume(len({v for v in given if v}) == len([v for v in given if v]))
     data["manage"] = {"snapshot": draw(st.booleans()), "samples": draw(st.integers(1, 2)), "refresh_seconds": 0.5}
     return data
