@@ -155,6 +155,8 @@ def tree(root: Path) -> dict[str, str]:
 def test_errors_of_meaning_are_found_before_the_first_change(tmp_path, monkeypatch):
     host = init_sample(str(tmp_path / "host"))
     (tmp_path / "host" / "srv" / "taken").mkdir(parents=True)
+    (tmp_path / "host" / "srv" / "taken" / "notes.txt").write_text("someone's\n")
+    (tmp_path / "host" / "srv" / "empty").mkdir()
     monkeypatch.delenv("XENBOOK_UNSET_HASH", raising=False)
     before = tree(tmp_path / "host")
     target = f"sample:{host.root}"
@@ -173,3 +175,6 @@ def test_errors_of_meaning_are_found_before_the_first_change(tmp_path, monkeypat
         message = invoke("apply", "--params", str(params), "--sections", sections)
         assert f"parameter {name} = " in message, message
     assert tree(tmp_path / "host") == before
+    params.write_text(json.dumps({"target": target, "install": {"build_dir": "/srv/empty"}}))
+    planned = CliRunner().invoke(cli.main, ["plan", "--params", str(params), "--sections", "install"])
+    assert planned.exit_code == 0, planned.output  # an empty folder holds nothing to hand over

@@ -132,13 +132,16 @@ class BuildUserExists(Step):
 
 
 def check_build_dir(params: RunbookParams, host: Host) -> None:
-    """ParameterError when the build folder exists and is not already the build user's: the build user is given
-    it (useradd's home, install -d -o), so an existing folder of the system's or another user's is never taken."""
+    """ParameterError when the build folder exists and is not already the build user's (or, before the user
+    exists, an empty folder): the build user is given it (useradd's home, install -d -o), so an existing folder of
+    the system's or another user's is never taken."""
     p = params.install
     found = host.stat(p.build_dir)
     if found is None:
         return
     user = pkgfacts.account(host, p.build_user) if found.kind == "dir" else None
+    if user is None and found.kind == "dir" and not host.listdir(p.build_dir):
+        return  # empty: nothing in it is handed over (a useradd killed after making the home leaves one)
     if user is not None and user.uid != 0 and host.run(
             Command.of("runuser", "-u", p.build_user, "--", "test", "-O", p.build_dir)).ok:
         return
