@@ -26,7 +26,8 @@ def pytest_terminal_summary(terminalreporter):
             f"{TALLY['bad inputs']} bad inputs, "
             f"{TALLY['guard cases']} guard cases, {TALLY['losses']} losses")
     extra = [f"{TALLY[k]} {k}" for k in ("idempotent runs", "true kills", "argv checks", "concurrent runs",
-                                         "mode checks", "fsync orderings", "fsyncs left out", "host-file cases")
+                                         "mode checks", "special-file cases", "fsync orderings", "fsyncs left out",
+                                         "host-file cases", "prune cases", "renamed-key cases", "upgrades")
              if TALLY[k]]
     if TALLY["hostile links"]:
         extra.append(f"{TALLY['hostile links']} hostile links, {TALLY['escapes']} escapes")

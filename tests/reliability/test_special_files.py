@@ -34,7 +34,7 @@ def test_a_fifo_at_etc_default_grub_fails_fast(dry_run, template, scratch, tally
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-    tally["mode checks"] += 1
+    tally["special-file cases"] += 1
     failed = [s for s in report.steps if s.status == "failed"]
     assert failed, report.summary()
     assert any(f"/{GRUB} is a FIFO" in s.reason for s in failed), [(s.name, s.reason) for s in failed]
