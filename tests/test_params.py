@@ -86,9 +86,3 @@ def test_xen_command_line(params, microcode, expected):
 @pytest.mark.parametrize("text, mib", [("256M", 256), ("4G", 4096), ("1T", 1048576), ("524288K", 512)])
 def test_size_mib(text, mib):
     assert size_mib(text) == mib
-
-
-def test_allow_unvalidated_names_known_checks_only():
-    assert build(RunbookParams, {"allow_unvalidated": ["pacman-conf"]}).allow_unvalidated == ["pacman-conf"]
-    with pytest.raises(ParameterError, match="allow_unvalidated.*unknown check 'pacman'.*pacman-conf"):
-        build(RunbookParams, {"allow_unvalidated": ["pacman"]})
