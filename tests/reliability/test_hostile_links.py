@@ -14,6 +14,7 @@ import pytest
 
 from xenbook.connectors.rooted import ChrootHost
 from xenbook.connectors.targets import open_host
+from xenbook.core.errors import HostError
 
 from . import samples
 from .escapes import (absolute, attempt, changes, climbing, like_a_mount, outside_of, put, relative, run, snapshot,
@@ -221,3 +222,36 @@ def test_hostile_links_in_a_guests_copy_from_template(with_template, scratch, ta
         root = samples.copy_host(with_template, os.path.join(scratch, "links", "domu", str(n), "root"))
         escapes += _check(root, case, links, action, tally)
     assert not escapes, "\n".join(escapes)
+
+
+@pytest.mark.parametrize("operation", ["read", "append", "create", "backup"])
+def test_a_link_swapped_in_after_the_path_was_resolved_is_not_followed(operation, tmp_path, tally):
+    """RootedHost resolves a path inside its root, then opens it with O_NOFOLLOW: a link put there in between (a
+    race with another program) is refused, not followed out of the root; a backup never writes through a link."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "etc").mkdir(parents=True)
+    outside.mkdir()
+    canary = outside / "canary"
+    canary.write_bytes(b"canary\n")
+    (root / "etc" / "hostname").write_bytes(b"inside\n")
+    host = ChrootHost(str(root))
+    swapped = root / "etc" / "swapped"
+    swapped.symlink_to(canary)
+    resolve = host.real
+    host.real = lambda path: str(swapped) if path == "/etc/swapped" else resolve(path)  # resolved before the swap
+    if operation == "read":
+        with pytest.raises(HostError, match="became a link"):
+            host.read_bytes("/etc/swapped")
+    elif operation == "append":
+        with pytest.raises(HostError, match="became a link"):
+            host.append("/etc/swapped", b"written\n")
+    elif operation == "create":  # O_EXCL: a link there, whatever it names, means the file exists
+        assert host.create_exclusive("/etc/swapped", b"written\n") is False
+    else:
+        (root / "backup").mkdir()
+        (root / "backup" / "hostname").symlink_to(canary)
+        host.copy_file("/etc/hostname", "/backup/hostname")
+        backup = root / "backup" / "hostname"
+        assert backup.read_bytes() == b"inside\n" and not backup.is_symlink()
+    tally["hostile links"] += 1
+    assert canary.read_bytes() == b"canary\n", "written through the link, outside the root"

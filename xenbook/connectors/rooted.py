@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
@@ -108,9 +109,13 @@ class RootedHost(Host):
         real = self.real(path)
         try:
             _regular(path, os.stat(real).st_mode)
-            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                raise
+            raise HostError(f"{path} became a link while it was being read; nothing was read: run again") from e
         except PermissionError as e:
             raise HostError(f"cannot read {path}: {e.strerror}; run as root or with sudo") from e
         with os.fdopen(fd, "rb") as f:
@@ -198,8 +203,11 @@ class RootedHost(Host):
         shutil.rmtree(real)
 
     def copy_file(self, src: str, dst: str) -> None:
-        s, d = self.real(src), self.real(dst)
+        s = self.real(src)
+        d = os.path.join(self.real(posixpath.dirname(dst)), posixpath.basename(dst))  # its own name, not a link's
         os.makedirs(os.path.dirname(d), exist_ok=True)
+        if os.path.islink(d):  # a backup never writes through a link someone left where it goes
+            os.unlink(d)
         shutil.copy2(s, d)
         st = os.stat(s)
         try:
@@ -223,9 +231,13 @@ class RootedHost(Host):
     def _open_write(self, path: str, data: bytes, flag: int, mode: int) -> None:
         """Open path with O_CREAT|flag, write data whole and fsync it."""
         try:
-            fd = os.open(self.real(path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | flag, mode)
+            fd = os.open(self.real(path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | flag, mode)
         except (FileNotFoundError, NotADirectoryError) as e:
             raise HostError(f"cannot write {path}: its directory does not exist") from e
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                raise
+            raise HostError(f"{path} became a link while it was being written; nothing was written: run again") from e
         try:
             view = memoryview(data)
             while view:
