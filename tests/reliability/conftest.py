@@ -28,7 +28,8 @@ def pytest_terminal_summary(terminalreporter):
     extra = [f"{TALLY[k]} {k}" for k in ("idempotent runs", "true kills", "argv checks", "concurrent runs",
                                          "mode checks", "special-file cases", "fsync orderings", "fsyncs left out",
                                          "host-file cases", "prune cases", "renamed-key cases", "upgrades",
-                                         "validation cases", "ledger and lock cases", "report escapes")
+                                         "validation cases", "ledger and lock cases", "report escapes",
+                                         "program-failure cases")
              if TALLY[k]]
     if TALLY["hostile links"]:
         extra.append(f"{TALLY['hostile links']} hostile links, {TALLY['escapes']} escapes")

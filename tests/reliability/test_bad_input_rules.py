@@ -15,6 +15,14 @@ from xenbook.core.errors import ParameterError
 from xenbook.engine.params import RunbookParams, build
 from xenbook_sample.host import init_sample
 
+
+@pytest.fixture(autouse=True)
+def _counted(tally):
+    """Each case of this file counts in the reliability tier's summary line."""
+    yield
+    tally["bad inputs"] += 1
+
+
 # a valid value of every text parameter; each with a trailing newline (a YAML block scalar's) must be refused
 TEXT = {
     "ssh_config": "/root/.ssh/config", "install.build_user": "xb", "install.build_dir": "/srv/b",
