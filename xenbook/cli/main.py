@@ -120,6 +120,9 @@ def main():
 
 def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: float = 0.0, *,
                    detailed: bool = False, yes: bool = True, **opts):
+
+
+
     params = load_params(**opts, applying=not dry_run)
     console = Console(stderr=as_json)
     with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
@@ -194,6 +197,8 @@ def apply(as_json, report_file, wait, yes, **opts):
 @guarded
 def run(do_apply, out_dir, wait, yes, **opts):
     """Run the section notebooks unattended with papermill; keep the executed notebooks and a report."""
+
+
     params = load_params(**opts, applying=do_apply)
     params.dry_run = not do_apply
     console = Console()
