@@ -171,5 +171,5 @@ def test_run_streams_step_lines_over_unix_socket_kernels(sample, tmp_path):
     assert "section install (10-install.ipynb)" in proc.stdout
     assert re.search(r"running  AurPackageInstalled\(xen\)\n(.*\n)*? +\| .*Making package: xen", proc.stdout)
     assert re.search(r"changed  AurPackageInstalled\(xen\): ", proc.stdout)
-    assert "TCP" not in proc.stdout + proc.stderr and "encryption" not in proc.stdout + proc.stderr
+    assert "running over TCP" not in proc.stdout + proc.stderr and "eavesdropping" not in proc.stdout + proc.stderr
     assert list(runtime.iterdir()) == [], "the kernels' socket folder is removed"
