@@ -10,6 +10,7 @@ import sys
 
 import nbformat
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from xenbook.cli import main as cli
@@ -96,10 +97,18 @@ def test_apply_at_a_terminal_shows_the_plan_and_asks(sample, monkeypatch, answer
         assert "nothing was changed" in result.output
 
 
+def test_run_apply_at_a_terminal_asks_before_any_notebook_runs(sample, monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "asks", lambda: True)
+    result = CliRunner().invoke(cli.main, ["run", "--apply", "--target", f"sample:{sample}", "--sections", "install",
+                                           "--out", str(tmp_path / "out")], input="n\n")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"Apply these \d+ changes to sample:\S+\? \[y/N\]", result.output)
+    assert not (tmp_path / "out").exists() and not (sample / "var/lib/xenbook").exists()
+
+
 @pytest.mark.parametrize("args, asks", [(["--yes"], True), ([], False)])
 def test_apply_never_asks_with_yes_or_without_a_terminal(sample, monkeypatch, args, asks):
-    monkeypatch.setattr(cli, "asks", lambda: asks)  # CliRunner's stdin is no terminal: the real asks() is False
-    assert cli.asks() is asks or not asks
+    monkeypatch.setattr(cli, "asks", lambda: asks)  # as at a terminal, and as without one (CliRunner's stdin)
     monkeypatch.setenv("XENBOOK_SAMPLE_BUILD_SECONDS", "0")
     result = CliRunner().invoke(cli.main, ["apply", "--target", f"sample:{sample}", "--sections", "install", *args])
     assert result.exit_code == 0, result.output
@@ -125,7 +134,7 @@ def test_without_a_terminal_nobody_is_asked():
 ])
 def test_did_you_mean(tmp_path, args, files, expected):
     params = tmp_path / "host.yaml"
-    params.write_text(__import__("yaml").safe_dump({"target": "sample", **files}))
+    params.write_text(yaml.safe_dump({"target": "sample", **files}))
     with pytest.raises(ParameterError) as e:
         cli.load_params(str(params), None, dict(zip(args[::2], args[1::2])).get("--sections"),
                         tuple(v for k, v in zip(args[::2], args[1::2]) if k == "--set"))
