@@ -14,6 +14,8 @@ ROOT = Path(__file__).parent.parent
 LAZY = {
     "papermill": "xenbook run only: it imports nbclient, jsonschema and more, about a second, and cli/run.py holds "
                  "back the optional grammar package jsonschema would compile",
+    "jupyter_client.manager": "xenbook run only, with papermill (which imports it anyway): the kernels' manager on "
+                              "unix sockets",
     "matplotlib.figure": "the charts only: matplotlib takes about half a second to import",
     "matplotlib.backends.backend_agg": "the charts only (matplotlib)",
     "IPython.display": "in a notebook's kernel only: IPython is not loaded by the CLI",

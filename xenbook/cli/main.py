@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xenbook import __version__
+from xenbook.cli.confirm import asks, confirm
 from xenbook.cli.run import run_notebooks, notebooks_dir
 from xenbook.connectors.targets import open_host
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
@@ -25,12 +26,13 @@ from xenbook.engine.ledger import unlock as remove_lock
 from xenbook.engine.params import RunbookParams, build, load_file, merge
 from xenbook.engine.registry import run_sections
 from xenbook.engine.runner import run_id
-from xenbook.report.console import print_output_line, print_readiness, print_step
+from xenbook.report.console import LiveSteps, print_readiness
 from xenbook.report.host import write
 
 COMMANDS = "xenbook.commands"  # entry points naming click commands other packages add
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REBOOT = 1, 2, 3  # exit 0: all went well
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes pending (as terraform plan -detailed-exitcode)
 
 
 def _set_pairs(pairs: tuple[str, ...]) -> dict:
@@ -92,14 +94,15 @@ def target_options(f):
 
 
 def guarded(f):
-    """Turn xenbook errors into messages and the documented exit codes."""
+    """Turn xenbook errors into messages and the documented exit codes (with plan --detailed-exitcode every error
+    exits 1, as exit 2 means changes pending there)."""
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
         except ParameterError as e:
             click.echo(f"xenbook: {e}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
+            sys.exit(EXIT_FAILED if kwargs.get("detailed") else EXIT_BAD_INPUT)
         except TargetError as e:
             click.echo(f"xenbook: cannot use the target: {e}", err=True)
             sys.exit(EXIT_FAILED)
@@ -115,16 +118,21 @@ def main():
     """Install, run and document Xen on Arch Linux, step by step."""
 
 
-def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: float = 0.0, **opts):
+def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: float = 0.0, *,
+                   detailed: bool = False, yes: bool = True, **opts):
 
 
 
     params = load_params(**opts, applying=not dry_run)
     console = Console(stderr=as_json)
     with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
-        progress = None if as_json else (lambda s: print_step(console, s))
-        report = run_sections(host, params, dry_run=dry_run, progress=progress, wait=wait,
-                              on_line=lambda line: print_output_line(console, line))
+        if not dry_run and not yes and asks():
+            confirm(console, host, params)
+        live = LiveSteps(console, every_header=not dry_run, results=not as_json)
+        try:
+            report = run_sections(host, params, dry_run=dry_run, wait=wait, **live.callbacks())
+        finally:
+            live.close()
     if report_file:
         report.save(report_file)
     if as_json:
@@ -142,22 +150,30 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: 
                           "this run planned it afresh from the host's state", highlight=False)
     if report.failed:
         sys.exit(EXIT_FAILED)
-    if report.reboot_required and not dry_run:  # a plan only says so; an apply stops here
+    if report.reboot_required and not dry_run:  # a plan only says so; an apply stops here (pending, not failed)
         sys.exit(EXIT_REBOOT)
+    if detailed and (report.count("would-change") or report.reboot_required):
+        sys.exit(EXIT_CHANGES)
 
 
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
                     help="wait up to SECONDS for another run's lock on the target (default: fail at once)")
+YES = click.option("--yes", "-y", is_flag=True,
+                   help="apply without asking (at a terminal an apply shows the plan and asks first; without a "
+                        "terminal it never asks)")
 
 
 @main.command()
 @target_options
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
+@click.option("--detailed-exitcode", "detailed", is_flag=True,
+              help="exit 0 when nothing would change, 2 when changes are pending (a reboot pending too), 1 on any "
+                   "error or failed step (bad input too)")
 @guarded
-def plan(as_json, report_file, **opts):
+def plan(as_json, report_file, detailed, **opts):
     """Show what would change (a dry run: reads everything, writes nothing)."""
-    _plan_or_apply(True, as_json, report_file, **opts)
+    _plan_or_apply(True, as_json, report_file, detailed=detailed, **opts)
 
 
 @main.command()
@@ -165,10 +181,11 @@ def plan(as_json, report_file, **opts):
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="also save the report as JSON")
 @WAIT
+@YES
 @guarded
-def apply(as_json, report_file, wait, **opts):
+def apply(as_json, report_file, wait, yes, **opts):
     """Make the changes the plan shows, with backups and validation."""
-    _plan_or_apply(False, as_json, report_file, wait, **opts)
+    _plan_or_apply(False, as_json, report_file, wait, yes=yes, **opts)
 
 
 @main.command()
@@ -176,14 +193,20 @@ def apply(as_json, report_file, wait, **opts):
 @click.option("--apply", "do_apply", is_flag=True, help="apply the changes (default: dry run)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="folder for executed notebooks")
 @WAIT
+@YES
 @guarded
-def run(do_apply, out_dir, wait, **opts):
+def run(do_apply, out_dir, wait, yes, **opts):
     """Run the section notebooks unattended with papermill; keep the executed notebooks and a report."""
 
 
     params = load_params(**opts, applying=do_apply)
     params.dry_run = not do_apply
-    outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait)
+    console = Console()
+    if do_apply and not yes and asks():
+        with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
+            confirm(console, host, params)
+    outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait,
+                            console=console)
     click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
     sys.exit(outcome.exit_code)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +16,9 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
 from xenbook.connectors.targets import open_host, parse_target, simulated
 from xenbook.engine.ledger import RUN_ENV, Journal
@@ -110,10 +114,67 @@ def _import_papermill():
     return papermill
 
 
+class Lines:
+    """A file for papermill's stdout_file: what a notebook's kernel prints, handed on as whole lines (the steps'
+    `status  name: reason` lines and their commands' `| output` lines) while the notebook runs."""
+
+    def __init__(self, show):
+        self.show, self.rest = show, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.rest = (self.rest + text).split("\n")
+        for line in lines:
+            self.show(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.rest:
+            self.show(self.rest)
+        self.rest = ""
+
+
+SOCKET_PATH_MAX = 100  # a unix socket's path has at most 107 bytes (sun_path) on Linux: keep well inside
+
+
+@contextmanager
+def ipc_kernels():
+    """A kernel manager class for papermill whose kernels talk to it over unix sockets in a private folder (0700,
+    removed afterwards) instead of TCP on localhost: no other user of the machine can reach a kernel that runs a
+    root tool's steps, and the kernel has no reason to warn that TCP runs unencrypted. The folder is short-named
+    under the temporary folder (/tmp when that one's path is too long for a socket's)."""
+    from jupyter_client.manager import AsyncKernelManager  # with papermill: it imports it anyway
+
+    base = tempfile.gettempdir()
+    folder = tempfile.mkdtemp(prefix="xenbook-", dir=base if len(base) < SOCKET_PATH_MAX - 30 else "/tmp")
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**{"transport": "ipc", "ip": os.path.join(folder, "k"), **kwargs})
+
+    try:
+        yield IPCKernelManager
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _failure(label: str, e: Exception) -> str:
+    """One error line for a notebook that raised: its own message (a PapermillExecutionError's ename and evalue),
+    not papermill's cell banner."""
+    ename, evalue = getattr(e, "ename", None), getattr(e, "evalue", None)
+    if ename is not None:
+        return f"{label}: {ename}: " + "\n  ".join(str(evalue).strip().splitlines())
+    return f"{label}: {type(e).__name__}: " + " ".join(str(e).strip().splitlines()[-1:])
+
+
 def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file: str | None = None,
-                  progress: bool = True, wait: float = 0.0) -> Outcome:
-    """Execute the sections' notebooks in order; stop at the first that fails or needs a reboot."""
+                  progress: bool = True, wait: float = 0.0, console: Console | None = None) -> Outcome:
+    """Execute the sections' notebooks in order; stop at the first that fails or needs a reboot. Each section's
+    step lines are shown on console as its kernel prints them (with progress, a bar of sections below them)."""
     papermill = _import_papermill()
+    console = console or Console()
 
     target = parse_target(params.target)
     out = Path(out_dir or Path("runs") / host_name(target) / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
@@ -124,11 +185,15 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
     jobs = [(s, g) for s in sections for g in (getattr(params, s.params_field) if s.many else [None])]
     whole = out / "params.yaml"  # every notebook reads the whole set, as `xenbook apply` uses it
     whole.write_text(yaml.safe_dump(params.model_dump(mode="json", exclude={"sections"}), sort_keys=False))
-    with held(params, combined, wait) as journal, Progress(disable=not progress, transient=False) as bar:
+    with held(params, combined, wait) as journal, ipc_kernels() as kernels, \
+            Progress(disable=not progress, transient=False, console=console) as bar:
         task = bar.add_task("sections", total=len(jobs))
         for section, guest in jobs:
             label = section.name + (f"-{guest.name}" if guest else "")
             bar.update(task, description=f"section {label}")
+            if progress:
+                console.print(Text(f"section {label} ({section.notebook})", style="bold"), soft_wrap=True)
+            lines = Lines(lambda line: console.print(Text(line), soft_wrap=True) if progress else None)
             one = params.model_copy(update={section.params_field: [guest]}) if guest else params
             report_path = out / f"{label}.report.json"
             nb_out = out / (section.notebook.replace(".ipynb", f"-{guest.name}.ipynb") if guest else section.notebook)
@@ -137,12 +202,14 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
             try:
                 papermill.execute_notebook(str(section.notebook_path()), str(nb_out),
                                            parameters=nb_params, kernel_name="python3", progress_bar=False,
-                                           cwd=str(out), request_save_on_cell_execute=False)
+                                           cwd=str(out), request_save_on_cell_execute=False,
+                                           kernel_manager_class=kernels, stdout_file=lines)
             except Exception as e:  # papermill raises its own and nbclient's errors
-                outcome.errors.append(f"{label}: {type(e).__name__}: {str(e).strip().splitlines()[-1:]}")
+                outcome.errors.append(_failure(label, e))
                 outcome.errors += [f"{label}: the notebook's process died during step {i['step']}: the ledger "
                                    "has its start and no end (papermill marks every cell completed when a kernel "
                                    "dies); run again to continue" for i in journal.died(combined)]
+            lines.close()
             outcome.notebooks.append(nb_out)
             if report_path.exists():
                 combined.extend(_load_report(report_path))

@@ -6,6 +6,13 @@ from __future__ import annotations
 class XenbookError(Exception):
     """Base class of every error xenbook raises on purpose."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it in a notebook: the message, without a traceback (the message says what failed
+        and what to do; a traceback of xenbook's own frames only hides it). IPython calls this instead of formatting
+        the traceback, and the kernel still reports the error, so papermill records it and fails the run."""
+        first, *rest = str(self).splitlines() or [""]
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {first}", *rest]
+
 
 class ParameterError(XenbookError):
     """A parameter value broke a rule; raised before the host is touched."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+import typing
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
@@ -53,13 +55,35 @@ class Model(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-def _problems(error: ValidationError, prefix: str = "") -> list[tuple[str, Any, str]]:
+def did_you_mean(name: str, names) -> str:
+    """" (did you mean NAME?)" for the closest of names to a mistyped name ("" when none is close)."""
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The parameter names the model takes at loc (a mapping's place: field names and list indexes), [] if none."""
+    kinds: list = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an item of a list: its model is the list's
+        kinds = [k.model_fields[part].annotation for k in kinds
+                 if isinstance(k, type) and issubclass(k, BaseModel) and part in k.model_fields]
+        while any(typing.get_args(k) for k in kinds):  # list[Guest], Guest | None, Annotated[...]
+            kinds = [a for k in kinds for a in (typing.get_args(k) or (k,))]
+    return [n for k in kinds if isinstance(k, type) and issubclass(k, BaseModel) for n in k.model_fields]
+
+
+def _problems(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
+              ) -> list[tuple[str, Any, str]]:
     out = []
     for e in error.errors():
         loc = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "is not a known parameter"
+            if model is not None and e["loc"] and isinstance(e["loc"][-1], str):
+                msg += did_you_mean(e["loc"][-1], _fields_at(model, e["loc"][:-1]))
         out.append((prefix + loc if loc else prefix.rstrip(".") or "parameters", e.get("input"), msg))
     return out
 
@@ -71,4 +95,4 @@ def build(model: type[M], data: dict[str, Any] | None = None, prefix: str = "") 
     except ParameterError:
         raise
     except ValidationError as e:
-        raise ParameterError(_problems(e, prefix)) from None
+        raise ParameterError(_problems(e, prefix, model)) from None

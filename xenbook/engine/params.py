@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, create_model, field_validator
 
 from xenbook.connectors.targets import parse_target
 from xenbook.core.errors import ParameterError
-from xenbook.core.model import Model, build, size_mib  # noqa: F401  (build and size_mib are part of this interface)
+from xenbook.core.model import Model, build, did_you_mean, size_mib  # noqa: F401  (build and size_mib are part of this interface)
 from xenbook.engine.backups import DEFAULT_KEEP
 from xenbook.engine.registry import sections as registered_sections
 from xenbook.engine.strict_yaml import MAX_BYTES, load_bytes
@@ -54,7 +54,7 @@ class HostParams(Model):
         names = list(registered_sections())
         for name in v or []:
             if name not in names:
-                raise ValueError(f"unknown section {name!r}; choose from {', '.join(names)}")
+                raise ValueError(f"unknown section {name!r}{did_you_mean(name, names)}; choose from {', '.join(names)}")
         return v
 
 

@@ -15,7 +15,7 @@ from xenbook.core.host import Host
 from xenbook.core.section import Section
 from xenbook.core.step import Step
 from xenbook.engine.results import Report
-from xenbook.engine.runner import Progress, Runner
+from xenbook.engine.runner import Progress, Runner, Started
 
 if TYPE_CHECKING:  # the parameter set is built from the sections found here
     from xenbook.engine.params import RunbookParams
@@ -70,11 +70,14 @@ def section_steps(host: Host, params: RunbookParams, names: list[str] | None = N
 
 def run_sections(host: Host, params: RunbookParams, names: list[str] | None = None, *,
                  dry_run: bool | None = None, progress: Progress | None = None,
-                 on_line: Callable[[str], None] | None = None, wait: float = 0.0) -> Report:
-    """Plan (dry run) or apply the named sections' steps on host; an apply waits up to wait s for the host's lock."""
+                 on_line: Callable[[str], None] | None = None, wait: float = 0.0,
+                 on_start: Started | None = None) -> Report:
+    """Plan (dry run) or apply the named sections' steps on host; an apply waits up to wait s for the host's lock.
+    Told as it goes: on_start(step) when a step begins, on_line(text) for each line of a long command's output,
+    progress(result) when the step ends."""
     runner = Runner(host, dry_run=params.dry_run if dry_run is None else dry_run, progress=progress,
                     on_line=on_line, wait=wait, keep_backups=params.keep_backups,
-                    allow_unvalidated=params.allow_unvalidated)
+                    allow_unvalidated=params.allow_unvalidated, on_start=on_start)
     return runner.run(section_steps(host, params, names))
 
 

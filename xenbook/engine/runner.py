@@ -20,6 +20,7 @@ from xenbook.engine.results import Report, StepResult, merge_facts
 from xenbook.safety.validators import NOT_VALIDATED, validate_bytes, validate_candidate
 
 Progress = Callable[[StepResult], None]
+Started = Callable[[Step], None]  # told when a step begins: before its live output lines and its result
 RAISED = ("the program stopped with an error instead of an exit status; check the host for what it left half "
           "done (the files and folders the error names), then run xenbook apply again: the step is retried")
 
@@ -35,13 +36,14 @@ class Runner:
 
     def __init__(self, host: Host, *, dry_run: bool = True, progress: Progress | None = None,
                  on_line: Callable[[str], None] | None = None, wait: float = 0.0, keep_backups: int | None = None,
-                 allow_unvalidated: Iterable[str] = ()):
+                 allow_unvalidated: Iterable[str] = (), on_start: Started | None = None):
         self.host = host
         self.keep_backups = keep_backups  # an apply then prunes all but the newest runs' backups; None keeps all
         self.allow_unvalidated = frozenset(allow_unvalidated)
         self.dry_run = dry_run
         self.progress = progress
         self.on_line = on_line
+        self.on_start = on_start
         self.run_id = os.environ.get(RUN_ENV) or run_id()  # `xenbook run` gives its notebooks its own
         self.journal = Journal(host, self.run_id, dry_run=dry_run, wait=wait)  # ledger.py: lock and records
         self._reboot = ""
@@ -99,6 +101,8 @@ class Runner:
         if failed:
             result.status, result.reason = "skipped", f"not run: step {failed} failed before it"
             return result
+        if self.on_start:
+            self.on_start(step)
         try:
             if isinstance(step, Regeneration):
                 step.triggered_by = tuple(triggered.get(step.name, ()))

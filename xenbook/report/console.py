@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from xenbook.core.step import Step
 from xenbook.engine.results import Report, StepResult
 
 STYLES = {"ok": "green", "would-change": "yellow", "changed": "blue", "failed": "bold red", "skipped": "dim"}
@@ -33,6 +35,58 @@ def print_step(console: Console, s: StepResult, *, diffs: bool = True) -> None:
 def print_output_line(console: Console, line: str) -> None:
     """One line of a long command's output (a package build), shown as it arrives."""
     console.print(Text(f"{'':>13}| {line}", style="dim"), soft_wrap=True)
+
+
+class LiveSteps:
+    """A run's progress as Ansible users know it: a step's header when it starts, its command's output lines as they
+    arrive, its result when it ends. every_header prints each step's header (an apply); without it (a plan, whose
+    steps only read) a header is printed only before a step's first output line. In a terminal a spinner with the
+    running step's name and its time so far stays below the lines. results=False leaves out the result lines (--json
+    prints the report instead); changes_only shows only the steps that are not ok (the plan before a confirmation)."""
+
+    def __init__(self, console: Console, *, every_header: bool = True, results: bool = True,
+                 changes_only: bool = False):
+        self.console, self.every_header, self.results, self.changes_only = console, every_header, results, changes_only
+        self.label, self.headed = "", True
+        self.spinner: Progress | None = None
+
+    def callbacks(self) -> dict:
+        """The runner's callbacks (run_sections' on_start, on_line and progress) that feed this view."""
+        return {"on_start": self.started, "on_line": self.line, "progress": self.finished}
+
+    def started(self, step: Step) -> None:
+        self.label, self.headed = f"{step.section}/{step.name}", False
+        if self.every_header:
+            self._header()
+        if self.console.is_terminal:
+            self._stop()
+            self.spinner = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                    console=self.console, transient=True)
+            self.spinner.add_task(escape(self.label), total=None)
+            self.spinner.start()
+
+    def line(self, text: str) -> None:
+        if not self.headed:
+            self._header()
+        print_output_line(self.console, text)
+
+    def finished(self, result: StepResult) -> None:
+        self._stop()
+        self.headed = True
+        if self.results and not (self.changes_only and result.status == "ok" and result.verdict in ("", "ok")):
+            print_step(self.console, result)
+
+    def close(self) -> None:
+        self._stop()
+
+    def _header(self) -> None:
+        self.headed = True
+        self.console.print(Text(f"{'running':>12} {self.label}", style="bold"), soft_wrap=True)
+
+    def _stop(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
 
 
 def _diff_style(line: str) -> str:

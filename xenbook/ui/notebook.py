@@ -67,7 +67,9 @@ class SectionView:
 
         with open_host(self.params.target, sudo=self.params.sudo, ssh_config=self.params.ssh_config) as host:
             report = run_sections(host, self.params, [self.section.name], dry_run=dry_run, progress=shown,
-                                  on_line=None if quiet else lambda line: print(f"              | {line}", flush=True))
+                                  on_line=None if quiet else lambda line: print(f"              | {line}", flush=True),
+                                  on_start=None if quiet or dry_run else  # an apply: each step's header first
+                                  lambda step: print(f"{'running':>12}  {step.name}", flush=True))
         if self.report_path:
             report.save(self.report_path)
         return report
