@@ -227,7 +227,8 @@ def pv_guest_steps(params: RunbookParams, host: Host) -> list[Step]:
     if guestfacts.guest_role(host) != "dom0":
         steps += [GuestInitramfsModules(g), GuestInitramfs()] + console_steps(g, host)
         steps += [UnitEnabled(GETTY, "systemd", section=SECTION, name="SerialGettyEnabled",
-                              why="a login on hvc0, Xen's PV console, in xl console or the XAPI console")] if g.serial_getty else []
+                              why="a login on hvc0, Xen's PV console, in xl console or the XAPI console")
+                  ] if g.serial_getty else []
         steps += [XenfsMounted() if g.xenfs else XenfsNotRequired()]
         steps += agent_steps(params) + [GuestClock(), ApicPanicAdvice()]
     if g.vm_uuid:
