@@ -260,6 +260,9 @@ def test_the_changed_only_filter_is_css_on_a_checkbox_before_the_table():
     assert [tag for tag, _ in order] == ["input", "label", "table"], "the box is the table's earlier sibling"
     (_, box), (_, label) = order[0], order[1]
     assert box["type"] == "checkbox" and "checked" not in box and label["for"] == box["id"]
+    # without the stylesheet (JupyterLab drops it from an untrusted notebook's output) the box is hidden, not dead
+    assert box["style"] == label["style"] == "display:none"
+    assert ".xb-report input.xb-only-changed{display:inline-block!important}" in REPORT_CSS
     assert "hide 3 ok or skipped" in text
     assert to_html(sample_report()).count(box["id"]) == 0, "two reports on one page need their own boxes"
     lone = to_html(sample_report().__class__("t", False, True, steps=sample_report().steps[:2]))
@@ -273,7 +276,10 @@ def test_long_lines_wrap_in_the_run_report():
     css = REPORT_CSS.replace(" ", "")
     assert "table-layout:fixed" in css and "width:100%" in css
     assert "white-space:pre-wrap" in css and "overflow-wrap:anywhere" in css
-    assert 'white-space:pre-wrap;overflow-wrap:anywhere">' in text  # the diff's own style, wherever it is shown
+    assert 'white-space:pre-wrap;overflow-wrap:break-word">' in text  # the diff's own style, wherever it is shown
+    # inline too, for an untrusted notebook's output: overflow-wrap is inherited, the table's layout is its own
+    assert '<div class="xb-report" style="max-width:100%;overflow-wrap:break-word">' in text
+    assert '<table class="xb-steps" style="width:100%;table-layout:fixed;border-collapse:collapse">' in text
 
 
 def host_document():

@@ -80,3 +80,30 @@ def test_the_filter_works_in_a_notebooks_output(lab, chromium, artifacts):
         raise
     finally:
         page.close()
+
+
+@pytest.mark.slow
+def test_an_untrusted_output_keeps_lines_inside_and_hides_the_dead_filter(lab, chromium, artifacts):
+    """A notebook executed elsewhere (as `xenbook run` leaves them) opens untrusted: JupyterLab drops the <style> and
+    disables the box; the inline styles still wrap every line, and the box stays hidden rather than dead."""
+    from nbclient import NotebookClient
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_REPORT)]
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    nbformat.write(nb, lab.root / "report-executed.ipynb")
+    page = chromium.new_page(viewport={"width": 1000, "height": 1000})
+    page.set_default_timeout(TIMEOUT)
+    try:
+        page.goto(lab.url("report-executed.ipynb"))
+        output = page.locator(".jp-OutputArea-output .xb-report").first
+        output.wait_for()
+        assert output.locator("style").count() == 0, "JupyterLab kept the stylesheet: this output is trusted"
+        assert output.evaluate("e => e.scrollWidth <= e.clientWidth"), "the report is wider than the output"
+        assert page.evaluate(SCROLLED) == []
+        assert not output.locator("input").is_visible() and not output.get_by_text("changed only").is_visible()
+        page.screenshot(path=artifacts / "report-untrusted.png", full_page=True)
+    except Exception:
+        page.screenshot(path=artifacts / "report-untrusted-failed.png", full_page=True)
+        raise
+    finally:
+        page.close()

@@ -133,7 +133,10 @@ QUIET = ("ok", "skipped")  # the rows "changed only" hides
 
 # Scoped to .xb-report, so it holds in a notebook's output as in a page of its own. Long lines wrap (no line is wider
 # than the page), and the "changed only" checkbox hides quiet rows with a sibling selector: no script, which
-# JupyterLab does not run in an output and a static report.html must not need.
+# JupyterLab does not run in an output and a static report.html must not need. JupyterLab drops <style> from an
+# untrusted notebook's outputs (one executed elsewhere, as `xenbook run` leaves them) and keeps only some properties
+# of style attributes (overflow-wrap:break-word but not anywhere, which a fixed table layout does not need): the
+# wrapping is inline too, and the filter is hidden inline and shown by the stylesheet, so it never shows dead.
 REPORT_CSS = (
     ".xb-report{max-width:100%;overflow-wrap:anywhere}"
     ".xb-report table.xb-steps{border-collapse:collapse;width:100%;table-layout:fixed;margin:4px 0}"
@@ -142,9 +145,10 @@ REPORT_CSS = (
     ".xb-report pre,.xb-report code{white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}"
     ".xb-report pre{font-size:12px;line-height:1.3;margin:4px 0;overflow-x:visible}"
     ".xb-report input.xb-only-changed:checked~table tr.xb-quiet{display:none}"
-    ".xb-report label.xb-filter{font-size:13px;margin-left:.3em;cursor:pointer}"
-    ".xb-report .xb-none{display:none;color:#616161;font-style:italic}"
-    ".xb-report input.xb-only-changed:checked~.xb-none{display:block}")
+    ".xb-report input.xb-only-changed{display:inline-block!important}"
+    ".xb-report label.xb-filter{display:inline-block!important;font-size:13px;margin-left:.3em;cursor:pointer}"
+    ".xb-report .xb-none{color:#616161;font-style:italic}"
+    ".xb-report input.xb-only-changed:checked~.xb-none{display:block!important}")
 # section, step, status, details (the rest), time
 _COLUMNS = ('<colgroup><col style="width:6em"><col style="width:13em"><col style="width:8.5em"><col>'
             '<col style="width:4.5em"></colgroup>')
@@ -162,7 +166,7 @@ def diff_html(diff: str) -> str:
                  ("#b71c1c", "#ffebee") if line.startswith("-") and not line.startswith("---") else \
                  ("#0d47a1", "#e3f2fd") if line.startswith("@@") else ("inherit", "transparent")
         out.append(f'<span style="color:{colour[0]};background:{colour[1]}">{html.escape(line)}</span>')
-    return ('<pre style="font-size:12px;line-height:1.3;margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere">'
+    return ('<pre style="font-size:12px;line-height:1.3;margin:4px 0;white-space:pre-wrap;overflow-wrap:break-word">'
             + "\n".join(out) + "</pre>")
 
 
@@ -205,7 +209,7 @@ def _row(s: StepResult) -> str:
     quiet = ' class="xb-quiet"' if label in QUIET else ""
     return (f"<tr{quiet}><td>{html.escape(s.section)}</td><td>{html.escape(s.name)}</td>"
             f'<td style="color:{colour};font-weight:bold">{html.escape(label)}</td>'
-            f"<td>{detail}</td><td>{s.duration:.3f}s</td></tr>")
+            f'<td style="text-align:left;vertical-align:top">{detail}</td><td>{s.duration:.3f}s</td></tr>')
 
 
 def to_html(report: Report) -> str:
@@ -214,10 +218,12 @@ def to_html(report: Report) -> str:
     tools = f"<p>{html.escape(report.tools_line())}</p>" if report.tools_line() else ""
     box = f"xb-only-changed-{uuid.uuid4().hex[:12]}"  # unique: a notebook page can show many reports
     quiet = sum(1 for s in report.steps if row_label(s) in QUIET)
-    filter_ = (f'<input type="checkbox" class="xb-only-changed" id="{box}">'
-               f'<label class="xb-filter" for="{box}">changed only (hide {quiet} ok or skipped)</label>'
-               + ('<div class="xb-none">every step is ok or skipped</div>' if quiet == len(report.steps) else "")
+    filter_ = (f'<input type="checkbox" class="xb-only-changed" id="{box}" style="display:none">'
+               f'<label class="xb-filter" for="{box}" style="display:none">changed only (hide {quiet} ok or skipped)'
+               "</label>"
+               + ('<div class="xb-none" style="display:none">every step is ok or skipped</div>' if quiet == len(report.steps) else "")
                ) if report.steps else ""
-    return (f'<div class="xb-report"><style>{REPORT_CSS}</style>{_banners(report)}'
-            f"<p><b>{html.escape(report.summary())}</b></p>{tools}{filter_}"
-            f'<table class="xb-steps">{_COLUMNS}{head}{"".join(_row(s) for s in report.steps)}</table></div>')
+    return (f'<div class="xb-report" style="max-width:100%;overflow-wrap:break-word"><style>{REPORT_CSS}</style>'
+            f"{_banners(report)}<p><b>{html.escape(report.summary())}</b></p>{tools}{filter_}"
+            '<table class="xb-steps" style="width:100%;table-layout:fixed;border-collapse:collapse">'
+            f'{_COLUMNS}{head}{"".join(_row(s) for s in report.steps)}</table></div>')
