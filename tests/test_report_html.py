@@ -303,3 +303,14 @@ def test_the_host_report_marks_quiet_rows_of_status_tables_only():
     md = to_markdown(host_document())
     assert "changed only" not in md and "<input" not in md and "quiet" not in md  # the twin stays plain Markdown
     assert "| boot | GrubDefaults | changed | t1 | ok |" in md
+
+
+def test_host_text_in_any_field_of_a_run_report_stays_text():
+    from xenbook.engine.results import Report, StepResult, to_html
+    bad = '<script>alert(1)</script><label for="x">'
+    step = StepResult(bad, bad, bad, bad, diffs=[{"path": bad, "diff": bad}], commands=[bad], remedy=bad,
+                      validated=[bad], unvalidated=[bad], output=bad, verdict=bad, value=bad)
+    report = Report(bad, True, True, steps=[step], reboot_required=bad, ledger_skipped=[bad],
+                    interrupted=[{"section": bad, "step": bad, "run": bad, "started": bad}])
+    text = to_html(report)
+    assert "<script" not in text and '<label for="x">' not in text and text.count("<label") == 1
