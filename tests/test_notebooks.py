@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,11 @@ import nbformat
 import papermill
 import pytest
 
+from xenbook.engine.params import RunbookParams, build
 from xenbook.engine.registry import SECTIONS
 from xenbook.ui.notebook import HOST_FIELDS, section_model
 from xenbook.ui.paramcell import parameters_cell
+from xenbook_sample import init_sample
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 FORBIDDEN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.AsyncFor, ast.Lambda,
@@ -135,3 +138,61 @@ def test_papermill_shows_every_parameters_type_and_help(name):
     assert all(info["help"] for info in inferred.values())
     cell_names = [line.split(":")[0] for line in parameters_cell(SECTIONS[name]).splitlines()]
     assert list(inferred) == cell_names, "papermill reads every line of the cell"
+
+
+# the notebooks' words: purpose, prerequisites and steps first, the history in a short note at the end
+
+STEP_MENTION = re.compile(r"`([A-Z][a-z]+[A-Za-z0-9]*)(?:\(…\))?`")
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
+VARIANTS = [  # together they reach every step a section can have
+    {"guests": [{"name": "dom01", "ssh_key": KEY}], "manage": {"manager": "libvirt"}},
+    {"boot": {"uefi_entry": "efibootmgr"}, "dom0": {"xendomains": True},
+     "guests": [{"name": "dom01", "ssh_key": KEY, "autostart": True},
+                {"name": "hvm1", "type": "hvm", "iso": "/srv/arch.iso", "bootstrap": "none", "storage": "image"}],
+     "pv_guest": {"vm_uuid": "0b7f6e1a-0000-4000-8000-000000000001", "xenfs": True, "agent_source": "repo"},
+     "manage": {"action": "pause", "domain": "dom01", "manager": "libvirt", "libvirt_package": "libvirt"}}]
+PROFILES = ("bios-grub2", "bios-grub-legacy", "uefi-systemd-boot", "arch-guest")
+
+
+@pytest.fixture(scope="module")
+def section_step_names(tmp_path_factory):
+    """section -> the names of every step it makes on the sample profiles with the variants (without subjects)."""
+    names: dict[str, set[str]] = {}
+    for profile in PROFILES:
+        host = init_sample(str(tmp_path_factory.mktemp("words") / profile), profile=profile)
+        for variant in VARIANTS:
+            params = build(RunbookParams, variant)
+            for name, section in SECTIONS.items():
+                names.setdefault(name, set()).update(s.name.split("(")[0] for s in section.steps(params, host))
+    names["boot"].add("BootLoaderKnown")  # a host with no loader xenbook knows
+    return names
+
+
+def markdown_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_opens_with_purpose_prerequisites_and_steps(path):
+    first = nbformat.read(path, as_version=4).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {path.stem[:2]} · ")
+    assert re.findall(r"^## (.+)$", first.source, re.M) == ["Purpose", "Prerequisites", "Steps"]
+    purpose = first.source.split("## Purpose\n")[1].split("\n## ")[0].strip()
+    assert 1 <= len(purpose.splitlines()) <= 4, "the purpose in two or three lines"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_ends_with_a_short_background_note(path):
+    cells = markdown_cells(path)
+    note = cells[-1].source
+    assert note.startswith("## Background: the 2010 guide\n") and len(note.splitlines()) <= 8
+    assert all("2010" not in c.source for c in cells[:-1]), "the history stays in the note"
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS), ids=sorted(SECTIONS))
+def test_notebook_lists_the_sections_real_steps(name, section_step_names):
+    first = markdown_cells(NOTEBOOKS[0].parent / SECTIONS[name].notebook)[0].source
+    listed = set(STEP_MENTION.findall(first.split("\n## Steps\n")[1]))
+    real = section_step_names[name]
+    assert real - listed == set(), "steps the notebook does not list"
+    assert listed - real == set(), "names the notebook lists that are no step of the section"

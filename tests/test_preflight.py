@@ -130,8 +130,12 @@ def test_html_shows_value_and_coloured_verdict(samples):
     report, _ = preflight(samples["no-virt"])
     page = to_html(report)
     assert "<b>missing: Intel VT-x disabled by BIOS</b>" in page
-    assert '<span style="color:#c62828">blocking</span>' in page
-    assert '<span style="color:#b26a00">warning</span>' in page
+    assert '<td style="color:#c62828;font-weight:bold">blocking</td>' in page  # a check's one status: its verdict
+    assert '<td style="color:#b26a00;font-weight:bold">warning</td>' in page
+    assert ">ok<br>" not in page and "<br><span" not in page, "a row shows its status and its verdict"
+    strict, _ = preflight(samples["no-virt"], require_ready=True)  # a blocking check that fails the run
+    assert '<td style="color:#c62828;font-weight:bold">failed</td>' in to_html(strict)
+    assert "<i>verdict:</i> blocking" in to_html(strict)
     assert "readiness: 10 ok, 1 warning, 1 blocking" in report.summary()  # a new sample host has no Xen
 
 

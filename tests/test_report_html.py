@@ -14,7 +14,7 @@ import pytest
 from tests.test_cli import tree_hashes
 from xenbook.connectors.fake import FakeHost
 from xenbook.core.actions import WriteFile
-from xenbook.core.document import Code, Document, Part
+from xenbook.core.document import Code, Document, Part, Table
 from xenbook.engine import ledger
 from xenbook.engine.params import RunbookParams
 from xenbook.report import host as hostreport
@@ -189,3 +189,128 @@ def test_diffs_come_back_only_when_their_digest_matches():
 def test_the_markdown_twin_keeps_fences_whole():
     md = to_markdown(Document("t", "s", [], [Part("p", [Code("c", "```\ninside\n```\n")])]))
     assert "````text\n```\ninside\n```\n````" in md
+
+
+# one status per row, no line wider than the page, the "changed only" filter
+
+LONG = "GRUB_CMDLINE_XEN_DEFAULT=\"" + " ".join(f"option{i}=value{i}" for i in range(120)) + "\""
+
+
+def sample_report():
+    """A report with every kind of row: quiet ones, changes with a long diff and command, a failure, checks."""
+    from xenbook.engine.results import Report, StepResult
+    diff = f"--- a/etc/default/grub\n+++ b/etc/default/grub\n@@ -1 +1 @@\n-{LONG[:40]}\n+{LONG}\n"
+    return Report("sample:/x", simulated=True, dry_run=False, steps=[
+        StepResult("install", "BuildToolsInstalled", "ok", "base-devel and git are installed"),
+        StepResult("install", "RepoPackagesInstalled", "skipped", "no HVM guests"),
+        StepResult("boot", "GrubDefaults", "changed", "the Xen command line", diffs=[{"path": "/etc/default/grub",
+                                                                                     "diff": diff}],
+                   commands=["grub-mkconfig -o /boot/grub/grub.cfg " + "/very/long/path" * 60]),
+        StepResult("boot", "GrubConfig", "would-change", "regenerate grub.cfg"),
+        StepResult("dom0", "XlConf", "failed", "x" * 3000, remedy="fix it"),
+        StepResult("preflight", "Iommu", "ok", "found", verdict="ok", value="yes"),
+        StepResult("preflight", "Memory", "ok", "little", verdict="warning", value="1 GiB"),
+        StepResult("preflight", "CpuVirtualization", "failed", "off", verdict="blocking", value="missing")])
+
+
+class Rows(HTMLParser):
+    """The rows of the steps table (their class and cells' text), and where the filter's input sits."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.rows, self.order, self.cell = [], [], None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("input", "table", "label"):
+            self.order.append((tag, attrs))
+        if tag == "tr":
+            self.rows.append((attrs.get("class") or "", []))
+        if tag == "td":
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.rows[-1][1].append(self.cell)
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def test_a_run_report_row_shows_one_status_and_quiet_rows_are_marked():
+    from xenbook.engine.results import STATUSES, VERDICTS, to_html
+    page = Rows(to_html(sample_report()))
+    rows = [(cls, cells) for cls, cells in page.rows if cells]  # the header row has th cells only
+    assert [cells[2] for _, cells in rows] == ["ok", "skipped", "changed", "would-change", "failed", "ok", "warning",
+                                               "failed"]
+    assert all(cells[2] in STATUSES + VERDICTS for _, cells in rows)
+    assert [cls == "xb-quiet" for cls, _ in rows] == [True, True, False, False, False, True, False, False]
+    assert "verdict: blocking" in rows[-1][1][3]  # a failed check still says what its verdict was
+
+
+def test_the_changed_only_filter_is_css_on_a_checkbox_before_the_table():
+    from xenbook.engine.results import REPORT_CSS, to_html
+    text = to_html(sample_report())
+    assert "<script" not in text and "onclick" not in text, "a notebook's output runs no script"
+    assert ".xb-report input.xb-only-changed:checked~table tr.xb-quiet{display:none}" in REPORT_CSS
+    order = Rows(text).order
+    assert [tag for tag, _ in order] == ["input", "label", "table"], "the box is the table's earlier sibling"
+    (_, box), (_, label) = order[0], order[1]
+    assert box["type"] == "checkbox" and "checked" not in box and label["for"] == box["id"]
+    # without the stylesheet (JupyterLab drops it from an untrusted notebook's output) the box is hidden, not dead
+    assert box["style"] == label["style"] == "display:none"
+    assert ".xb-report input.xb-only-changed{display:inline-block!important}" in REPORT_CSS
+    assert "hide 3 ok or skipped" in text
+    assert to_html(sample_report()).count(box["id"]) == 0, "two reports on one page need their own boxes"
+    lone = to_html(sample_report().__class__("t", False, True, steps=sample_report().steps[:2]))
+    assert "every step is ok or skipped" in lone
+    assert "xb-only-changed" not in to_html(sample_report().__class__("t", False, True)).split("</style>")[1]
+
+
+def test_long_lines_wrap_in_the_run_report():
+    from xenbook.engine.results import REPORT_CSS, to_html
+    text = to_html(sample_report())
+    css = REPORT_CSS.replace(" ", "")
+    assert "table-layout:fixed" in css and "width:100%" in css
+    assert "white-space:pre-wrap" in css and "overflow-wrap:anywhere" in css
+    assert 'white-space:pre-wrap;overflow-wrap:break-word">' in text  # the diff's own style, wherever it is shown
+    # inline too, for an untrusted notebook's output: overflow-wrap is inherited, the table's layout is its own
+    assert '<div class="xb-report" style="max-width:100%;overflow-wrap:break-word">' in text
+    assert '<table class="xb-steps" style="width:100%;table-layout:fixed;border-collapse:collapse">' in text
+
+
+def host_document():
+    return Document("Xen on t", "sub", ["SIMULATED host"], [
+        Part("Sections and steps", [Table(["section", "step", "last recorded", "when", "plan now"], [
+            ["install", "BuildToolsInstalled", "ok", "t1", "ok"], ["boot", "GrubDefaults", "changed", "t1", "ok"],
+            ["boot", "GrubConfig", "skipped", "t1", ""], ["dom0", "RebootIntoXen", "ok", "t1", "would-change"]])]),
+        Part("Changes applied", [Code("/etc/default/grub", f"-old\n+{LONG}\n", diff=True),
+                                 Code("commands", "grub-mkconfig -o " + "/very/long/path" * 60)]),
+        Part("dom0: services", [Table(["unit", "package", "at boot", "now"],
+                                      [["xenstored.service", "xen", "enabled", "active"]])])])
+
+
+def test_the_host_report_marks_quiet_rows_of_status_tables_only():
+    text = to_html(host_document())
+    rows = [(cls, cells) for cls, cells in Rows(text).rows if cells]
+    assert [cls for cls, _ in rows] == ["quiet", "", "quiet", "", ""], "the units' row is no step: never hidden"
+    assert "#changed-only:checked~section tr.quiet{display:none}" in text
+    assert "<input type='checkbox' id='changed-only'>" in text and "for='changed-only'" in text
+    assert "white-space:pre-wrap;overflow-wrap:anywhere" in text and "overflow-x:auto" not in text
+    md = to_markdown(host_document())
+    assert "changed only" not in md and "<input" not in md and "quiet" not in md  # the twin stays plain Markdown
+    assert "| boot | GrubDefaults | changed | t1 | ok |" in md
+
+
+def test_host_text_in_any_field_of_a_run_report_stays_text():
+    from xenbook.engine.results import Report, StepResult, to_html
+    bad = '<script>alert(1)</script><label for="x">'
+    step = StepResult(bad, bad, bad, bad, diffs=[{"path": bad, "diff": bad}], commands=[bad], remedy=bad,
+                      validated=[bad], unvalidated=[bad], output=bad, verdict=bad, value=bad)
+    report = Report(bad, True, True, steps=[step], reboot_required=bad, ledger_skipped=[bad],
+                    interrupted=[{"section": bad, "step": bad, "run": bad, "started": bad}])
+    text = to_html(report)
+    assert "<script" not in text and '<label for="x">' not in text and text.count("<label") == 1

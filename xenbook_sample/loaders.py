@@ -55,7 +55,7 @@ root   {drive}
 kernel {prefix}/vmlinuz-{pkg} root=UUID={root.uuid} rw
 initrd {prefix}/initramfs-{pkg}-fallback.img
 """
-    if profile.virt != "none":  # a guest: the seed's own menu.lst, root named by its Xen disk
+    if profile.virt != "none":  # a guest: a plain menu.lst, root named by its Xen disk
         menu = _guest_menu(drive, prefix, pkg, disk.name)
     return [("/boot/grub/menu.lst", menu.encode(), 0o644),
             ("/boot/grub/stage1", SIMULATED.format("GRUB legacy stage1").encode(), 0o644),

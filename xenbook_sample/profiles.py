@@ -247,13 +247,13 @@ NO_VIRT = replace(
     kernel_log=("[    0.093120] x86/cpu: VMX (outside TXT) disabled by BIOS",))
 
 # An Arch HVM guest of Xen (say on XCP-ng) about to become PV: one Xen virtual disk, root on xvda1 with /boot in it,
-# booting from the seed's menu.lst; the hypervisor shows in /sys/hypervisor, without dom0's control_d.
+# booting from a GRUB legacy menu.lst; the hypervisor shows in /sys/hypervisor, without dom0's control_d.
 XVDA_MBR = Disk(
     name="xvda", size=32 * 1024 ** 3, pttype="dos", ptuuid="4b1d7e2a", model="SIMULATED Xen virtual disk 32GB",
     major=202, partitions=(Partition(1, 2048, 32 * 1024 ** 3 // SECTOR - 2048, "0x83", "4b1d7e2a-01", "ext4",
                                      "5d3c9a1e-7b2f-4e6a-9c8d-1f0e2d3c4b5a", mount="/"),))
 ARCH_GUEST = replace(
-    BIOS_GRUB_LEGACY, name="arch-guest", summary="an Arch HVM guest of Xen about to become PV: the seed's menu.lst, "
+    BIOS_GRUB_LEGACY, name="arch-guest", summary="an Arch HVM guest of Xen about to become PV: GRUB legacy's menu.lst, "
                                                  "root on /dev/xvda1", hostname="arch-guest", virt="xen-hvm",
     cpu=replace(XEON_VMX_OFF, count=2, flags=XEON_VMX_OFF.flags + ("hypervisor",)), mem_kib=2029876,
     disks=(XVDA_MBR,), iommu=False, nics=(Nic("enX0", "00:16:3e:5a:2c:11", "0000:00:04.0"),),

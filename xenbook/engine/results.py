@@ -6,6 +6,7 @@ import html
 import json
 import os
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 
 from xenbook.core.errors import StepsFailed
@@ -128,6 +129,34 @@ def merge_facts(facts: dict, new: dict) -> dict:
 _COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c0", "failed": "#c62828",
             "skipped": "#616161"}
 VERDICT_COLOURS = {"ok": "#2e7d32", "warning": "#b26a00", "blocking": "#c62828"}
+QUIET = ("ok", "skipped")  # the rows "changed only" hides
+
+# Scoped to .xb-report, so it holds in a notebook's output as in a page of its own. Long lines wrap (no line is wider
+# than the page), and the "changed only" checkbox hides quiet rows with a sibling selector: no script, which
+# JupyterLab does not run in an output and a static report.html must not need. JupyterLab drops <style> from an
+# untrusted notebook's outputs (one executed elsewhere, as `xenbook run` leaves them) and keeps only some properties
+# of style attributes (overflow-wrap:break-word but not anywhere, which a fixed table layout does not need): the
+# wrapping is inline too, and the filter is hidden inline and shown by the stylesheet, so it never shows dead.
+REPORT_CSS = (
+    ".xb-report{max-width:100%;overflow-wrap:anywhere}"
+    ".xb-report table.xb-steps{border-collapse:collapse;width:100%;table-layout:fixed;margin:4px 0}"
+    ".xb-report table.xb-steps th,.xb-report table.xb-steps td{border:1px solid #d0d0d0;padding:3px 6px;"
+    "vertical-align:top;text-align:left;white-space:normal;overflow-wrap:anywhere;word-break:normal}"
+    ".xb-report pre,.xb-report code{white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}"
+    ".xb-report pre{font-size:12px;line-height:1.3;margin:4px 0;overflow-x:visible}"
+    ".xb-report input.xb-only-changed:checked~table tr.xb-quiet{display:none}"
+    ".xb-report input.xb-only-changed{display:inline-block!important}"
+    ".xb-report label.xb-filter{display:inline-block!important;font-size:13px;margin-left:.3em;cursor:pointer}"
+    ".xb-report .xb-none{color:#616161;font-style:italic}"
+    ".xb-report input.xb-only-changed:checked~.xb-none{display:block!important}")
+# section, step, status, details (the rest), time
+_COLUMNS = ('<colgroup><col style="width:6em"><col style="width:13em"><col style="width:8.5em"><col>'
+            '<col style="width:4.5em"></colgroup>')
+
+
+def row_label(s: StepResult) -> str:
+    """The one status a row shows: a check that did not fail shows its verdict, every other step its status."""
+    return s.verdict if s.verdict and s.status == "ok" else s.status
 
 
 def diff_html(diff: str) -> str:
@@ -137,10 +166,11 @@ def diff_html(diff: str) -> str:
                  ("#b71c1c", "#ffebee") if line.startswith("-") and not line.startswith("---") else \
                  ("#0d47a1", "#e3f2fd") if line.startswith("@@") else ("inherit", "transparent")
         out.append(f'<span style="color:{colour[0]};background:{colour[1]}">{html.escape(line)}</span>')
-    return '<pre style="font-size:12px;line-height:1.3;margin:4px 0">' + "\n".join(out) + "</pre>"
+    return ('<pre style="font-size:12px;line-height:1.3;margin:4px 0;white-space:pre-wrap;overflow-wrap:break-word">'
+            + "\n".join(out) + "</pre>")
 
 
-def to_html(report: Report) -> str:
+def _banners(report: Report) -> str:
     banner = ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
               "<b>SIMULATED host</b>: nothing here touched a real machine.</div>") if report.simulated else ""
     if report.reboot_required:
@@ -154,29 +184,46 @@ def to_html(report: Report) -> str:
     for skipped in report.ledger_skipped:
         banner += ('<div style="background:#fff3e0;border:1px solid #b26a00;padding:4px 8px;margin-bottom:6px">'
                    f"<b>Ledger</b>: {html.escape(skipped)}</div>")
-    rows = []
-    for s in report.steps:
-        colour = _COLOURS.get(s.status, "inherit")
-        detail = html.escape(s.reason)
-        status = s.status
-        if s.verdict:  # a check row: what it found and its verdict, coloured
-            detail = f"<b>{html.escape(s.value)}</b><br>{detail}"
-            status += (f'<br><span style="color:{VERDICT_COLOURS.get(s.verdict, "inherit")}">'
-                       f"{html.escape(s.verdict)}</span>")
-        if s.remedy:
-            detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
-        if s.validated:
-            detail += f"<br><small>validated: {html.escape('; '.join(s.validated))}</small>"
-        for note in s.unvalidated:
-            detail += f'<br><b style="color:#b26a00">not validated</b>: {html.escape(note)}'
-        for c in s.commands:
-            detail += f"<br><code>{html.escape(c)}</code>"
-        for d in s.diffs:
-            detail += diff_html(d["diff"])
-        rows.append(f"<tr><td>{html.escape(s.section)}</td><td>{html.escape(s.name)}</td>"
-                    f'<td style="color:{colour};font-weight:bold">{status}</td>'
-                    f"<td style='text-align:left'>{detail}</td><td>{s.duration:.3f}s</td></tr>")
+    return banner
+
+
+def _row(s: StepResult) -> str:
+    label = row_label(s)
+    colour = VERDICT_COLOURS.get(label, "inherit") if s.verdict and s.status == "ok" else \
+        _COLOURS.get(label, "inherit")
+    detail = html.escape(s.reason)
+    if s.verdict:  # a check row: what it found, in bold; a failed check names its verdict
+        detail = f"<b>{html.escape(s.value)}</b><br>{detail}"
+        if s.status != "ok":
+            detail += f"<br><i>verdict:</i> {html.escape(s.verdict)}"
+    if s.remedy:
+        detail += f"<br><i>what to do:</i> {html.escape(s.remedy)}"
+    if s.validated:
+        detail += f"<br><small>validated: {html.escape('; '.join(s.validated))}</small>"
+    for note in s.unvalidated:
+        detail += f'<br><b style="color:#b26a00">not validated</b>: {html.escape(note)}'
+    for c in s.commands:
+        detail += f"<br><code>{html.escape(c)}</code>"
+    for d in s.diffs:
+        detail += diff_html(d["diff"])
+    quiet = ' class="xb-quiet"' if label in QUIET else ""
+    return (f"<tr{quiet}><td>{html.escape(s.section)}</td><td>{html.escape(s.name)}</td>"
+            f'<td style="color:{colour};font-weight:bold">{html.escape(label)}</td>'
+            f'<td style="text-align:left;vertical-align:top">{detail}</td><td>{s.duration:.3f}s</td></tr>')
+
+
+def to_html(report: Report) -> str:
+    """The report as an HTML fragment: banners, the summary, a "changed only" filter and one row per step."""
     head = "<tr><th>section</th><th>step</th><th>status</th><th>details</th><th>time</th></tr>"
     tools = f"<p>{html.escape(report.tools_line())}</p>" if report.tools_line() else ""
-    return (f"{banner}<p><b>{html.escape(report.summary())}</b></p>{tools}"
-            f'<table style="border-collapse:collapse">{head}{"".join(rows)}</table>')
+    box = f"xb-only-changed-{uuid.uuid4().hex[:12]}"  # unique: a notebook page can show many reports
+    quiet = sum(1 for s in report.steps if row_label(s) in QUIET)
+    filter_ = (f'<input type="checkbox" class="xb-only-changed" id="{box}" style="display:none">'
+               f'<label class="xb-filter" for="{box}" style="display:none">changed only (hide {quiet} ok or skipped)'
+               "</label>"
+               + ('<div class="xb-none" style="display:none">every step is ok or skipped</div>' if quiet == len(report.steps) else "")
+               ) if report.steps else ""
+    return (f'<div class="xb-report" style="max-width:100%;overflow-wrap:break-word"><style>{REPORT_CSS}</style>'
+            f"{_banners(report)}<p><b>{html.escape(report.summary())}</b></p>{tools}{filter_}"
+            '<table class="xb-steps" style="width:100%;table-layout:fixed;border-collapse:collapse">'
+            f'{_COLUMNS}{head}{"".join(_row(s) for s in report.steps)}</table></div>')

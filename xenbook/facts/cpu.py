@@ -80,7 +80,7 @@ def probably_capable(model_name: str) -> bool:
 
 
 def firmware_remedy(vendor: str) -> str:
-    """What to switch on in the firmware setup for vendor's processors (the 2010 guide's BIOS advice, today's names)."""
+    """What to switch on in the firmware setup for vendor's processors (today's names)."""
     what = {"Intel": "Intel VT-x (\"Intel Virtualization Technology\"), and VT-d for PCI passthrough,",
             "AMD": "AMD-V (\"SVM Mode\"), and AMD-Vi (\"IOMMU\") for PCI passthrough,",
             "Hygon": "SVM Mode, and the IOMMU for PCI passthrough,"}.get(

@@ -146,7 +146,7 @@ APIC_PANIC = re.compile(r"Kernel panic|apic=debug", re.I)
 
 
 def apic_panic_lines(host: Host) -> list[str]:
-    """Kernel log lines of an APIC panic (the seed's "use apic=debug and send an error report"), this boot and the
+    """Kernel log lines of an APIC panic ("use apic=debug and send an error report"), this boot and the
     last one the journal kept."""
     lines: list[str] = []
     for argv in (("dmesg",), ("journalctl", "-k", "-b", "-1", "--no-pager", "-q")):

@@ -19,22 +19,28 @@ STATUS_COLOURS = {"ok": "#2e7d32", "would-change": "#b26a00", "changed": "#1565c
 STATUS_COLOURS.update(VERDICT_COLOURS)
 
 
+# Long lines wrap (overflow-wrap:anywhere also narrows a table's columns), so no line is wider than the page; the
+# "changed only" checkbox hides the quiet rows of the status tables with a sibling selector, no script.
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:72em;padding:1.5em;
-color:#212121;line-height:1.45}
+color:#212121;line-height:1.45;overflow-wrap:anywhere}
 h1{margin-bottom:.1em}h3{margin:1.2em 0 .3em;font-size:1.05em}h2{border-bottom:2px solid #e0e0e0;padding-bottom:.2em;margin-top:1.8em}
 .sub{color:#616161;margin-top:0}
 .banner{border:1px solid #b26a00;background:#fff3e0;padding:.4em .8em;margin:.4em 0;border-radius:4px}
+.filter{font-size:14px;margin-left:.3em;cursor:pointer}
+#changed-only:checked~section tr.quiet{display:none}
 nav ol{columns:2;padding-left:1.2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:14px}
-th,td{border:1px solid #d0d0d0;padding:3px 8px;vertical-align:top;text-align:left}
+table{border-collapse:collapse;margin:.6em 0;font-size:14px;max-width:100%}
+th,td{border:1px solid #d0d0d0;padding:3px 8px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
 th{background:#f5f5f5}
 figure{margin:.8em 0}figcaption{font-weight:600;font-size:14px;margin-bottom:2px}
-pre{background:#fafafa;border:1px solid #e0e0e0;padding:6px 8px;overflow-x:auto;font-size:12px;line-height:1.3;
-margin:0}
+pre{background:#fafafa;border:1px solid #e0e0e0;padding:6px 8px;font-size:12px;line-height:1.3;margin:0;
+white-space:pre-wrap;overflow-wrap:anywhere}
 img{max-width:100%;border:1px solid #e0e0e0}
-@media print{nav{display:none}pre{white-space:pre-wrap}}
+@media print{nav,#changed-only,.filter{display:none}}
 """
+STATUS_HEADS = ("status", "last recorded", "plan now", "verdict")  # the columns "changed only" reads
+QUIET = ("ok", "skipped")
 
 
 def _cell(text: str) -> str:
@@ -43,10 +49,17 @@ def _cell(text: str) -> str:
     return f'<td style="color:{colour};font-weight:600">{body}</td>' if colour else f"<td>{body}</td>"
 
 
+def _quiet(table: Table, row: list[str]) -> bool:
+    """A row whose statuses are all ok or skipped (the rows "changed only" hides); rows of other tables never are."""
+    states = [c for h, c in zip(table.head, row) if h in STATUS_HEADS and c]
+    return bool(states) and all(c in QUIET for c in states)
+
+
 def _html_block(block: Block) -> str:
     if isinstance(block, Table):
         head = "".join(f"<th>{html.escape(h)}</th>" for h in block.head)
-        rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in block.rows)
+        rows = "".join(("<tr class='quiet'>" if _quiet(block, row) else "<tr>") + "".join(_cell(c) for c in row)
+                       + "</tr>" for row in block.rows)
         return f"<table><tr>{head}</tr>{rows}</table>"
     if isinstance(block, Code):
         body = diff_html(block.text) if block.diff else f"<pre>{html.escape(block.text, quote=False)}</pre>"
@@ -69,6 +82,8 @@ def to_html(doc: Document) -> str:
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head><body>"
             f"<h1>{html.escape(doc.title)}</h1><p class='sub'>{html.escape(doc.subtitle)}</p>{banners}"
+            "<input type='checkbox' id='changed-only'><label class='filter' for='changed-only'>changed only: hide "
+            "the rows whose status is ok or skipped</label>"
             f"<nav><ol>{nav}</ol></nav>{parts}</body></html>\n")
 
 

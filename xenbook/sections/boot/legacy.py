@@ -1,4 +1,4 @@
-"""The boot section for GRUB legacy (menu.lst): the old guide's entry, kernel /xen.gz with module lines."""
+"""The boot section for GRUB legacy (menu.lst): an entry with kernel /xen.gz and module lines."""
 
 from __future__ import annotations
 

@@ -158,7 +158,7 @@ class XendomainsSettings(FileStep):
 
 
 class Dom0InitramfsBackendsOnly(Step):
-    """dom0's initramfs holds no Xen frontend drivers (the old guide added xen-blkfront; dom0 needs backends)."""
+    """dom0's initramfs holds no Xen frontend drivers: frontends are guest drivers, dom0 needs backends."""
 
     section = SECTION
     FILES = ("/etc/mkinitcpio.conf",)
@@ -175,7 +175,7 @@ class Dom0InitramfsBackendsOnly(Step):
                               "remove xen-blkfront/xen-netfront from dom0's MODULES: frontends belong in guests; "
                               "dom0's backends load from /usr/lib/modules-load.d/xen.conf", )
         return Plan.ok("no frontend drivers in dom0's MODULES (backends load from modules-load.d/xen.conf; "
-                       "the old guide's xen-blkfront belongs in guests only)")
+                       "xen-blkfront and xen-netfront belong in guests)")
 
 
 class RebootIntoXen(Step):

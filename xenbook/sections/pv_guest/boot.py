@@ -60,7 +60,7 @@ class GuestGrubConfig(GrubCfgRegeneration):
 
 
 class GuestMenuLstEntry(FileStep):
-    """menu.lst holds a copy of the default entry with console=hvc0, booted by default (the seed's "domU" entry)."""
+    """menu.lst holds a copy of the default entry with console=hvc0, booted by default (pygrub boots the default)."""
 
     section, path, validator = SECTION, MENU_LST, "menu-lst"
 

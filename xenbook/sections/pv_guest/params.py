@@ -34,7 +34,7 @@ class PvGuestParams(Model):
     xenfs: bool = Field(False, description="mount xenfs at /proc/xen from fstab (nofail); normal guests need none")
     agent: Literal["xen-guest-agent", "xe-guest-utilities", "none"] = Field(
         "xen-guest-agent", description="guest agent reporting to XAPI: xen-guest-agent (Rust, the successor), "
-                                       "xe-guest-utilities (the seed's), or none")
+                                       "xe-guest-utilities (XenServer's), or none")
     agent_source: Literal["aur", "repo"] = Field(
         "aur", description="build the agent from the AUR as the install section builds xen, or take it from "
                            "an enabled pacman repository")

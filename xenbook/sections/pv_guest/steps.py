@@ -1,5 +1,5 @@
-"""The pv-guest section: an Arch guest made ready to boot PV (frontends, hvc0 console, agent), with the seed's notes
-turned into checks."""
+"""The pv-guest section: an Arch guest made ready to boot PV (frontends, hvc0 console, agent), with checks for what
+trips a PV guest up (pygrub's default entry, the clock, an APIC panic)."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ class XenfsMounted(FileStep):
 
 
 class XenfsNotRequired(Step):
-    """No fstab line mounts xenfs without nofail (the seed's line could stop a boot without Xen)."""
+    """No fstab line mounts xenfs without nofail (a plain line can stop a boot without Xen)."""
 
     section = SECTION
 
@@ -164,7 +164,7 @@ class XenfsNotRequired(Step):
         lines = [(n, line) for n, line in _xenfs_lines(host.read_text(FSTAB) or "") if not _has_nofail(line)]
         if lines:
             return Plan.check("warning", f"{FSTAB} line {lines[0][0]}", "fstab mounts xenfs at /proc/xen without "
-                              "nofail (the seed's line): a boot without Xen can stop in emergency mode",
+                              "nofail: a boot without Xen can stop in emergency mode",
                               "add nofail to that line, or delete it: a normal guest needs no xenfs, and "
                               "proc-xen.mount mounts it where tools want it")
         return Plan.check("ok", "no xenfs line", "no xenfs in fstab: normal guests need none (the agent and tools "
@@ -191,7 +191,7 @@ def agent_steps(p: RunbookParams) -> list[Step]:
 
 
 class GuestClock(Step):
-    """The guest's hardware clock is read as UTC and its time comes from Xen (the seed's hwclock note)."""
+    """The guest's hardware clock is read as UTC and its time comes from Xen."""
 
     section = SECTION
 
@@ -200,14 +200,13 @@ class GuestClock(Step):
         value = f"RTC {mode}" + (f", clock source {source}" if source else "")
         if mode != "UTC":
             return Plan.check("warning", value, "the hardware clock is read as local time",
-                              "timedatectl set-local-rtc 0 (the seed's HARDWARECLOCK in rc.conf is gone with "
-                              "systemd)")
+                              "timedatectl set-local-rtc 0 (it records UTC in /etc/adjtime)")
         return Plan.check("ok", value, "the RTC is UTC and a Xen guest takes its time from the hypervisor "
-                                       "(clock source xen): the seed's HARDWARECLOCK=\"xen\" is not needed")
+                                       "(clock source xen): nothing to set")
 
 
 class ApicPanicAdvice(Step):
-    """The seed's kernel panic note: noapic is advised only when the kernel log shows that APIC panic."""
+    """noapic is advised only when the kernel log shows the APIC panic that asks for apic=debug."""
 
     section = SECTION
 
@@ -217,8 +216,8 @@ class ApicPanicAdvice(Step):
             return Plan.check("warning", lines[-1].strip()[:120], "the kernel log shows a panic asking for apic=debug",
                               "add noapic to the guest's kernel command line (GRUB_CMDLINE_LINUX_DEFAULT, the "
                               "menu.lst kernel line or the xl cfg cmdline), boot again, and report the bug")
-        return Plan.check("ok", "no APIC panic", "no kernel panic about the APIC in the kernel log: noapic (the "
-                                                 "seed's workaround) is not needed with current kernels")
+        return Plan.check("ok", "no APIC panic", "no kernel panic about the APIC in the kernel log: "
+                                                 "noapic is not needed")
 
 
 def pv_guest_steps(params: RunbookParams, host: Host) -> list[Step]:
@@ -228,8 +227,8 @@ def pv_guest_steps(params: RunbookParams, host: Host) -> list[Step]:
     if guestfacts.guest_role(host) != "dom0":
         steps += [GuestInitramfsModules(g), GuestInitramfs()] + console_steps(g, host)
         steps += [UnitEnabled(GETTY, "systemd", section=SECTION, name="SerialGettyEnabled",
-                              why="a login on hvc0, Xen's PV console, in xl console or the XAPI console; the seed's "
-                                  "inittab line h0:2345:respawn:agetty hvc0")] if g.serial_getty else []
+                              why="a login on hvc0, Xen's PV console, in xl console or the XAPI console")
+                  ] if g.serial_getty else []
         steps += [XenfsMounted() if g.xenfs else XenfsNotRequired()]
         steps += agent_steps(params) + [GuestClock(), ApicPanicAdvice()]
     if g.vm_uuid:
