@@ -14,7 +14,7 @@ from xenbook.core.errors import ParameterError
 from xenbook.facts import domains as domfacts
 from xenbook.facts import xlcfg
 from xenbook.sections.domu.steps import MANAGED
-from xenbook.sections.manage.charts import chart_figure, clock, io_figure
+from xenbook.sections.manage.charts import chart_figure, clock, clock_locator, io_figure
 from xenbook.sections.manage.dashboard import Dashboard, Sample
 from xenbook.ui import notebook
 from xenbook.ui.dashboard_console import Console, Screen
@@ -140,9 +140,19 @@ def test_the_time_axis_is_the_wall_clock():
     FigureCanvasAgg(fig).draw()
     labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert labels and all(re.fullmatch(r"\d\d:\d\d:\d\d", x) for x in labels), labels
-    assert "15:04:05" in labels or any(x.startswith("15:04") for x in labels)
+    assert labels == ["15:04:06", "15:04:08", "15:04:10"], "whole seconds of the wall clock, none twice"
     assert waiting is None and ax.get_xlabel().startswith("time (")
     assert clock(t0).strftime("%H:%M:%S") == "15:04:05"
+
+
+@pytest.mark.parametrize("span, every", [(4, 1), (30, 5), (90, 15), (600, 120), (3600, 600), (86400, 14400)])
+def test_clock_ticks_never_repeat(span, every):
+    t0 = time.mktime((2026, 12, 7, 15, 0, 0, 0, 0, -1))
+    from matplotlib.dates import date2num
+    ticks = clock_locator(span).tick_values(clock(t0), clock(t0 + span))
+    inside = [t for t in ticks if date2num(clock(t0)) <= t <= date2num(clock(t0 + span))]
+    steps = {round((b - a) * 86400) for a, b in zip(inside, inside[1:])}
+    assert steps == {every} and len(inside) <= 7, (steps, len(inside))
 
 
 def test_one_sample_says_it_is_collecting_and_still_shows_a_point():

@@ -97,10 +97,11 @@ class DashboardWidgets:
         for action in actions:
             b = w.Button(description=LABELS[action], tooltip=f"{action} {d['name']}",
                          button_style="danger" if action == "destroy" else "",
-                         layout=w.Layout(width="auto", height="26px"))
+                         layout=w.Layout(width="max-content", min_width="max-content", height="26px"))
             b.on_click(lambda _b, a=action, n=d["name"]: self.row_action(a, n))
             buttons.append(b)
-        return w.HBox(cells + [w.HBox(buttons)], layout=w.Layout(align_items="center"))
+        return w.HBox(cells + [w.HBox(buttons, layout=w.Layout(flex="0 0 auto"))],
+                      layout=w.Layout(align_items="center"))
 
     def row_action(self, action: str, name: str) -> None:
         """A row's button: the console opens below; destroy asks first; the rest run the manage step at once."""
@@ -169,7 +170,7 @@ class DashboardWidgets:
             screen, w.HBox([typed, enter, ctrl_c, leave]), state]
 
 
-HEAD = (("name", "130px"), ("id", "40px"), ("state", "100px"), ("memory (MiB)", "100px"), ("vCPUs", "55px"),
+HEAD = (("name", "130px"), ("id", "40px"), ("state", "105px"), ("memory (MiB)", "115px"), ("vCPUs", "60px"),
         ("uptime", "110px"), ("type", "50px"), ("CPU %", "60px"), ("disk KiB/s", "95px"), ("net KiB/s", "95px"))
 
 

@@ -31,15 +31,29 @@ def clock(t: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(t)
 
 
+def clock_locator(span: float):
+    """Ticks on whole seconds, minutes or hours, at most about six over span seconds, so no two read the same."""
+    from matplotlib.dates import DayLocator, HourLocator, MinuteLocator, SecondLocator
+    for step in (1, 2, 5, 10, 15, 30):
+        if span / step <= 6:
+            return SecondLocator(bysecond=range(0, 60, step))
+    for step in (1, 2, 5, 10, 15, 30):
+        if span / (step * 60) <= 6:
+            return MinuteLocator(byminute=range(0, 60, step))
+    for step in (1, 2, 3, 4, 6, 12):
+        if span / (step * 3600) <= 6:
+            return HourLocator(byhour=range(0, 24, step))
+    return DayLocator(interval=max(1, int(span // (6 * 86400)) + 1))
+
+
 def _time_axis(ax, dash: Dashboard) -> None:
     """Wall-clock time (HH:MM:SS), at least one refresh wide, so a single sample sits in the middle."""
-    from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.dates import DateFormatter
     first = dash.samples[0].time if dash.samples else time.time()
     last = dash.samples[-1].time if dash.samples else first
     pad = max(last - first, dash.refresh_seconds) * 0.05 + (dash.refresh_seconds if last == first else 0)
     ax.set_xlim(clock(first - pad), clock(last + pad))
-    locator = AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_locator(clock_locator(last - first + 2 * pad))
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S"))
     ax.set_xlabel(f"time ({time.strftime('%Z') or 'local'})")
 
