@@ -36,7 +36,8 @@ ETC_XEN = {
     "web.cfg": ('# my own guest\nname = "web"\ntype = "pvh"\nmemory = 1024; maxmem = 0x800\nvcpus = 2\n'
                 "disk = [ 'format=raw, vdev=xvda, access=rw, target=/dev/vg0/web' ]\n"
                 'vif = [ "bridge=xenbr0",\n        "bridge=xenbr1" ]\ncpus = ["2", "3-8,^5"]\n', "web", None),
-    "old.cfg": ('builder = "hvm"\nname = "old-name"\nmemory = 0400\nmaxvcpus = 4\nvnuma = [ ["pnode=0", "size=512"] ]\n',
+    "old.cfg": ('builder = "hvm"\nname = "old-name"\nmemory = 0400\nmaxvcpus = 4\n'
+                'vnuma = [ ["pnode=0", "size=512"] ]\n',
                 "old-name", None),
     "ours.cfg": (MANAGED + 'name = "ours"\ntype = "pv"\nmemory = 512\nmaxmem = 512\nvcpus = 1\n', "ours", None),
     "broken.cfg": ('name = "broken"\nmemory = [1024\n', None, "',' or ']' expected in a list"),
@@ -238,3 +239,21 @@ def test_the_screen_keeps_text_only():
     screen = Screen(keep=3)
     screen.feed("\x1b[2J\x1b[1;1Hone\r\ntwo\rTW\nthree\bE\n\tx")
     assert screen.text() == "TWo\nthreE\n        x"
+
+
+def test_each_target_gives_xl_console_its_terminal(tmp_path):
+    from xenbook.connectors.remote import SshHost, SudoLocalHost
+    from xenbook.connectors.rooted import ChrootHost, LocalHost
+    from xenbook.core.errors import HostError
+    command = Command.of("xl", "console", "web;rm -rf /")
+    for sudo, remote in ((False, "xl console 'web;rm -rf /'"), (True, "sudo -n -- xl console 'web;rm -rf /'")):
+        ssh = SshHost("xen1", user="admin", port=2222, sudo=sudo)
+        try:
+            argv = ssh.terminal(command)
+            assert argv[:2] == ["ssh", "-t"] and argv[-3:] == ["--", "xen1", remote], "one argument, quoted once"
+        finally:
+            ssh.close()
+    assert LocalHost().terminal(command) == ["xl", "console", "web;rm -rf /"]
+    assert SudoLocalHost().terminal(command)[:3] == ["sudo", "-n", "--"]
+    with pytest.raises(HostError, match="gives no terminal"):
+        ChrootHost(str(tmp_path)).terminal(command)

@@ -84,11 +84,11 @@ class DashboardWidgets:
             self.domain.value = chosen if chosen in names else names[0]
 
     def _header(self) -> w.HBox:
-        return w.HBox([w.HTML(f'<b style="{CELL}">{html.escape(h)}</b>', layout=w.Layout(width=width))
+        return w.HBox([w.HTML(f'<b style="{CELL}">{html.escape(h)}</b>', layout=w.Layout(width=width, flex="0 0 auto"))
                        for h, width in HEAD])
 
     def _row(self, d: dict) -> w.HBox:
-        cells = [w.HTML(f'<span style="{CELL}">{html.escape(v)}</span>', layout=w.Layout(width=width))
+        cells = [w.HTML(f'<span style="{CELL}">{html.escape(v)}</span>', layout=w.Layout(width=width, flex="0 0 auto"))
                  for v, (_h, width) in zip(d["cells"], HEAD)]
         colour = STATE_COLOURS.get(d["state_word"], "#000")
         cells[2].value = f'<b style="{CELL};color:{colour}">{html.escape(d["state_word"])}</b>'

@@ -1,5 +1,5 @@
-"""The dashboard as pictures: CPU, memory, disk and network charts and the domains table (matplotlib PNG), and the table as HTML;
-the manage section saves them for the host report."""
+"""The dashboard as pictures: CPU, memory, disk and network charts and the domains table (matplotlib PNG), and
+the table as HTML; the manage section saves them for the host report."""
 
 from __future__ import annotations
 

@@ -70,7 +70,8 @@ def read_domains(host: Host) -> tuple[list[dict], str]:
         row["config"] = next((c.path for c in configs if c.name == row["name"]), None)
         row["managed"] = any(c.name == row["name"] and c.text.startswith(MANAGED) for c in configs)
     off = [{"name": c.name, "domid": None, "memory_mib": c.memory_mib, "vcpus": c.vcpus, "state": None,
-            "cpu_seconds": None, "type": c.type, "uptime": None, "config": c.path, "managed": c.text.startswith(MANAGED)}
+            "cpu_seconds": None, "type": c.type, "uptime": None, "config": c.path,
+            "managed": c.text.startswith(MANAGED)}
            for c in configs if c.name not in rows]
     return running + off, " + ".join(source + ["/etc/xen/*.cfg"])
 
