@@ -9,7 +9,7 @@ import pytest
 
 from tests.test_dashboard import dom0, dom0_template, listed  # noqa: F401 (fixtures)
 from xenbook.connectors.fake import FakeHost
-from xenbook.core.commands import Command
+from xenbook.core.commands import Command, Result
 from xenbook.core.errors import ParameterError
 from xenbook.facts import domains as domfacts
 from xenbook.facts import xlcfg
@@ -74,6 +74,17 @@ def test_the_config_parser_reads_xl_cfg_syntax():
     for bad in ("name", "name = ", "= 1", 'name = "a" "b"', "x = [1 2]", "[xen]\noptions=a"):
         with pytest.raises(ValueError, match="line"):
             xlcfg.parse(bad)
+
+
+def test_a_guest_named_by_two_configs_is_one_row():
+    from xenbook.sections.manage.dashboard import read_domains
+    host = etc_xen_host(**{"/etc/xen/a-copy.cfg": 'name = "web"\nmemory = 64\n'})
+    host.commands = {"xl list": Result(0, "Name                                        ID   Mem VCPUs\tState\tTime(s)\n"
+                                          "Domain-0                                     0  2048     2     r-----  1.0\n"),
+                     "xl list -l": Result(1, ""), "xl uptime": Result(1, "")}
+    rows, _source = read_domains(host)
+    assert [(r["name"], r["config"], r["memory_mib"]) for r in rows if r["name"] == "web"] == [
+        ("web", "/etc/xen/web.cfg", 1024)]
 
 
 def test_start_takes_the_config_that_names_the_guest():

@@ -72,8 +72,17 @@ def read_domains(host: Host) -> tuple[list[dict], str]:
     off = [{"name": c.name, "domid": None, "memory_mib": c.memory_mib, "vcpus": c.vcpus, "state": None,
             "cpu_seconds": None, "type": c.type, "uptime": None, "config": c.path,
             "managed": c.text.startswith(MANAGED)}
-           for c in configs if c.name not in rows]
+           for c in _one_per_name(configs) if c.name not in rows]
     return running + off, " + ".join(source + ["/etc/xen/*.cfg"])
+
+
+def _one_per_name(configs: list) -> list:
+    """One configuration per guest name: /etc/xen/NAME.cfg when it names NAME (what xl create and the start
+    action take), else the first by path."""
+    chosen: dict = {}
+    for c in sorted(configs, key=lambda c: (c.path != f"/etc/xen/{c.name}.cfg", c.path)):
+        chosen.setdefault(c.name, c)
+    return sorted(chosen.values(), key=lambda c: c.name)
 
 
 def read_sample(host: Host, domains: list[dict] | None = None) -> Sample:
