@@ -11,7 +11,6 @@ from xenbook.connectors.targets import open_host
 from xenbook.core.model import build
 from xenbook.engine.runner import Runner
 from xenbook.facts.domains import user_state
-from xenbook.facts.xlcfg import guest_configs
 from xenbook.sections.manage.charts import cpu_chart, disk_chart, memory_chart, network_chart, table_html
 from xenbook.sections.manage.dashboard import Dashboard
 from xenbook.sections.manage.params import ManageParams
@@ -51,7 +50,7 @@ class DashboardView:
             io = [f"{a or 0:.0f} / {b or 0:.0f}" if a is not None or b is not None else "" for a, b in (disk, net)]
             rows.append({"name": d["name"], "domid": d["domid"], "state_word": user_state(d["state"]),
                          "cells": cells[:8] + io})
-        skipped = guest_configs(self.host)[1]
+        skipped = dash.skipped
         note = ("<small>Not guests (no xl.cfg(5) domain): " + "; ".join(
             html.escape(f"{path}: {why}") for path, why in skipped) + "</small>") if skipped else ""
         count = len(dash.samples)

@@ -39,8 +39,10 @@ def _run(host: Host, *argv: str):
     return host.run(Command.of(*argv))
 
 
-def read_domains(host: Host) -> tuple[list[dict], str]:
-    """(rows of name, domid, state, memory_mib, vcpus, uptime, type; what they were read from)."""
+def read_domains(host: Host, configs: tuple[list, list] | None = None) -> tuple[list[dict], str]:
+    """(rows of name, domid, state (None: shut off), memory_mib, vcpus, uptime, type, config, managed; what they
+    were read from): the running domains by id, then the guests whose configs in /etc/xen are not running. configs:
+    what guest_configs(host) read already."""
     listed = _run(host, "xl", "list")
     if not listed.ok:
         tail = (listed.stderr or listed.stdout).strip().splitlines()[-1:] or [""]
@@ -65,7 +67,7 @@ def read_domains(host: Host) -> tuple[list[dict], str]:
     for name, row in rows.items():
         row["uptime"] = uptimes.get(name)
     running = sorted(rows.values(), key=lambda d: d["domid"])
-    configs, _skipped = guest_configs(host)
+    configs, _skipped = configs or guest_configs(host)
     for row in running:
         row["config"] = next((c.path for c in configs if c.name == row["name"]), None)
         row["managed"] = any(c.name == row["name"] and c.text.startswith(MANAGED) for c in configs)
@@ -120,6 +122,7 @@ class Dashboard:
     samples: deque = field(default_factory=deque)
     domains: list[dict] = field(default_factory=list)
     source: str = ""
+    skipped: list = field(default_factory=list)  # (path, why) of the /etc/xen/*.cfg files that are no guests
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self):
@@ -128,7 +131,9 @@ class Dashboard:
     def refresh(self) -> Sample:
         """Read the table and one sample now; the table gets each domain's CPU % from that sample."""
         with self.lock:
-            self.domains, self.source = read_domains(self.host)
+            configs = guest_configs(self.host)
+            self.domains, self.source = read_domains(self.host, configs)
+            self.skipped = configs[1]
             sample = read_sample(self.host, self.domains)
             for row in self.domains:
                 row["cpu_percent"] = sample.cpu.get(row["name"])
