@@ -155,15 +155,16 @@ def test_dashboard_table_and_charts_at_2000_domains():
     dash = Dashboard(fake_dom0(), refresh_seconds=0.5)
     dash.collect(2, sleep=lambda s: None)
     rows = dash.rows()
-    assert len(rows) == N and dash.source == "xl list -l + xl list + xl uptime"
-    assert rows[3] == ["guest-0003", "3", "blocked", "1280", "4", "0:04:51", "pvh", "0.3"]
+    assert len(rows) == N and dash.source == "xl list -l + xl list + xl uptime + /etc/xen/*.cfg"
+    assert rows[3] == ["guest-0003", "3", "idle", "1280", "4", "0:04:51", "pvh", "0.3", ""]
     files = snapshot_files(dash, "now")
-    assert all(files[f"{n}.png"].startswith(b"\x89PNG") for n in ("1-domains", "2-cpu", "3-memory"))
+    assert all(files[f"{n}.png"].startswith(b"\x89PNG") for n in ("1-domains", "2-cpu", "3-memory", "4-disk",
+                                                                   "5-network"))
 
 
 def test_without_json_the_table_comes_from_xl_list():
     domains, source = read_domains(fake_dom0(5, json_ok=False))
-    assert source == "xl list + xl uptime" and [d["type"] for d in domains] == [None] * 5
+    assert source == "xl list + xl uptime + /etc/xen/*.cfg" and [d["type"] for d in domains] == [None] * 5
 
 
 # the sample host with three running guests
@@ -259,7 +260,8 @@ def test_each_action_changes_the_sample_as_expected(dom0):
 
 @pytest.mark.parametrize("manage, words", [
     ({"action": "shutdown", "domain": "nosuch"}, "no running domain named nosuch (running: Domain-0, build, db, web"),
-    ({"action": "start", "domain": "nosuch"}, "start refused: no /etc/xen/nosuch.cfg"),
+    ({"action": "start", "domain": "nosuch"}, "start refused: no guest configuration /etc/xen/nosuch.cfg"),
+    ({"action": "start", "domain": "efi-xen"}, "/etc/xen/efi-xen.cfg (that file is not a guest's xl.cfg(5))"),
     ({"action": "destroy", "domain": "Domain-0", "confirm": "Domain-0"}, "Domain-0 is dom0 itself"),
     ({"action": "shutdown", "domain": "Domain-0"}, "Domain-0 is dom0 itself"),
     ({"action": "pause", "domain": "Domain-0"}, "Domain-0 is dom0 itself"),
@@ -314,7 +316,8 @@ def test_the_snapshot_goes_through_the_runner_and_into_the_host_report(dom0):
     assert applied.steps[-1].status == "changed"
     data = json.loads(gzip.decompress(Path(dom0.root, DASHBOARD_DIR[1:], "snapshot.json.gz").read_bytes()))
     assert [r[0] for r in data["rows"]] == ["Domain-0", "web", "db", "build"] and len(data["samples"]) == 2
-    assert [c.caption.split(" ")[0] for c in dashboard_charts(dom0)] == ["Domains", "CPU", "Memory"]
+    assert [c.caption.split(" ")[0] for c in dashboard_charts(dom0)] == ["Domains", "CPU", "Memory", "Disk",
+                                                                        "Network"]
     again = run_sections(dom0, params, ["manage"], dry_run=False)
     assert {s.status for s in again.steps} == {"ok"}, "a fresh snapshot is kept"
     steps = manage_steps(build(RunbookParams, {"manage": {"action": "pause", "domain": "web"}}), dom0)
@@ -328,11 +331,11 @@ def test_an_unattended_run_embeds_the_table_and_charts_and_saves_them(dom0, tmp_
     assert [s["status"] for s in report["steps"]] == ["ok", "changed", "changed"]
     outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) >= 2
+    assert len(pngs) >= 4
     assert any(">Domain-0</td>" in o.get("data", {}).get("text/html", "") for o in outputs)
     saved = sorted(os.listdir(Path(dom0.root, DASHBOARD_DIR[1:])))
     assert saved == ["1-domains.png", "1-domains.txt", "2-cpu.png", "2-cpu.txt", "3-memory.png", "3-memory.txt",
-                     "snapshot.json.gz"]
+                     "4-disk.png", "4-disk.txt", "5-network.png", "5-network.txt", "snapshot.json.gz"]
     assert listed(dom0)["web"]["state"] == "paused"
 
 

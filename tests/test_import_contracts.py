@@ -18,6 +18,7 @@ LAZY = {
                               "unix sockets",
     "matplotlib.figure": "the charts only: matplotlib takes about half a second to import",
     "matplotlib.backends.backend_agg": "the charts only (matplotlib)",
+    "matplotlib.dates": "the charts' clock-time axes only (matplotlib)",
     "IPython.display": "in a notebook's kernel only: IPython is not loaded by the CLI",
     "xenbook.ui.widgets": "imports ipywidgets, for a person's form only (papermill and the CLI never need it)",
     "xenbook.ui.dashboard_widgets": "imports ipywidgets, for the live dashboard only",

@@ -143,6 +143,12 @@ class SampleHost(RootedHost):
             self.answered_by("real")
         return result
 
+    def terminal(self, command: Command) -> list[str]:
+        """`xl console NAME` SIMULATED on a real terminal (xenbook_sample.console); nothing else has one here."""
+        if list(command.argv[:2]) != ["xl", "console"]:
+            return super().terminal(command)
+        return [sys.executable, "-m", "xenbook_sample.console", self.root, "--", *command.argv]
+
     def run(self, command: Command, *, timeout: float | None = None,
             on_line: Callable[[str], None] | None = None) -> Result:
         from xenbook_sample.programs import run_program

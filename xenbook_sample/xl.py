@@ -259,8 +259,8 @@ def xl(host, argv, stdin) -> Result:
             return _no_domain(rest[-1]) if verb == "console" else _fail(
                 f"Can't get domid of domain name '{rest[0]}', maybe this domain does not exist.\n")
         return Result(0, f"{dom['domid']}\n", "") if verb == "domid" else Result(
-            0, "", f"[simulated] here xl would attach to {dom['name']}'s console (Ctrl-] leaves it); the sample host's "
-                   "guests have no console to show\n")
+            0, "", f"[simulated] here xl would attach to {dom['name']}'s console (Ctrl-] leaves it); without a "
+                   "terminal there is nothing to show (the dashboard's Console runs it on one: a login prompt)\n")
     if verb in ("shutdown", "reboot", "destroy", "pause", "unpause"):
         return xlguests.lifecycle(host, state, verb, rest)
     if verb in ("vcpu-pin", "mem-set"):

@@ -260,6 +260,10 @@ class SshHost(CommandFilesHost):
                               f"  what to do: {_ssh_hint(raw[2])}")
         return raw
 
+    def terminal(self, command: Command) -> list[str]:
+        """ssh -t: the remote command gets a terminal (`xl console` needs one), through the shared connection."""
+        return self._ssh_argv("-t") + [remote_command(command.argv, sudo=self.sudo)]
+
     def _master_alive(self) -> bool:
         """True when the shared connection is up, so an exit code 255 came from the remote command."""
         check = self._ssh_argv("-O", "check")
@@ -273,6 +277,9 @@ class SudoLocalHost(CommandFilesHost):
     """This machine, every command run through 'sudo -n' so nothing prompts for a password."""
 
     target = "local"
+
+    def terminal(self, command: Command) -> list[str]:
+        return list(_SUDO + tuple(command.argv))
 
     def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
         try:

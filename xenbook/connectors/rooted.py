@@ -278,6 +278,9 @@ class LocalHost(RootedHost):
         argv = command.argv
         return run_local(argv, stdin=command.stdin, timeout=timeout, on_line=on_line)
 
+    def terminal(self, command: Command) -> list[str]:
+        return list(command.argv)
+
 
 class ChrootHost(RootedHost):
     """An installed system below DIR: commands through arch-chroot, files read and written under DIR."""

@@ -53,6 +53,12 @@ class Host(ABC):
             on_line: Callable[[str], None] | None = None) -> Result:
         """Run argv on the host and return its result; never raises for a non-zero exit."""
 
+    def terminal(self, command: Command) -> list[str]:
+        """The argv to run here, on a pseudo-terminal, that runs command on the host interactively (`xl console`
+        for the dashboard's console); HostError when this target has no terminal to give."""
+        raise HostError(f"{self.target} gives no terminal for {' '.join(command.argv)}",
+                        "run it in a terminal on the host itself")
+
     # reads
     @abstractmethod
     def read_bytes(self, path: str) -> bytes | None:

@@ -64,25 +64,58 @@ def parse_xl_list_json(text: str) -> list[dict]:
     return out
 
 
+_XENTOP_STATE = re.compile(r"^[-dsbcpr]{6}$")
+_IO = ("vbd_oo", "vbd_rd", "vbd_wr", "vbd_rsect", "vbd_wsect")
+
+
 def parse_xentop(text: str) -> list[dict]:
     """The last iteration of `xentop -b` as {name, state, cpu_seconds, cpu_percent, memory_kib, max_memory_kib
-    (None: no limit), vcpus, nets, vbds, net_tx_kib, net_rx_kib}."""
+    (None: no limit), vcpus, nets, net_tx_kib, net_rx_kib, vbds, vbd_oo, vbd_rd, vbd_wr, vbd_rsect, vbd_wsect}.
+
+    The format is tools/xentop/xentop.c's: a header line (NAME STATE ... SSID) per iteration (per domain with
+    -r), then one row per domain of 19 fields, each printed with a width that grows for big numbers. NETTX(k) and
+    NETRX(k) are the kilobytes sent and received over all the domain's vifs since it started; VBD_RD and VBD_WR
+    its read and write requests, VBD_RSECT and VBD_WSECT the 512-byte sectors read and written, over all its
+    disks; a VBD column is "-" when no disk's statistics could be read (None here). The lines -n (Net0 RX: ...),
+    -x (VBD BlkBack ...) and -v (VCPUs(sec): ...) add under a row are skipped: they never have 19 fields with a
+    state in the second."""
     blocks: list[list[list[str]]] = []
     for line in text.splitlines():
         words = line.replace("no limit", "no-limit").split()
         if words[:2] == ["NAME", "STATE"]:
             blocks.append([])
-        elif words and blocks and len(words) >= 19:
+        elif blocks and len(words) == 19 and _XENTOP_STATE.match(words[1]):
             blocks[-1].append(words)
     if not blocks:
         raise ValueError("not `xentop -b` output: no NAME STATE header")
+    rows = blocks[-1]
+    if len(blocks) > 1 and all(len(b) <= 1 for b in blocks):  # -r: a header before every row
+        flat = [b[0] for b in blocks if b]
+        rows = flat[max(i for i, w in enumerate(flat) if w[0] == flat[0][0]):]
     out = []
-    for w in blocks[-1]:
-        out.append({"name": w[0], "state": state_word(w[1]), "cpu_seconds": int(w[2]), "cpu_percent": float(w[3]),
-                    "memory_kib": int(w[4]), "max_memory_kib": None if w[6] == "no-limit" else int(w[6]),
-                    "vcpus": int(w[8]), "nets": int(w[9]), "net_tx_kib": int(w[10]), "net_rx_kib": int(w[11]),
-                    "vbds": int(w[12])})
+    for w in rows:
+        try:
+            io = {k: None if v == "-" else int(v) for k, v in zip(_IO, w[13:18])}
+            out.append({"name": w[0], "state": state_word(w[1]), "cpu_seconds": int(w[2]),
+                        "cpu_percent": float(w[3]), "memory_kib": int(w[4]),
+                        "max_memory_kib": None if w[6] == "no-limit" else int(w[6]), "vcpus": int(w[8]),
+                        "nets": int(w[9]), "net_tx_kib": int(w[10]), "net_rx_kib": int(w[11]), "vbds": int(w[12]),
+                        **io})
+        except ValueError:
+            raise ValueError(f"not a `xentop -b` row: {' '.join(w)!r}") from None
     return out
+
+
+STATE_WORDS = {"running": "running", "runnable": "running", "blocked": "idle", "paused": "paused",
+               "shutdown": "shutting down", "crashed": "crashed", "dying": "dying"}
+SHUT_OFF = "shut off"
+
+
+def user_state(word: str | None) -> str:
+    """The state as virt-manager's users know it: running, idle (blocked: waiting for I/O or with nothing to do),
+    paused, shutting down (the guest has shut down and the domain is not yet dying), crashed, dying; shut off for
+    a guest that is defined (its configuration is in /etc/xen) but not running."""
+    return STATE_WORDS.get(word or "", SHUT_OFF if word is None else word)
 
 
 _UPTIME_ROW = re.compile(r"^(?P<name>\S.*?)\s+(?P<id>\d+)\s+(?:(?P<days>\d+) days?,\s+)?(?P<h>\d+):(?P<m>\d\d)"

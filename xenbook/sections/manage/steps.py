@@ -15,7 +15,7 @@ from xenbook.core.model import size_mib
 from xenbook.core.paths import STATE_DIR
 from xenbook.core.step import Step
 from xenbook.facts import domains as domfacts
-from xenbook.facts import services, xen
+from xenbook.facts import services, xen, xlcfg
 from xenbook.sections.manage.charts import snapshot_files
 from xenbook.sections.manage.dashboard import Dashboard
 from xenbook.sections.manage.libvirt import libvirt_steps
@@ -64,17 +64,20 @@ class DomainAction(Step):
             return Plan.fail(f"xl list exited {result.returncode}: {result.stderr.strip()[-200:]}",
                              "run this on dom0 with xenstored running")
         running = {d["name"]: d for d in domfacts.parse_xl_list(result.stdout)}
-        cfg, link = f"/etc/xen/{name}.cfg", f"/etc/xen/auto/{name}.cfg"
+        guest = xlcfg.config_for(host, name)  # a guest's configuration, never xen.efi's efi-xen.cfg or xl.conf
+        cfg, link = guest.path if guest else f"/etc/xen/{name}.cfg", f"/etc/xen/auto/{name}.cfg"
         if name == "Domain-0" and p.action in NOT_DOM0:
             return Plan.fail(f"Domain-0 is dom0 itself: the dashboard does not {p.action} it",
                              "reboot or power off the machine instead; vcpu-pin and mem-set work on Domain-0")
         needs_config = p.action in ("start", "autostart-on", "autostart-off")
-        if p.action in ("shutdown", "destroy") and name not in running and host.exists(cfg):
-            return Plan.ok(f"{name} is not running (its config {cfg} is there; action start starts it)")
-        if (needs_config and not host.exists(cfg)) or (not needs_config and name not in running):
+        if p.action in ("shutdown", "destroy") and name not in running and guest:
+            return Plan.ok(f"{name} is shut off (its config {cfg} is there; action start starts it)")
+        if (needs_config and not guest) or (not needs_config and name not in running):
             others = ", ".join(sorted(running)) or "none"
-            configs = ", ".join(sorted(n[:-4] for n in host.listdir("/etc/xen") or [] if n.endswith(".cfg")))
-            what = f"no {cfg}" if needs_config else f"no running domain named {name}"
+            configs = ", ".join(g.name for g in xlcfg.guest_configs(host)[0])
+            what = (f"no guest configuration {cfg}" + (" (that file is not a guest's xl.cfg(5))"
+                                                       if host.exists(cfg) else "")) if needs_config else \
+                f"no running domain named {name}"
             return Plan.fail(f"{p.action} refused: {what} (running: {others}; configs in /etc/xen: "
                              f"{configs or 'none'})", "check the name with xl list, or start it from its config "
                                                        "with action start")
