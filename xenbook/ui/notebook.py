@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from xenbook.connectors.targets import open_host
+from xenbook.core.errors import ParameterError
 from xenbook.core.section import Section
 from xenbook.engine import registry
 from xenbook.engine.params import RunbookParams, build, load_file
@@ -12,6 +14,9 @@ from xenbook.engine.registry import run_sections
 from xenbook.engine.results import Report, StepResult
 
 HOST_FIELDS = ("target", "dry_run", "sudo", "ssh_config")
+# run_sections' callback for a step that begins, where the engine has one (a form shows the step it is at)
+STARTED = next((p for p in ("on_start", "started", "step_started", "on_step_start")
+                if p in inspect.signature(run_sections).parameters), None)
 
 
 def section_params(section: Section, values: dict[str, Any], base: RunbookParams | None = None) -> RunbookParams:
@@ -57,8 +62,12 @@ class SectionView:
         self.section = section
         self.params = params
         self.report_path = report_path
+        self.form_error: ParameterError | None = None  # the form's values are bad: nothing runs until fixed
 
-    def _go(self, dry_run: bool, progress=None, quiet: bool = False) -> Report:
+    def _go(self, dry_run: bool, progress=None, quiet: bool = False, on_line=None, started=None) -> Report:
+        if self.form_error is not None:
+            raise self.form_error
+
         def shown(result: StepResult) -> None:
             if not quiet:
                 print(f"{result.status:>12}  {result.name}: {result.reason}", flush=True)
@@ -66,8 +75,9 @@ class SectionView:
                 progress(result)
 
         with open_host(self.params.target, sudo=self.params.sudo, ssh_config=self.params.ssh_config) as host:
+            printed = None if quiet else lambda line: print(f"              | {line}", flush=True)
             report = run_sections(host, self.params, [self.section.name], dry_run=dry_run, progress=shown,
-                                  on_line=None if quiet else lambda line: print(f"              | {line}", flush=True))
+                                  on_line=on_line or printed, **({STARTED: started} if started and STARTED else {}))
         if self.report_path:
             report.save(self.report_path)
         return report
