@@ -200,7 +200,7 @@ def test_apply_shows_the_step_the_time_and_the_lines_and_disables_the_form_meanw
     assert any(f"after <b>{name}</b>" in step for name, step, *_ in seen)
     assert "applying, " in seen[-1][1] and ", 0:0" in seen[-1][1]
     assert any("==> Making package: xen " in line for line in lines), "the build's lines never reached the form"
-    assert all(log.startswith("<pre") for log in logs[1:]) and "installing" in form.live.log.value
+    assert all(log.startswith("<div") for log in logs[1:]) and "installing" in form.live.log.value
     assert not form.plan_button.disabled and not form.inputs["build_user"].disabled
 
 

@@ -159,7 +159,7 @@ def field_widget(name: str, annotation, value: Any, label: str) -> w.Widget:
     what, choices = kind(annotation)
     layout_ = w.Layout(width="480px")
     if what == "bool":
-        widget = w.Checkbox(value=bool(value), description=label, style=STYLE, indent=True)
+        widget = w.Checkbox(value=bool(value), description=label, style=STYLE, indent=True, layout=layout_)
     elif what == "choice":
         widget = w.Dropdown(options=list(choices), value=value if value is not None else "", description=label,
                             style=STYLE, layout=layout_)

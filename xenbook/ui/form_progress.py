@@ -13,7 +13,7 @@ import ipywidgets as w
 from xenbook.engine.results import StepResult
 from xenbook.safety.redact import mask_shapes
 
-LINES = 12  # the last lines shown
+LINES = 200  # the last lines kept, in a box scrolled to its end (a step prints a few dozen at a time)
 TICK = 0.5  # seconds between updates of the clock and the lines
 
 
@@ -95,5 +95,7 @@ class LiveProgress:
             if not self._dirty:
                 return
             text, self._dirty = "\n".join(self._lines), False
-        self.log.value = (f'<pre style="max-height:16em;overflow:auto;background:#f6f6f6;margin:2px 0;'
-                          f'padding:4px">{html.escape(text)}</pre>')
+        # column-reverse keeps the box scrolled to its newest line, with no script
+        self.log.value = (f'<div style="max-height:18em;overflow:auto;display:flex;flex-direction:column-reverse;'
+                          f'background:#f6f6f6;margin:2px 0;width:100%"><pre style="margin:0;padding:4px;flex:none">'
+                          f'{html.escape(text)}</pre></div>')
