@@ -118,3 +118,12 @@ def test_a_file_that_cannot_be_edited_is_refused_naming_it_and_stays_as_it_was(t
     (name, value, rule), = info.value.problems
     assert (name, value) == ("params_file", str(path)) and rule.startswith("was not changed: it cannot be rewritten")
     assert path.read_text() == "boot:\n  dom0_mem:   2048M  # aligned by hand\n"
+
+
+def test_a_value_an_anchor_shares_with_another_guest_is_refused(tmp_path):
+    path = tmp_path / "xen1.yaml"
+    text = "guests:\n  - &base\n    name: web\n    memory: 512\n  - <<: *base\n    name: db\n"
+    path.write_text(text)
+    with pytest.raises(ParameterError, match="would not read back as it was with only these values set"):
+        save_section(str(path), registry.section("domu"), _applied(path, "domu", name="web", memory=1024))
+    assert path.read_text() == text

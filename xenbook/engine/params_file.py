@@ -60,16 +60,17 @@ def save_section(path: str, section: Section, applied: Any) -> dict[str, Any]:
         return {}
     with open(real, "rb") as f:
         raw = f.read(MAX_BYTES + 1)
+    name = applied_name(section, applied) if section.many else None
     try:
         text = raw.decode("utf-8")
         if section.many:
-            new = set_section(text, section.params_field, {"name": applied_name(section, applied), **values}, "name")
+            new = set_section(text, section.params_field, {"name": name, **values}, "name")
         else:
             new = set_section(text, section.params_field, values)
     except (UnicodeDecodeError, RoundTripError) as e:
         raise ParameterError([("params_file", path, f"was not changed: it {e}" if isinstance(e, RoundTripError)
                                else "was not changed: it is not UTF-8")]) from None
-    _check(path, section, applied, new)
+    _check(path, section, data, values, name, new)
     write_atomic(real, new.encode("utf-8"))
     return values
 
@@ -78,12 +79,30 @@ def applied_name(section: Section, applied: Any) -> str:
     return getattr(applied, section.params_field)[0].name
 
 
-def _check(path: str, section: Section, applied: Any, new: str) -> None:
-    """The edited text reads back (strictly, as every entry point reads it) as the applied values."""
-    data = load_bytes(new.encode("utf-8"), "params", path) or {}
-    if changes(section, applied, data):
-        raise ParameterError([("params_file", path, "was not changed: the edited file would not read back as the "
-                                                    "applied values; set them there by hand")])
+def _expected(section: Section, data: dict[str, Any], values: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """data as it reads after the edit: values set in the section (in the item called name), nothing else."""
+    out = dict(data)
+    if not section.many:
+        out[section.params_field] = {**(data.get(section.params_field) or {}), **values}
+        return out
+    items = [dict(i) if isinstance(i, dict) else i for i in data.get(section.params_field) or []]
+    item = next((i for i in items if isinstance(i, dict) and str(i.get("name", "")).lower() == str(name).lower()),
+                None)
+    if item is None:
+        items.append(item := {})
+    item.update({"name": name, **values})
+    out[section.params_field] = items
+    return out
+
+
+def _check(path: str, section: Section, data: dict[str, Any], values: dict[str, Any], name: str | None,
+           new: str) -> None:
+    """The edited text reads back (strictly, as every entry point reads it) as the file did with values set, and
+    nothing else changed (an anchor another part of the file shares would change that part too)."""
+    if (load_bytes(new.encode("utf-8"), "params", path) or {}) != _expected(section, data, values, name):
+        raise ParameterError([("params_file", path, "was not changed: the edited file would not read back as it "
+                                                    "was with only these values set (an anchor or merge key shares "
+                                                    "them?); set them there by hand")])
 
 
 def write_atomic(path: str, data: bytes) -> None:
