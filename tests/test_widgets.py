@@ -204,6 +204,23 @@ def test_apply_shows_the_step_the_time_and_the_lines_and_disables_the_form_meanw
     assert not form.plan_button.disabled and not form.inputs["build_user"].disabled
 
 
+def test_a_step_start_is_shown_by_name_where_the_runner_reports_starts(tmp_path, monkeypatch):
+    """Once the runner reports a step as it begins (run_sections' on_start), the form names the step it is at."""
+    starts = []
+
+    def run_sections(*args, on_start, **kw):
+        on_start("GrubDefaults")
+        starts.append(form.live.step.value)
+        return original(*args, **kw)
+
+    original = notebook.run_sections
+    monkeypatch.setattr(notebook, "run_sections", run_sections)
+    monkeypatch.setattr(notebook, "STARTED", "on_start")
+    form = SectionForm(notebook.section("boot", target=with_xen(tmp_path)))
+    form.plan_button.click()
+    assert "planning, step 1 of 5: <b>GrubDefaults</b>" in starts[0] and "dry run:" in form.status.value
+
+
 def test_a_failing_run_shows_one_line(tmp_path):
     form = form_for(tmp_path, "boot", loader="grub-legacy")
     form.view.steps = lambda: (_ for _ in ()).throw(OSError(13, "Permission denied"))

@@ -81,7 +81,10 @@ class LiveProgress:
 
     def _tick(self) -> None:
         while not self._stop.wait(TICK):
-            self._show()
+            try:
+                self._show()
+            except Exception:  # noqa: BLE001  (a closed page stops the clock, never the run)
+                return
 
     def _show(self) -> None:
         where = (f"step {self.bar.value + 1} of {self.bar.max}: <b>{html.escape(self._current)}</b>"
