@@ -2,6 +2,8 @@
 the notebook's parameters (what it shows is what the next cell runs; a plan made with other values is marked stale),
 one-line messages, live progress, Plan and Apply as the CLI does them, applied values saved to the params file."""
 
+import sys
+
 import ipywidgets as w
 import pytest
 
@@ -51,6 +53,11 @@ def test_every_field_is_in_a_group_and_every_declared_field_exists(tmp_path, sec
     assert sorted(placed) == sorted(form.inputs) and "More" not in form.layout.groups
     assert set(form.layout.shown_when) <= set(form.inputs)
     assert all(not n[0].isdigit() and n == n.strip() for n in map(form.layout.label, form.inputs))
+    declared = sys.modules[form.view.section.params.__module__].FORM  # no typo hides behind the filter
+    named = {n for names in declared["groups"].values() for n in names} | set(declared["labels"]) | \
+        set(declared.get("shown_when", {})) | set(declared.get("not_saved", ())) | \
+        {k for clauses in declared.get("shown_when", {}).values() for c in clauses for k in c if ":" not in k}
+    assert named <= set(form.view.section.params.model_fields)
 
 
 # (section, values changed in the form, field, shown after)
