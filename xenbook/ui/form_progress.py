@@ -35,6 +35,7 @@ class LiveProgress:
         self.step.add_class("xenbook-step")
         self.log.add_class("xenbook-log")
         self.widget = w.VBox([w.HBox([self.bar, self.step]), self.log])
+        self.widget.layout.display = "none"  # until the first Plan or Apply
         self._lines: deque[str] = deque(maxlen=LINES)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -44,6 +45,7 @@ class LiveProgress:
 
     def begin(self, verb: str, total: int) -> None:
         """Start showing: verb is "planning" or "applying", total the number of steps."""
+        self.widget.layout.display = ""
         self.bar.max, self.bar.value = max(total, 1), 0
         self._lines.clear()
         self.log.value = ""
