@@ -140,7 +140,8 @@ class SectionForm:
                     continue
                 bad.add(key)
                 self.errors[key].value = message(key, values[key], rule)
-            self.status.value = " ".join(unplaced)
+            if unplaced:  # else the last report's summary stays
+                self.status.value = " ".join(unplaced)
             self._show_fields(values, bad)
             self._enable()
             return None
