@@ -62,7 +62,7 @@ def _api(url: str, token: str, method: str = "GET"):
 
 
 class Lab:
-    def __init__(self, root: Path, state: Path, log: Path):
+    def __init__(self, root: Path, state: Path, log: Path, build_seconds: str = "0"):
         self.root, self.state, self.token, self.port = root, state, secrets.token_hex(16), _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         jupyter = state.parent / "jupyter"
@@ -73,7 +73,7 @@ class Lab:
             (jupyter / "settings" / name).write_text(json.dumps(values))
         env = {**os.environ, "XDG_STATE_HOME": str(state), "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
                "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(jupyter / "settings"),
-               "JUPYTERLAB_WORKSPACES_DIR": str(jupyter / "workspaces"), "XENBOOK_SAMPLE_BUILD_SECONDS": "0",
+               "JUPYTERLAB_WORKSPACES_DIR": str(jupyter / "workspaces"), "XENBOOK_SAMPLE_BUILD_SECONDS": build_seconds,
                "MPLBACKEND": "Agg"}
         self.log = log.open("w")
         self.proc = subprocess.Popen(

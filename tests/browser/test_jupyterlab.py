@@ -98,7 +98,7 @@ def test_boot_form_plans_applies_and_converges(sample_host, lab, chromium, artif
         injected = page.locator(".jp-Cell", has_text="# Parameters").first
         expect(injected).to_contain_text(f'target = "sample:{sample_host}"')
 
-        field = page.locator(".widget-text", has=page.locator("label", has_text=re.compile(r"^dom0_mem$")))
+        field = page.locator(".widget-text", has=page.locator("label", has_text=re.compile(r"^dom0 memory$")))
         field.locator("input").fill("3072M")
         field.locator("input").press("Tab")
         page.get_by_role("button", name="Plan").click()

@@ -30,6 +30,7 @@ class Section:
     # f(host, RunbookParams, the report of a dry run of preflight or of every section) -> its parts of the host report
     report: Callable[[Host, Any, Any], list[Part]] | None = None
     notebooks_package: str = "xenbook.notebooks"
+    read_only: bool = False  # its steps only read the host (checks): its form has Plan and no Apply
 
     def notebook_path(self) -> Path:
         """Where the section's notebook is installed."""

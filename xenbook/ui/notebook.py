@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from xenbook.connectors.targets import open_host
+from xenbook.core.errors import ParameterError
 from xenbook.core.section import Section
 from xenbook.engine import registry
 from xenbook.engine.params import RunbookParams, build, load_file
@@ -57,19 +58,28 @@ class SectionView:
         self.section = section
         self.params = params
         self.report_path = report_path
+        self.form_error: ParameterError | None = None  # the form's values are bad: nothing runs until fixed
 
-    def _go(self, dry_run: bool, progress=None, quiet: bool = False) -> Report:
+    def _go(self, dry_run: bool, progress=None, quiet: bool = False, on_line=None, started=None) -> Report:
+        if self.form_error is not None:
+            raise self.form_error
+
         def shown(result: StepResult) -> None:
             if not quiet:
                 print(f"{result.status:>12}  {result.name}: {result.reason}", flush=True)
             if progress:
                 progress(result)
 
+        def announce(step) -> None:
+            if not quiet and not dry_run:  # an apply prints each step's header before its output
+                print(f"{'running':>12}  {step.name}", flush=True)
+            if started:
+                started(step.name)
+
         with open_host(self.params.target, sudo=self.params.sudo, ssh_config=self.params.ssh_config) as host:
+            printed = None if quiet else lambda line: print(f"              | {line}", flush=True)
             report = run_sections(host, self.params, [self.section.name], dry_run=dry_run, progress=shown,
-                                  on_line=None if quiet else lambda line: print(f"              | {line}", flush=True),
-                                  on_start=None if quiet or dry_run else  # an apply: each step's header first
-                                  lambda step: print(f"{'running':>12}  {step.name}", flush=True))
+                                  on_line=on_line or printed, on_start=announce)
         if self.report_path:
             report.save(self.report_path)
         return report

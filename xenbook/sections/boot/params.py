@@ -107,3 +107,22 @@ class BootParams(Model):
         if self.com1 and "com1" not in self.console:
             raise ValueError("com1 is set but console does not list com1")
         return self
+
+
+# The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies: any of
+# its clauses holds, each a mapping of field (or host:FACT) to the values it may have, or {"has": item of a list}.
+FORM = {
+    "groups": {"Boot entry": ["loader", "uefi_entry", "make_default", "kernel", "dom0_kernel_options"],
+               "Memory and CPUs": ["dom0_mem", "dom0_max_vcpus", "dom0_vcpus_pin"],
+               "Console and logs": ["console", "com1", "loglvl", "guest_loglvl"],
+               "More Xen options": ["xen_options"]},
+    "labels": {"loader": "boot loader", "uefi_entry": "UEFI entry", "make_default": "make it the default",
+               "kernel": "dom0 kernel", "dom0_kernel_options": "dom0 kernel options", "dom0_mem": "dom0 memory",
+               "dom0_max_vcpus": "dom0 vCPUs", "dom0_vcpus_pin": "pin dom0 vCPUs", "console": "Xen console",
+               "com1": "com1 serial", "loglvl": "Xen log level", "guest_loglvl": "guest log level",
+               "xen_options": "Xen options"},
+    "shown_when": {"com1": [{"console": {"has": "com1"}}],
+                   "uefi_entry": [{"loader": ["uefi"]},
+                                  {"loader": ["auto"], "host:boot_mode": ["uefi"],
+                                   "host:boot_loader": ["systemd-boot", None]}]},
+}

@@ -27,3 +27,16 @@ class Dom0Params(Model):
         if v is not None and not re.fullmatch(r"^[a-z][a-z0-9_-]{0,14}$", v):
             raise ValueError("must be an interface name (lower-case letters, digits, _ or -, at most 15)")
         return v
+
+
+# The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies.
+FORM = {
+    "groups": {"Guests at boot": ["xendomains", "xendomains_save"],
+               "Network": ["network", "bridge", "uplink", "network_over_ssh"]},
+    "labels": {"xendomains": "start guests at boot", "xendomains_save": "save guests at shutdown",
+               "network": "bridge made by", "bridge": "bridge", "uplink": "uplink NIC",
+               "network_over_ssh": "change it over SSH"},
+    "shown_when": {"xendomains_save": [{"xendomains": [True]}],
+                   "uplink": [{"network": {"not": ["none"]}}],
+                   "network_over_ssh": [{"network": {"not": ["none"]}}]},
+}

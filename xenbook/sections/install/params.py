@@ -68,3 +68,14 @@ class InstallParams(Model):
             raise ValueError(f"{where}, and the build user is given its build folder: name a new folder of its "
                              "own, e.g. /var/lib/xenbook/build or /srv/aur")
         return path
+
+
+# The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies.
+FORM = {
+    "groups": {"Packages": ["xen_qemu", "xen_edk2", "xen_grub_pvh", "hvm_guests", "versions"],
+               "Build": ["aur_helper", "build_user", "create_build_user", "build_dir", "jobs", "min_build_free_gib"]},
+    "labels": {"xen_qemu": "xen-qemu", "xen_edk2": "xen-edk2", "xen_grub_pvh": "xen-grub-pvh",
+               "hvm_guests": "seabios (HVM guests)", "versions": "pinned versions", "aur_helper": "AUR helper",
+               "build_user": "build user", "create_build_user": "create the build user", "build_dir": "build folder",
+               "jobs": "make jobs", "min_build_free_gib": "free space (GiB)"},
+}

@@ -87,3 +87,21 @@ class ManageParams(Model):
                              f"lost) and is not confirmed: set confirm to {self.domain}, the domain's name, to "
                              f"destroy it (confirm is {self.confirm!r})")
         return self
+
+
+# The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies. An action
+# and its arguments hold for the run they are given to: never saved into the parameters file.
+FORM = {
+    "groups": {"Dashboard": ["refresh_seconds", "samples", "snapshot", "snapshot_every"],
+               "Domain action": ["action", "domain", "confirm", "vcpu", "cpus", "memory"],
+               "Manager": ["manager", "libvirt_package", "virt_manager"]},
+    "labels": {"refresh_seconds": "refresh (s)", "samples": "samples", "snapshot": "save a snapshot",
+               "snapshot_every": "snapshot every (s)", "action": "action", "domain": "domain",
+               "confirm": "confirm (its name)", "vcpu": "vCPU", "cpus": "physical CPUs", "memory": "memory",
+               "manager": "manager", "libvirt_package": "libvirt package", "virt_manager": "virt-manager"},
+    "shown_when": {"domain": [{"action": {"set": True}}], "confirm": [{"action": ["destroy"]}],
+                   "vcpu": [{"action": ["vcpu-pin"]}], "cpus": [{"action": ["vcpu-pin"]}],
+                   "memory": [{"action": ["mem-set"]}], "snapshot_every": [{"snapshot": [True]}],
+                   "libvirt_package": [{"manager": ["libvirt"]}], "virt_manager": [{"manager": ["libvirt"]}]},
+    "not_saved": ["action", "domain", "confirm", "vcpu", "cpus", "memory"],
+}

@@ -6,4 +6,5 @@ from xenbook.sections.preflight.report import preflight_parts
 from xenbook.sections.preflight.steps import preflight_steps
 
 SECTION = Section("preflight", 0, "Preflight: can this machine run Xen, and what is missing?", "00-preflight.ipynb",
-                  preflight_steps, "preflight", PreflightParams, report=preflight_parts)
+                  preflight_steps, "preflight", PreflightParams, report=preflight_parts,
+                  read_only=True)

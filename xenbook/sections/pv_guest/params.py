@@ -141,3 +141,17 @@ def xe_commands(vm_uuid: str | None) -> XeCommands:
     """The switch commands for vm_uuid (a placeholder when None); ParameterError for a value that is no UUID."""
     uuid = build(PvGuestParams, {"vm_uuid": vm_uuid}).vm_uuid or "VM-UUID"
     return XeCommands(uuid, xe_to_pv(uuid), xe_to_hvm(uuid))
+
+
+# The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies.
+FORM = {
+    "groups": {"Boot and console": ["loader", "framebuffer", "serial_getty", "xenfs"],
+               "Guest agent": ["agent", "agent_source"],
+               "XenServer or XCP-ng": ["vm_uuid", "pool_master", "xe_apply"]},
+    "labels": {"loader": "guest boot", "framebuffer": "PV framebuffer", "serial_getty": "login on hvc0",
+               "xenfs": "mount xenfs", "agent": "guest agent", "agent_source": "agent from", "vm_uuid": "VM UUID",
+               "pool_master": "pool master", "xe_apply": "switch on the pool"},
+    "shown_when": {"agent_source": [{"agent": {"not": ["none"]}}],
+                   "pool_master": [{"vm_uuid": {"set": True}}, {"pool_master": {"set": True}}],
+                   "xe_apply": [{"vm_uuid": {"set": True}}, {"xe_apply": {"not": ["none"]}}]},
+}
