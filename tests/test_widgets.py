@@ -2,6 +2,7 @@
 the notebook's parameters (what it shows is what the next cell runs; a plan made with other values is marked stale),
 one-line messages, live progress, Plan and Apply as the CLI does them, applied values saved to the params file."""
 
+import types
 import sys
 
 import ipywidgets as w
@@ -216,13 +217,12 @@ def test_a_step_start_is_shown_by_name_where_the_runner_reports_starts(tmp_path,
     starts = []
 
     def run_sections(*args, on_start, **kw):
-        on_start("GrubDefaults")
+        on_start(types.SimpleNamespace(name="GrubDefaults"))
         starts.append(form.live.step.value)
-        return original(*args, **kw)
+        return original(*args, on_start=on_start, **kw)
 
     original = notebook.run_sections
     monkeypatch.setattr(notebook, "run_sections", run_sections)
-    monkeypatch.setattr(notebook, "STARTED", "on_start")
     form = SectionForm(notebook.section("boot", target=with_xen(tmp_path)))
     form.plan_button.click()
     assert "planning, step 1 of 5: <b>GrubDefaults</b>" in starts[0] and "dry run:" in form.status.value
