@@ -37,7 +37,7 @@ def _one_item(section: Section, values: dict[str, Any], listed: list[dict[str, A
     listed, with values over it; values alone when none is listed (or the name is a new one)."""
     if "name" in values:
         same = [item for item in listed if str(item.get("name", "")).lower() == str(values["name"]).lower()]
-        return {**same[0], **values} if same else values
+        return {**same[0], **values, "name": same[0]["name"]} if same else values  # the file's spelling
     if len(listed) == 1:
         return {**listed[0], **values}
     if listed:
