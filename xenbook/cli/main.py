@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from xenbook import __version__
-from xenbook.cli.run import run_notebooks, notebooks_dir
+from xenbook.cli import workspace, workspace_commands
+from xenbook.cli.run import run_notebooks
 from xenbook.connectors.targets import open_host
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
 from xenbook.engine import strict_yaml
@@ -183,23 +184,11 @@ def run(do_apply, out_dir, wait, **opts):
 
     params = load_params(**opts, applying=do_apply)
     params.dry_run = not do_apply
+    out_dir = out_dir or workspace.run_folder(opts.get("params_file"))  # a workspace's runs/<time>/
     outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait)
+    workspace.index_run(opts.get("params_file"), outcome.out_dir, params.target)  # its latest link and index
     click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
     sys.exit(outcome.exit_code)
-
-
-@main.command()
-@click.option("--port", default=8888, show_default=True)
-@click.option("--ip", default="127.0.0.1", show_default=True)
-@click.option("--no-browser", is_flag=True)
-@guarded
-def lab(port, ip, no_browser):
-    """Open JupyterLab on the runbook's notebooks."""
-
-
-    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", f"--port={port}",
-            f"--ServerApp.ip={ip}"] + (["--no-browser"] if no_browser else [])
-    os.execv(sys.executable, argv)
 
 
 @main.command("report")
@@ -263,6 +252,9 @@ def _guard_all(command: click.Command) -> click.Command:
         _guard_all(sub)
     return command
 
+
+for _command in (workspace_commands.init, workspace_commands.lab):
+    main.add_command(_guard_all(_command))
 
 for _ep in entry_points(group=COMMANDS):  # commands other packages add, e.g. the sample host's sample and reboot
     main.add_command(_guard_all(_ep.load()), _ep.name)
