@@ -201,3 +201,9 @@ def test_an_apply_never_falls_back_to_the_sample_host(tmp_path):
     with pytest.raises(ParameterError, match="never falls back"):
         notebook.section("boot", **values)
     assert notebook.section("boot", params_file=str(nameless), **cell_values("boot")).params.target == "sample"
+
+
+def test_the_form_is_prefilled_from_the_file(host_file):
+    from xenbook.ui.widgets import SectionForm  # ipywidgets, as the notebook's form() imports it
+    form = SectionForm(notebook.section("boot", params_file=str(host_file), **cell_values("boot")))
+    assert form.inputs["dom0_mem"].value == "3072M" and form.inputs["target"].value == PARAMS["target"]
