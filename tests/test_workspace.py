@@ -102,7 +102,7 @@ def test_lab_opens_the_workspace_of_a_params_file_never_the_templates(tmp_path, 
     argv = calls[-1]
     assert f"--ServerApp.root_dir={tmp_path / 'xen1'}" in argv and "--ServerApp.port_retries=0" in argv
     assert "--no-browser" in argv and "--port=8999" in argv
-    assert f"--ServerApp.default_url=/lab/tree/{START_NOTEBOOK}" in argv
+    assert f"--LabApp.default_url=/lab/tree/{START_NOTEBOOK}" in argv
     assert not any(str(workspace.notebooks_dir()) in a for a in argv)
     assert (tmp_path / "xen1" / "params.yaml").read_bytes() == params.read_bytes()
     code, out = xenbook("lab", "--params", str(tmp_path / "xen1" / "params.yaml"))  # the workspace's own file

@@ -52,7 +52,7 @@ def lab(params_file, port, ip, no_browser, jupyter_args):
         made = workspace.init(root)
     click.echo(str(made), err=True)
     argv = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", f"--port={port}",
-            f"--ServerApp.ip={ip}", f"--ServerApp.default_url=/lab/tree/{workspace.START_NOTEBOOK}"] + (
+            f"--ServerApp.ip={ip}", f"--LabApp.default_url=/lab/tree/{workspace.START_NOTEBOOK}"] + (
         ["--no-browser"] if no_browser else []) + list(jupyter_args)
     os.chdir(root)
     os.execv(sys.executable, argv)

@@ -22,7 +22,7 @@ RUNS = "runs"
 def start_notebook(params_file: str) -> dict:
     """The start page as a notebook: what the workspace holds, the sections in order, and a cell showing their
     status on the host params_file names."""
-    rows = [f"{s.order:02d}. [{s.title}]({s.notebook})" for s in sections().values()]
+    rows = [f"- **{s.order:02d}** [{s.title}]({s.notebook})" for s in sections().values()]
     intro = ("# This host's runbook\n\n"
              f"Every notebook here reads the host's parameters from `{params_file}` (the one source of truth: the "
              f"CLI reads it with `xenbook plan --params {params_file}`). A value set in a notebook's first cell "
@@ -77,8 +77,10 @@ class StartPage:
     def _repr_html_(self) -> str:
         e = html.escape
         head = "".join(f"<th>{h}</th>" for h in ("section", "notebook", "last apply (ledger)", f"{RUNS}/{LATEST}"))
-        body = "".join("<tr>" + f"<td>{e(r[0])}</td><td><a href='{e(r[1])}'>{e(r[1])}</a></td>"
-                       + "".join(f"<td>{e(c) or '—'}</td>" for c in r[2:]) + "</tr>" for r in self.rows)
+        left = "style='text-align:left;vertical-align:top'"  # JupyterLab right-aligns output tables
+        head = head.replace("<th>", f"<th {left}>")
+        body = "".join("<tr>" + f"<td {left}>{e(r[0])}</td><td {left}><a href='{e(r[1])}'>{e(r[1])}</a></td>"
+                       + "".join(f"<td {left}>{e(c) or '—'}</td>" for c in r[2:]) + "</tr>" for r in self.rows)
         note = f"<p>{e(self.note)}</p>" if self.note else ""
         return (f"<p>Host <code>{e(self.target)}</code>; runs: <a href='{RUNS}/index.html'>{RUNS}/index.html</a>"
                 f"</p>{note}<table><tr>{head}</tr>{body}</table>")
