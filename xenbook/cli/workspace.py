@@ -129,6 +129,8 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
     notebooks[START_NOTEBOOK] = _text(start_notebook(PARAMS))
     for name, text in notebooks.items():
         path = root / name
+        if f'= {json.dumps(PARAMS)}  #' not in text:  # a plugin's notebook whose parameters cell has no params_file
+            made.lines.append(f"{name}: its parameters cell has no params_file: it does not read {PARAMS}")
         if not path.exists():
             made.lines.append(f"{name}: copied")
         elif _digest(path.read_bytes()) != written.get(name):
