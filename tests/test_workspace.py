@@ -207,3 +207,19 @@ def test_the_form_is_prefilled_from_the_file(host_file):
     from xenbook.ui.widgets import SectionForm  # ipywidgets, as the notebook's form() imports it
     form = SectionForm(notebook.section("boot", params_file=str(host_file), **cell_values("boot")))
     assert form.inputs["dom0_mem"].value == "3072M" and form.inputs["target"].value == PARAMS["target"]
+
+
+def test_init_cleans_a_plugins_notebook_and_says_when_it_reads_no_params_file(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+    template = tmp_path / "35-motd.ipynb"
+    template.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"], "scrolled": True}, "execution_count": 3,
+                   "source": "text: str = 'hi'", "outputs": [{"output_type": "stream", "text": "x"}]}],
+        "metadata": {"widgets": {"state": {}}, "papermill": {}}, "nbformat": 4, "nbformat_minor": 4}))
+    monkeypatch.setattr(workspace, "sections", lambda: {"motd": SimpleNamespace(notebook=template.name,
+                                                                               notebook_path=lambda: template)})
+    made = str(workspace.init(tmp_path / "ws"))
+    assert "35-motd.ipynb: its parameters cell has no params_file: it does not read params.yaml" in made
+    copied = json.loads((tmp_path / "ws" / template.name).read_text())
+    assert copied["metadata"] == {} and copied["cells"][0]["metadata"] == {"tags": ["parameters"]}
+    assert copied["cells"][0]["outputs"] == [] and copied["cells"][0]["execution_count"] is None

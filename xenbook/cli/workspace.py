@@ -54,11 +54,18 @@ def clean(nb: dict) -> dict:
     return nb
 
 
+def _source(nb: dict) -> str:
+    """The source of nb's parameters cell ("" without one)."""
+    cell = next((c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])), {"source": ""})
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
 def reading(nb: dict, params_file: str) -> dict:
     """nb whose parameters cell reads params_file (a path from the notebook's folder)."""
-    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
-    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    lines = source.split("\n")
+    cell = next((c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])), None)
+    if cell is None:
+        return nb
+    lines = _source(nb).split("\n")
     for i, line in enumerate(lines):
         if line.startswith("params_file:"):
             annotation, help_text = line.partition(" = ")[0], line.partition("  # ")[2]
@@ -129,7 +136,7 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
     notebooks[START_NOTEBOOK] = _text(start_notebook(PARAMS))
     for name, text in notebooks.items():
         path = root / name
-        if f'= {json.dumps(PARAMS)}  #' not in text:  # a plugin's notebook whose parameters cell has no params_file
+        if f'= {json.dumps(PARAMS)}  #' not in _source(json.loads(text)):  # a plugin's cell without params_file
             made.lines.append(f"{name}: its parameters cell has no params_file: it does not read {PARAMS}")
         if not path.exists():
             made.lines.append(f"{name}: copied")
