@@ -36,6 +36,9 @@ def test_notebook_is_thin(path):
                 assert not any(n.split(".")[0] in ("subprocess", "os", "shutil") for n in names)
     assert code[-1].source.strip() == "report.raise_for_failures()"
     assert not any(c.get("outputs") for c in code), "commit notebooks without outputs"
+    assert not any(c.get("execution_count") for c in code), "commit notebooks without execution counts"
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}, "commit notebooks without widget or run metadata"
+    assert all(set(c.metadata) <= {"tags"} for c in nb.cells), "commit cells with no metadata but their tags"
 
 
 @pytest.mark.parametrize("name", sorted(SECTIONS), ids=sorted(SECTIONS))
