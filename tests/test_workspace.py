@@ -108,6 +108,9 @@ def test_lab_opens_the_workspace_of_a_params_file_never_the_templates(tmp_path, 
     code, out = xenbook("lab", "--params", str(tmp_path / "xen1" / "params.yaml"))  # the workspace's own file
     assert code == 0 and f"--ServerApp.root_dir={tmp_path / 'xen1'}" in calls[-1]
     assert not (tmp_path / "xen1" / "params").exists()
+    (tmp_path / "xen1" / "old.yaml").write_text("target: sample\n")
+    code, out = xenbook("lab", "--params", str(tmp_path / "xen1" / "old.yaml"))
+    assert code == 2 and "whose parameters file is params.yaml" in out and not (tmp_path / "xen1" / "old").exists()
 
 
 def test_lab_without_params_opens_the_sample_hosts_workspace_with_the_bundled_file(tmp_path, monkeypatch):

@@ -162,6 +162,9 @@ def for_params(params_file: str) -> tuple[Path, Made | None]:
     source = Path(params_file).resolve()
     if not source.is_file():
         raise ParameterError([("--params", params_file, "is no file")])
+    if (source.parent / MARK).is_file():
+        raise ParameterError([("--params", params_file, f"is in the workspace {source.parent}, whose parameters file "
+                                                        f"is {PARAMS}: pass {source.parent / PARAMS}")])
     root = source.with_suffix("") if source.suffix in (".yaml", ".yml") else source.parent / f"{source.name}.d"
     return root, init(root, str(source))
 
