@@ -39,11 +39,15 @@ def test_notebook_is_thin(path):
                 assert not any(n.split(".")[0] in ("subprocess", "os", "shutil") for n in names)
     assert code[-1].source.strip() == "report.raise_for_failures()"
     assert not any(c.get("outputs") for c in code), "commit notebooks without outputs"
+    assert not any(c.get("execution_count") for c in code), "commit notebooks without execution counts"
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}, "commit notebooks without widget or run metadata"
+    assert all(set(c.metadata) <= {"tags"} for c in nb.cells), "commit cells with no metadata but their tags"
 
 
 @pytest.mark.parametrize("name", sorted(SECTIONS), ids=sorted(SECTIONS))
 def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
-    """Each notebook's parameters cell names its section's parameters (one guest's for domu) with their defaults."""
+    """Each notebook's parameters cell names its section's parameters (one guest's for domu), None (from the host's
+    parameters file), with their defaults in the help."""
     section = SECTIONS[name]
     nb = nbformat.read(NOTEBOOKS[0].parent / section.notebook, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -51,8 +55,12 @@ def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
     model = section_model(section)
     fields = model.model_fields if model else {}
     assert set(values) - {*HOST_FIELDS, "report_path", "params_file"} == set(fields)
-    for field, info in fields.items():
-        assert values[field] == info.get_default(call_default_factory=True), field
+    for field, info in fields.items():  # None: the host's parameters file's value, else the default the help names
+        default = info.get_default(call_default_factory=True)
+        assert values[field] is None, field
+        shown = json.dumps(default) if isinstance(default, str) else repr(default)
+        line = next(line for line in cell.source.splitlines() if line.startswith(f"{field}:"))
+        assert default is None or f"(default {shown})" in line, field
     assert cell.source == parameters_cell(section), "run python -m xenbook.ui.paramcell to write the cell anew"
 
 

@@ -113,6 +113,7 @@ def test_the_wheel_holds_every_package_and_runs_outside_the_source_tree(tmp_path
 
     wanted = {f"{p.replace('.', '/')}/__init__.py" for p in _packages_in_tree()}
     wanted |= {f"xenbook/notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")}
+    wanted |= {"xenbook/notebooks/sample-host.yaml"}  # the sample host's parameters: `xenbook lab` without --params
     wanted |= {str(p.relative_to(ROOT)) for p in (ROOT / "xenbook_sample/files").rglob("*") if p.is_file()}
     assert sorted(wanted - set(names)) == [], "missing from the wheel"
 
@@ -141,3 +142,8 @@ def test_the_wheel_holds_every_package_and_runs_outside_the_source_tree(tmp_path
     plan = json.loads(_run([xenbook, "plan", "--target", "sample:host", "--json"], elsewhere, env))
     assert plan["simulated"] is True and plan["steps"]
     assert not [s["name"] for s in plan["steps"] if s["status"] == "failed"]
+    _run([xenbook, "init", "ws", "--params", str(ROOT / "examples" / "sample-host.yaml")], elsewhere, env)
+    assert sorted(p.name for p in (elsewhere / "ws").glob("*.ipynb")) == sorted(out["notebooks"] + ["00-start.ipynb"])
+    bundled = _run([python, "-c", "from xenbook.cli.workspace import sample_params; print(sample_params())"],
+                   elsewhere, env).strip()
+    assert Path(bundled).read_bytes() == (ROOT / "examples" / "sample-host.yaml").read_bytes()

@@ -106,7 +106,7 @@ def host(tmp_path):
 
 def test_the_parameters_cell_comes_from_the_sections_model(plugin):
     nb = nbformat.read(plugin / "throwaway_section" / "35-motd.ipynb", as_version=4)
-    assert 'text: str = "A Xen host"  # the message of the day' in nb.cells[1].source
+    assert 'text: "Optional[str]" = None  # the message of the day (default "A Xen host")' in nb.cells[1].source
 
 
 def test_the_cli_plans_and_applies_the_section_in_its_runbook_place(plugin, host):

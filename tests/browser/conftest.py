@@ -61,8 +61,16 @@ def _api(url: str, token: str, method: str = "GET"):
     return json.loads(body) if body else None
 
 
+# The quiet session's options, for jupyter lab itself or after `xenbook lab ... --`.
+QUIET = ["--ServerApp.port_retries=0", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly", "--LabApp.news_url="] + (["--allow-root"] if os.geteuid() == 0 else [])
+
+
 class Lab:
-    def __init__(self, root: Path, state: Path, log: Path, build_seconds: str = "0"):
+    """JupyterLab on ROOT; COMMAND(port) is the argv that starts it (default: jupyter lab itself). The token goes to
+    the server in JUPYTER_TOKEN, never on a command line."""
+
+    def __init__(self, root: Path, state: Path, log: Path, command=None, build_seconds: str = "0"):
         self.root, self.state, self.token, self.port = root, state, secrets.token_hex(16), _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         jupyter = state.parent / "jupyter"
@@ -74,15 +82,13 @@ class Lab:
         env = {**os.environ, "XDG_STATE_HOME": str(state), "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
                "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(jupyter / "settings"),
                "JUPYTERLAB_WORKSPACES_DIR": str(jupyter / "workspaces"), "XENBOOK_SAMPLE_BUILD_SECONDS": build_seconds,
-               "MPLBACKEND": "Agg"}
+               "MPLBACKEND": "Agg", "JUPYTER_TOKEN": self.token}
         self.log = log.open("w")
-        self.proc = subprocess.Popen(
+        argv = command(self.port) if command else (
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--ServerApp.token={self.token}",
-             f"--ServerApp.root_dir={root}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", "--LabApp.news_url="]
-            + (["--allow-root"] if os.geteuid() == 0 else []),
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=root)
+             f"--ServerApp.port={self.port}", f"--ServerApp.root_dir={root}"] + QUIET)
+        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=root if root.is_dir() else root.parent)
         deadline = time.monotonic() + 90
         while True:
             try:

@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from xenbook import __version__
+from xenbook.cli import workspace, workspace_commands
 from xenbook.cli.confirm import asks, confirm
-from xenbook.cli.run import run_notebooks, notebooks_dir
+from xenbook.cli.run import run_notebooks
 from xenbook.connectors.targets import open_host
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
 from xenbook.engine import strict_yaml
@@ -205,24 +206,12 @@ def run(do_apply, out_dir, wait, yes, **opts):
     if do_apply and not yes and asks():
         with open_host(params.target, sudo=params.sudo, ssh_config=params.ssh_config) as host:
             confirm(console, host, params)
+    out_dir = out_dir or workspace.run_folder(opts.get("params_file"))  # a workspace's runs/<time>/
     outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait,
                             console=console)
+    workspace.index_run(opts.get("params_file"), outcome.out_dir, params.target)  # its latest link and index
     click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
     sys.exit(outcome.exit_code)
-
-
-@main.command()
-@click.option("--port", default=8888, show_default=True)
-@click.option("--ip", default="127.0.0.1", show_default=True)
-@click.option("--no-browser", is_flag=True)
-@guarded
-def lab(port, ip, no_browser):
-    """Open JupyterLab on the runbook's notebooks."""
-
-
-    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks_dir()}", f"--port={port}",
-            f"--ServerApp.ip={ip}"] + (["--no-browser"] if no_browser else [])
-    os.execv(sys.executable, argv)
 
 
 @main.command("report")
@@ -286,6 +275,9 @@ def _guard_all(command: click.Command) -> click.Command:
         _guard_all(sub)
     return command
 
+
+for _command in (workspace_commands.init, workspace_commands.lab):
+    main.add_command(_guard_all(_command))
 
 for _ep in entry_points(group=COMMANDS):  # commands other packages add, e.g. the sample host's sample and reboot
     main.add_command(_guard_all(_ep.load()), _ep.name)

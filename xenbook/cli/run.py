@@ -26,7 +26,7 @@ from xenbook.engine.params import RunbookParams
 from xenbook.engine.registry import available, check_sections
 from xenbook.engine.results import Report, StepResult, to_html
 from xenbook.engine.runner import run_id
-from xenbook.ui.notebook import flat_params
+from xenbook.ui.notebook import HOST_FIELDS
 
 
 def notebooks_dir() -> Path:
@@ -169,6 +169,12 @@ def _failure(label: str, e: Exception) -> str:
     return f"{label}: {type(e).__name__}: " + " ".join(str(e).strip().splitlines()[-1:])
 
 
+def notebook_params(params: RunbookParams, item=None) -> dict:
+    """What a notebook is given beyond report_path and params_file: how to reach the host, and the name of the one
+    item (guest) it sets up. The rest it reads from params_file, as `xenbook apply` does."""
+    return {k: getattr(params, k) for k in HOST_FIELDS} | ({"name": item.name} if item is not None else {})
+
+
 def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file: str | None = None,
                   progress: bool = True, wait: float = 0.0, console: Console | None = None) -> Outcome:
     """Execute the sections' notebooks in order; stop at the first that fails or needs a reboot. Each section's
@@ -194,11 +200,10 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
             if progress:
                 console.print(Text(f"section {label} ({section.notebook})", style="bold"), soft_wrap=True)
             lines = Lines(lambda line: console.print(Text(line), soft_wrap=True) if progress else None)
-            one = params.model_copy(update={section.params_field: [guest]}) if guest else params
             report_path = out / f"{label}.report.json"
             nb_out = out / (section.notebook.replace(".ipynb", f"-{guest.name}.ipynb") if guest else section.notebook)
-            nb_params = flat_params(section, one) | {"report_path": str(report_path.resolve()),
-                                                     "params_file": str(whole.resolve())}
+            nb_params = notebook_params(params, guest) | {"report_path": str(report_path.resolve()),
+                                                          "params_file": str(whole.resolve())}
             try:
                 papermill.execute_notebook(str(section.notebook_path()), str(nb_out),
                                            parameters=nb_params, kernel_name="python3", progress_bar=False,

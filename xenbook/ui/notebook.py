@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from xenbook.connectors.targets import open_host
@@ -23,12 +24,47 @@ def section_params(section: Section, values: dict[str, Any], base: RunbookParams
     data.update({k: values.pop(k) for k in HOST_FIELDS if k in values})
     data["sections"] = [section.name]
     if section.many:
-        data[section.params_field] = [values]  # a guest notebook sets up one guest
+        data[section.params_field] = [_one_item(section, values, data.get(section.params_field) or [])]
     elif section.params_field:
         data[section.params_field] = {**data.get(section.params_field, {}), **values}
     elif values:
         raise ParameterError([(k, v, "is not a parameter of this section") for k, v in values.items()])
     return build(RunbookParams, data)
+
+
+def _one_item(section: Section, values: dict[str, Any], listed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one item (a guest) a notebook of a many-section sets up: the listed one its name names, or the only one
+    listed, with values over it; values alone when none is listed (or the name is a new one)."""
+    if "name" in values:
+        same = [item for item in listed if str(item.get("name", "")).lower() == str(values["name"]).lower()]
+        return {**same[0], **values, "name": same[0]["name"]} if same else values  # the file's spelling
+    if len(listed) == 1:
+        return {**listed[0], **values}
+    if listed:
+        names = ", ".join(str(item.get("name")) for item in listed)
+        raise ParameterError([("name", None, f"is not set, and the parameters file lists {len(listed)} "
+                                             f"{section.params_field} ({names}): set name to the one to set up")])
+    return values
+
+
+def given(values: dict[str, Any]) -> dict[str, Any]:
+    """The notebook values that were set: None leaves a value to the host's parameters file (or the model's
+    default), so a value whose meaning is null itself (dom0_max_vcpus: all CPUs) is set to null only in the file."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def host_file(params_file: str | None, values: dict[str, Any]) -> RunbookParams | None:
+    """The host's parameter set from params_file (None without one). ParameterError when an apply (dry_run false)
+    names its target neither in the notebook nor in the file, as `xenbook apply` refuses: an apply never falls back
+    to the default target (the simulated sample host). A plan does."""
+    data = load_file(params_file) if params_file else {}
+    if values.get("target") is None and data.get("target") is None and values.get("dry_run", True) is False:
+        where = f"the notebook nor in {params_file}" if params_file else "the notebook (and it reads no params_file)"
+        raise ParameterError([("target", None, (
+            f"is not named in {where}: an apply changes the host its target names and never falls back to the "
+            "default (the simulated sample host); set target in the parameters cell (local, ssh:root@HOST, "
+            "chroot:DIR or sample) or put target: in the parameters file"))])
+    return build(RunbookParams, data) if params_file else None
 
 
 def flat_params(section: Section, params: RunbookParams) -> dict[str, Any]:
@@ -54,10 +90,12 @@ def section_model_values(section: Section, params: RunbookParams) -> dict[str, A
 class SectionView:
     """One section bound to its parameters: plan, apply, or run as dry_run says; form() for people."""
 
-    def __init__(self, section: Section, params: RunbookParams, report_path: str | None = None):
+    def __init__(self, section: Section, params: RunbookParams, report_path: str | None = None,
+                 params_file: str | None = None):
         self.section = section
         self.params = params
         self.report_path = report_path
+        self.params_file = params_file  # the host's parameters file the values came from (absolute), or None
         self.form_error: ParameterError | None = None  # the form's values are bad: nothing runs until fixed
 
     def _go(self, dry_run: bool, progress=None, quiet: bool = False, on_line=None, started=None) -> Report:
@@ -106,8 +144,12 @@ class SectionView:
 
 def section(section_name: str, /, *, report_path: str | None = None, params_file: str | None = None,
             **values: Any) -> SectionView:
-    """The named section with the host's parameters file (when given) and the notebook's values over it;
+    """The named section with the host's parameters file (when given; a relative path is from the notebook's
+    folder) and the notebook's values over it: a value left None comes from the file, else the model's default,
+    and the target from the file, else the sample host (never in an apply from a file that names none);
     ParameterError before any host is touched."""
     sec = registry.section(section_name)
-    base = build(RunbookParams, load_file(params_file)) if params_file else None
-    return SectionView(sec, section_params(sec, values, base), report_path)
+    values = given(values)
+    path = os.path.abspath(params_file) if params_file else None
+    base = host_file(path, values)
+    return SectionView(sec, section_params(sec, values, base), report_path, path)

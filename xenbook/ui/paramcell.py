@@ -1,5 +1,7 @@
 """The parameters cell of a section's notebook, written from the parameter models: one typed line per parameter with
-its default and its help, so papermill's --help-notebook shows each one's type, and notebook and models agree.
+its help, so papermill's --help-notebook shows each one's type, and notebook and models agree. Every value but
+dry_run is None in the cell, meaning "the host's parameters file's (params_file), else the model's default" (the
+default is in the help); a value set in the cell overrides the file for that run.
 
 `python -m xenbook.ui.paramcell` rewrites the notebooks' parameters cells; a test checks they are current."""
 
@@ -21,7 +23,11 @@ from xenbook.ui.notebook import HOST_FIELDS, section_model
 # what a notebook takes beyond the models: where it saves its report, and the host's whole parameters file
 RUN_FIELDS = (("report_path", "\"Optional[str]\"", None, "also save the report as JSON at this path"),
               ("params_file", "\"Optional[str]\"", None,
-               "the host's YAML parameters file: the other sections' parameters come from it"))
+               "the host's YAML parameters file (relative: to this notebook's folder); every value left None "
+               "below comes from it"))
+FROM_FILE = "None: the parameters file's"
+HOST_HELP = {"target": f"{FROM_FILE}, else sample (never in an apply)", "sudo": f"{FROM_FILE}, else False",
+             "ssh_config": FROM_FILE}
 
 
 def type_name(annotation: Any) -> str:
@@ -53,12 +59,24 @@ def _field(name: str, info: FieldInfo) -> str:
                  info.description or name)
 
 
+def _optional(annotation: str) -> str:
+    return annotation if annotation.startswith('"Optional[') else f'"Optional[{annotation}]"'
+
+
+def _from_file(name: str, info: FieldInfo, help_text: str | None = None) -> str:
+    """A line whose value is None, meaning the parameters file's value, else the default the help names."""
+    default = info.get_default(call_default_factory=True)
+    help_text = help_text or f"{info.description or name}{'' if default is None else f' (default {_value(default)})'}"
+    return _line(name, _optional(type_name(info.annotation)), None, help_text)
+
+
 def parameters_cell(section: Section) -> str:
     host = RunbookParams.model_fields
-    lines = [_field(name, host[name]) for name in HOST_FIELDS]
+    lines = [_field(name, host[name]) if name == "dry_run" else
+             _from_file(name, host[name], f"{host[name].description}; {HOST_HELP[name]}") for name in HOST_FIELDS]
     lines += [_line(*field) for field in RUN_FIELDS]
     model = section_model(section)
-    lines += [_field(name, info) for name, info in (model.model_fields.items() if model else ())]
+    lines += [_from_file(name, info) for name, info in (model.model_fields.items() if model else ())]
     return "\n".join(lines)
 
 
