@@ -3,6 +3,7 @@ result; `xenbook run`'s step lines from its notebooks' kernels (over unix socket
 exit codes; the question an apply asks at a terminal; "did you mean" for mistyped names; xenbook's errors in a
 notebook as their message, without a traceback."""
 
+import json
 import os
 import re
 import subprocess
@@ -182,3 +183,18 @@ def test_run_streams_step_lines_over_unix_socket_kernels(sample, tmp_path):
     assert re.search(r"changed  AurPackageInstalled\(xen\): ", proc.stdout)
     assert "running over TCP" not in proc.stdout + proc.stderr and "eavesdropping" not in proc.stdout + proc.stderr
     assert list(runtime.iterdir()) == [], "the kernels' socket folder is removed"
+
+
+@pytest.mark.slow
+def test_a_dry_run_of_the_notebooks_plans_as_one_plan_does(sample, tmp_path):
+    """Each notebook's plan knows what the notebooks before it would install: on a fresh host the boot and dom0
+    sections' checks of Xen's files are skipped as 'would be installed by', never failed, as `xenbook plan` says."""
+    proc = xenbook("run", "--target", f"sample:{sample}", "--sections", "install,boot,dom0", "--out",
+                   str(tmp_path / "out"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # the plan reaches the reboot point
+    assert re.search(r"skipped +XenImagePresent: would be installed by AurPackageInstalled\(xen\)", proc.stdout)
+    assert re.search(r"skipped +XlConfSettings: would be installed by ", proc.stdout)
+    assert not re.search(r"^ *failed ", proc.stdout, re.M), proc.stdout
+    plan = xenbook("plan", "--target", f"sample:{sample}", "--sections", "install,boot,dom0", "--json")
+    steps = {s["name"]: s["status"] for s in json.loads(plan.stdout)["steps"]}
+    assert steps["XenImagePresent"] == steps["XlConfSettings"] == "skipped"

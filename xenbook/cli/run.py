@@ -21,7 +21,7 @@ from rich.progress import Progress
 from rich.text import Text
 
 from xenbook.connectors.targets import open_host, parse_target, simulated
-from xenbook.engine.ledger import RUN_ENV, Journal
+from xenbook.engine.ledger import PLANNED_ENV, RUN_ENV, Journal
 from xenbook.engine.params import RunbookParams
 from xenbook.engine.registry import available, check_sections
 from xenbook.engine.results import Report, StepResult, to_html
@@ -87,15 +87,17 @@ def held(params: RunbookParams, report: Report, wait: float = 0.0):
         check_sections(host, params)  # each notebook checks only its own section, after the earlier ones ran
         journal = Journal(host, run_id(), dry_run=params.dry_run, wait=wait)
         journal.open(report)  # reports (and in an apply records) steps an earlier run left interrupted
-        before = os.environ.get(RUN_ENV)
+        before = {name: os.environ.get(name) for name in (RUN_ENV, PLANNED_ENV)}
         os.environ[RUN_ENV] = journal.run_id  # the notebooks' kernels inherit it
+        os.environ.pop(PLANNED_ENV, None)
         try:
             yield journal
         finally:
-            if before is None:
-                os.environ.pop(RUN_ENV, None)
-            else:
-                os.environ[RUN_ENV] = before
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             journal.close(report, sys.exc_info()[1])
 
 
@@ -202,6 +204,8 @@ def run_notebooks(params: RunbookParams, out_dir: str | None = None, params_file
             lines = Lines(lambda line: console.print(Text(line), soft_wrap=True) if progress else None)
             report_path = out / f"{label}.report.json"
             nb_out = out / (section.notebook.replace(".ipynb", f"-{guest.name}.ipynb") if guest else section.notebook)
+            if params.dry_run:  # its plan skips what the notebooks before it would install, as one plan does
+                os.environ[PLANNED_ENV] = json.dumps(combined.provided)
             nb_params = notebook_params(params, guest) | {"report_path": str(report_path.resolve()),
                                                           "params_file": str(whole.resolve())}
             try:

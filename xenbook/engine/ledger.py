@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 LEDGER = f"{STATE_DIR}/ledger.jsonl"
 RUN_ENV = "XENBOOK_RUN_ID"  # set by `xenbook run` for its notebooks' kernels: they share its run id and lock
+PLANNED_ENV = "XENBOOK_PLANNED"  # set by a dry `xenbook run`: what the earlier notebooks would install (JSON)
 _SEQUENCE = itertools.count(1)  # start ids are RUN/PID/N, unique even for several runners in one process
 
 

@@ -52,6 +52,7 @@ class Report:
     answered: dict = field(default_factory=dict)  # a simulated host: commands answered by real tools and simulated
     pruned: list[str] = field(default_factory=list)  # backup folders an apply removed (keep_backups)
     ledger_skipped: list[str] = field(default_factory=list)  # malformed records of the target's ledger, left out
+    provided: dict = field(default_factory=dict)  # a dry run: path -> the would-change step that would install it
 
     @property
     def failed(self) -> list[StepResult]:
@@ -83,7 +84,7 @@ class Report:
         return {"target": self.target, "simulated": self.simulated, "dry_run": self.dry_run,
                 "started": self.started, "reboot_required": self.reboot_required, "facts": self.facts,
                 "interrupted": self.interrupted, "answered": self.answered, "pruned": self.pruned,
-                "ledger_skipped": self.ledger_skipped,
+                "ledger_skipped": self.ledger_skipped, "provided": self.provided,
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
@@ -107,6 +108,8 @@ class Report:
         self.reboot_required = self.reboot_required or other.reboot_required
         self.interrupted += [i for i in other.interrupted if i not in self.interrupted]
         self.ledger_skipped += [s for s in other.ledger_skipped if s not in self.ledger_skipped]
+        for path, step in other.provided.items():
+            self.provided.setdefault(path, step)
         for kind, count in other.answered.items():
             self.answered[kind] = self.answered.get(kind, 0) + count
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -15,7 +16,7 @@ from xenbook.core.host import Host
 from xenbook.core.paths import BACKUP_DIR, PENDING_DIR, TEMP_NAME
 from xenbook.core.step import Regeneration, Step
 from xenbook.engine.backups import prune
-from xenbook.engine.ledger import RUN_ENV, Journal, read_records
+from xenbook.engine.ledger import PLANNED_ENV, RUN_ENV, Journal, read_records
 from xenbook.engine.results import Report, StepResult, merge_facts
 from xenbook.safety.validators import NOT_VALIDATED, validate_bytes, validate_candidate
 
@@ -28,6 +29,15 @@ RAISED = ("the program stopped with an error instead of an exit status; check th
 def run_id() -> str:
     """A new run's id: its start time, and a random suffix so that two runs never share one."""
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def planned_before() -> dict[str, str]:
+    """What earlier notebooks of this `xenbook run` would install (path -> step), from PLANNED_ENV; {} without it."""
+    try:
+        planned = json.loads(os.environ.get(PLANNED_ENV) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in planned.items()} if isinstance(planned, dict) else {}
 
 
 class Runner:
@@ -71,7 +81,10 @@ class Runner:
 
     def _steps(self, steps: Iterable[Step], report: Report) -> None:
         self.facts = report.facts
-        self.provided: dict[str, str] = {}  # dry runs: path -> the would-change step that installs it
+        # dry runs: path -> the would-change step that installs it; `xenbook run` hands each notebook's plan what the
+        # notebooks before it would install (PLANNED_ENV), as one plan of all sections knows it
+        self.provided: dict[str, str] = planned_before() if self.dry_run else {}
+        report.provided = self.provided
         triggered: dict[str, list[str]] = {}
         blocked: dict[tuple[str, str], str] = {}  # (section, group) -> the step that failed; group "": all of it
         reboot_section = ""
