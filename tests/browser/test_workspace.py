@@ -95,7 +95,7 @@ def test_the_boot_notebook_as_it_is_reads_the_hosts_file_and_plans_nothing(host_
     page.set_default_timeout(TIMEOUT)
     try:
         _open_and_run_all(page, lab, "20-boot.ipynb")
-        field = page.locator(".widget-text", has=page.locator("label", has_text=re.compile(r"^dom0_mem$")))
+        field = page.locator(".widget-text", has=page.locator("label", has_text=re.compile(r"^dom0 memory$")))
         expect(field.locator("input")).to_have_value("3072M")  # the form is prefilled from params.yaml
         report = page.locator(".jp-OutputArea-output", has_text=re.compile(r"dry run: \d+ ok")).first
         expect(report).to_be_visible()
