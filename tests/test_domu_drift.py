@@ -16,6 +16,7 @@ from tests.test_cli import tree_hashes
 from xenbook.core.commands import Command
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import build
+from xenbook.sections.domu.grow import size_bytes
 from xenbook.sections.domu.params import GuestParams
 from xenbook_sample import SampleHost
 from xenbook_sample.images import find_tool
@@ -184,3 +185,10 @@ def test_bad_drift_parameters_are_named(values, where, words):
 def test_absent_forced_and_confirmed_is_accepted():
     g = build(GuestParams, {"name": "g1", "state": "absent", "force": True, "confirm": "g1"})
     assert g.confirm == "g1" and os.path.basename(g.disk) == "g1"
+
+
+@pytest.mark.parametrize("size, expected", [("20G", 20 * GIB), ("1536M", 1536 * 1024 ** 2), ("1048577K", 1073742848),
+                                            ("1T", 1024 * GIB)])
+def test_size_is_read_in_bytes_as_lvcreate_and_truncate_read_it(size, expected):
+    """1048577K is a little more than 1 GiB: read as whole MiB it would look smaller than the image truncate made."""
+    assert size_bytes(size) == expected

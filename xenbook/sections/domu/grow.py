@@ -20,7 +20,6 @@ from __future__ import annotations
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
 from xenbook.core.host import Host
-from xenbook.core.model import size_mib
 from xenbook.core.step import Step
 from xenbook.safety.guard import refusals
 from xenbook.sections.domu.params import GuestParams
@@ -29,6 +28,11 @@ from xenbook.sections.domu.storage import (SECTION, blkid_tags, disk_facts, disk
 
 MIB, GIB = 1024 ** 2, 1024 ** 3
 EXT = ("ext2", "ext3", "ext4")
+
+
+def size_bytes(text: str) -> int:
+    """A size parameter (20G, 1536M, 1048577K; checked by the model) in bytes, as lvcreate and truncate read it."""
+    return int(text[:-1]) * 1024 ** "KMGT".index(text[-1].upper()) * 1024
 
 
 def human(size: int) -> str:
@@ -56,7 +60,7 @@ class GuestDiskSize(Step):
         lv = logical_volume(host, g)
         if lv is None:
             return None, 0
-        have, wanted = int(lv["lv_size"]), size_mib(g.size) * MIB
+        have, wanted = int(lv["lv_size"]), size_bytes(g.size)
         if have <= wanted:
             return have, 0
         vg = lvm_json(host, ("vgs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", "vg_extent_size",
@@ -73,7 +77,7 @@ class GuestDiskSize(Step):
                               f"{g.name}): growpart DISK N or parted DISK resizepart N END, then e2fsck -f {path} and "
                               f"resize2fs {path}; then set grow: false")
         have, slack = self.current(host)
-        wanted = size_mib(g.size) * MIB
+        wanted = size_bytes(g.size)
         if have is None:
             return Plan.ok(f"{path} does not exist yet: GuestStorage makes it {g.size}")
         what = "volume" if g.storage == "lvm" else "image"
