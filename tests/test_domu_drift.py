@@ -142,6 +142,7 @@ def test_attacks_change_nothing_and_say_why(xen_host):
         row = steps["GuestAutostart(atk01)"]
         assert row["verdict"] == "warning" and "is a file of its own, not a link" in row["reason"], row
     assert own.read_text() == "# mine\nname = 'atk01'\n" and not own.is_symlink()
+    own.unlink()
 
     # a shrink, grow set or not, and with the guest stopped: reported and refused, the volume untouched; and a
     # partition with grow: said how, never touched
@@ -155,6 +156,14 @@ def test_attacks_change_nothing_and_say_why(xen_host):
     assert "xenbook never shrinks a disk" in steps["GuestDiskSize(atk01)"]["reason"]
     assert steps["GuestDiskSize(atk01)"]["verdict"] == "warning"
     assert next(x for x in host.load_state()["lvm"]["vg0"]["lvs"] if x["name"] == "atk01")["extents"] == extents
+
+    # a grow killed between lvextend and resize2fs: the volume is as size asks, its filesystem is not, and that is said
+    assert host.run(Command.of("lvextend", "-L", "5G", "vg0/atk01")).ok
+    steps = run("plan", xen_host, [dict(guest, size="5G")])
+    assert "is 5 GiB as size asks, but its filesystem only 4 GiB" in steps["GuestDiskSize(atk01)"]["reason"]
+    steps = run("apply", xen_host, [dict(guest, size="5G", grow=True)])
+    assert steps["GuestDiskSize(atk01)"]["commands"] == ["e2fsck -f -p /dev/vg0/atk01", "resize2fs /dev/vg0/atk01"]
+    assert not drift(run("plan", xen_host, [dict(guest, size="5G", grow=True)]))
 
     # absent: a guest that never existed, and a user's own running domain of that name
     (xen_host / "etc/xen/mine.cfg").write_text('name = "mine"\ntype = "pvh"\nmemory = 256\nkernel = "/boot/vmlinuz-linux"\n')

@@ -12,6 +12,7 @@ from xenbook.connectors.rooted import run_local
 from xenbook.core.commands import Result
 from xenbook_sample import images
 from xenbook_sample.lvm import UNITS
+from xenbook_sample.storage import dm_path
 from xenbook_sample.options import Usage, options
 from xenbook_sample.storage import volume_key, volume_size
 
@@ -55,6 +56,9 @@ def lvextend(host, argv, stdin) -> Result:
         return Result(5, out, f"  Insufficient free space: {extents - lv['extents']} extents needed, but only "
                               f"{free} available\n")
     before, lv["extents"] = lv["extents"], extents
+    vol = state.get("volumes", {}).get(dm_path(vg, name))
+    if vol and vol.get("fstype") and "blocks" not in vol:  # its filesystem keeps its size until resize2fs
+        vol["blocks"] = before * size // 4096
     host.save_state(state)
     return Result(0, out + f"  Size of logical volume {vg}/{name} changed from {_size(before * size)} ({before} "
                            f"extents) to {_size(extents * size)} ({extents} extents).\n"
@@ -111,9 +115,31 @@ def resize2fs(host, argv, stdin) -> Result:
                              f"mounted on {mounts[0]}\n")
     if vol.get("fstype") not in ("ext2", "ext3", "ext4"):
         return Result(1, "", f"resize2fs: Bad magic number in super-block while trying to open {args[0]}\n")
-    blocks = volume_size(host, host.load_state(), key) // 4096
+    state = host.load_state()
+    blocks = volume_size(host, state, key) // 4096
+    state["volumes"][key]["blocks"] = blocks
+    host.save_state(state)
     return Result(0, f"Resizing the filesystem on {args[0]} to {blocks} (4k) blocks.\nThe filesystem on {args[0]} "
                      f"is now {blocks} (4k) blocks long.\n\n", "resize2fs 1.47.3 (8-Jul-2025)\n")
 
 
-PROGRAMS = {"lvextend": lvextend, "e2fsck": e2fsck, "resize2fs": resize2fs}
+def dumpe2fs(host, argv, stdin) -> Result:
+    """dumpe2fs -h: the superblock's block count and size (an LV's filesystem fills it unless lvextend grew it)."""
+    opts, args = options("dumpe2fs", argv, "h", [])
+    if len(args) != 1 or ("-h", "") not in opts:
+        raise Usage("Usage: dumpe2fs [-bfghimxV] [-o superblock=<num>] [-o blocksize=<num>] device\n"
+                    "[simulated] xenbook's sample host simulates only dumpe2fs -h DEVICE\n", 1)
+    real = _real(host, "dumpe2fs", opts, "h", args[0], [])
+    if real is not None:
+        return real
+    vol, key, _ = _filesystem(host, args[0])
+    if vol.get("fstype") not in ("ext2", "ext3", "ext4"):
+        return Result(1, "", f"dumpe2fs 1.47.3 (8-Jul-2025)\ndumpe2fs: Bad magic number in super-block while trying "
+                             f"to open {args[0]}\nCouldn't find valid filesystem superblock.\n")
+    blocks = vol.get("blocks") or volume_size(host, host.load_state(), key) // 4096
+    return Result(0, f"Filesystem volume name:   {vol.get('label') or '<none>'}\nFilesystem UUID:          "
+                     f"{vol.get('uuid')}\nBlock count:              {blocks}\nBlock size:               4096\n\n",
+                  "dumpe2fs 1.47.3 (8-Jul-2025)\n")
+
+
+PROGRAMS = {"lvextend": lvextend, "e2fsck": e2fsck, "resize2fs": resize2fs, "dumpe2fs": dumpe2fs}

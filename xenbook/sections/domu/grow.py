@@ -17,6 +17,8 @@ grow; the volume still grows. A smaller size is reported and refused: shrinking 
 
 from __future__ import annotations
 
+import re
+
 from xenbook.core.actions import Plan, RunCommand
 from xenbook.core.commands import Command
 from xenbook.core.host import Host
@@ -27,6 +29,7 @@ from xenbook.sections.domu.storage import (SECTION, blkid_tags, disk_facts, disk
                                            loop_devices_of)
 
 MIB, GIB = 1024 ** 2, 1024 ** 3
+STALE = 16 * MIB  # a filesystem this much smaller than its disk was not grown with it (mke2fs may leave a little)
 EXT = ("ext2", "ext3", "ext4")
 
 
@@ -40,6 +43,15 @@ def human(size: int) -> str:
     if size % GIB == 0:
         return f"{size // GIB} GiB"
     return f"{size // MIB} MiB" if size % MIB == 0 else f"{size} bytes"
+
+
+def filesystem_bytes(host: Host, path: str) -> int | None:
+    """The size of the ext2/3/4 filesystem on path (dumpe2fs -h: block count times block size), None when it holds
+    none."""
+    result = host.run(Command.of("dumpe2fs", "-h", path))
+    count = re.search(r"^Block count:\s+(\d+)$", result.stdout, re.M)
+    size = re.search(r"^Block size:\s+(\d+)$", result.stdout, re.M)
+    return int(count.group(1)) * int(size.group(1)) if result.ok and count and size else None
 
 
 class GuestDiskSize(Step):
@@ -83,8 +95,13 @@ class GuestDiskSize(Step):
         what = "volume" if g.storage == "lvm" else "image"
         differs = f"size differs: the {what} {path} is {human(have)}, size asks {human(wanted)}"
         if wanted <= have <= wanted + slack:
-            return Plan.ok(f"{path} is {human(have)}, as size asks")
-        if have > wanted:
+            fs = filesystem_bytes(host, path)
+            if fs is None or have - fs < STALE:
+                return Plan.ok(f"{path} is {human(have)}, as size asks")
+            differs = (f"the {what} {path} is {human(have)} as size asks, but its filesystem only {human(fs)}: a "
+                       "grow stopped before resize2fs")
+            wanted = have
+        elif have > wanted:
             return Plan.check("warning", human(have), f"{differs}; xenbook never shrinks a disk: that would cut off "
                               "the end of the filesystem and the data there", f"set size to {human(have)} or more "
                               "(e.g. " + (f"{have // GIB}G" if have % GIB == 0 else f"{-(-have // MIB)}M") + "); to "
@@ -102,6 +119,7 @@ class GuestDiskSize(Step):
         return self.grow(host, have, wanted, differs)
 
     def grow(self, host: Host, have: int, wanted: int, differs: str) -> Plan:
+        """The grow of the disk from have to wanted bytes (of its filesystem only, when they are equal)."""
         g, path = self.g, disk_path(self.g)
         loops = loop_devices_of(host, path) if g.storage == "image" else ""
         tags = blkid_tags(host, path)
@@ -113,8 +131,9 @@ class GuestDiskSize(Step):
             return Plan.fail(f"{differs}, but the disk is in use in dom0: {'; '.join(busy)}",
                              "unmount it (umount, losetup -d) and apply again")
         fs = tags.get("TYPE")
-        actions = ([RunCommand(Command.of("lvextend", "-L", g.size, f"{g.volume_group}/{g.name}"))]
-                   if g.storage == "lvm" else [RunCommand(Command.of("truncate", "-s", f">{g.size}", path))])
+        actions = [] if have == wanted else (
+            [RunCommand(Command.of("lvextend", "-L", g.size, f"{g.volume_group}/{g.name}"))] if g.storage == "lvm"
+            else [RunCommand(Command.of("truncate", "-s", f">{g.size}", path))])
         if fs in EXT:
             actions += [RunCommand(Command.of("e2fsck", "-f", "-p", path), ok_codes=(0, 1),
                                    why="resize2fs grows only a filesystem checked since it was last mounted",
@@ -129,4 +148,8 @@ class GuestDiskSize(Step):
                                                      else "no filesystem xenbook knows")
             note = (f"; it holds {found}: grow the partition and filesystem inside the guest (growpart, resize2fs "
                     "or its own tools)")
-        return Plan.change(f"grow {path} from {human(have)} to {human(wanted)} (grow: true){note}", *actions)
+        if not actions:
+            return Plan.fail(f"{differs}, and it holds {found}", "grow the filesystem by hand with its own tools")
+        what = f"grow {path} from {human(have)} to {human(wanted)}" if have != wanted else \
+            f"grow the filesystem on {path} to {human(have)}"
+        return Plan.change(f"{what} (grow: true){note}", *actions)
