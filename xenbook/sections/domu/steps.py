@@ -218,9 +218,10 @@ def restart_note(g: GuestParams, old: str) -> str:
     """What a config change means for the running guest: nothing until it is next created from the file (xl keeps
     the config a domain was created with, for its own reboots too: xl(1), config-update); memory can change now
     with xl mem-set, up to the maxmem it started with."""
+    boot = ", or the host's next boot (autostart)" if g.autostart else ""
     note = (f"; {g.name} is running: the change takes effect at its next restart from this file (xl shutdown -w "
-            f"{g.name}, then xl create /etc/xen/{g.name}.cfg, or the host's next boot with autostart); a reboot "
-            "inside the guest keeps the config it started with")
+            f"{g.name}, then xl create /etc/xen/{g.name}.cfg{boot}); a reboot inside the guest keeps the config it "
+            "started with")
     memory = _setting(old, "memory")
     top = _setting(old, "maxmem") or memory
     if memory is not None and g.memory != memory and top:
