@@ -201,3 +201,34 @@ def test_absent_forced_and_confirmed_is_accepted():
 def test_size_is_read_in_bytes_as_lvcreate_and_truncate_read_it(size, expected):
     """1048577K is a little more than 1 GiB: read as whole MiB it would look smaller than the image truncate made."""
     assert size_bytes(size) == expected
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    from xenbook_sample.host import init_sample
+    return init_sample(str(tmp_path_factory.mktemp("bare") / "h"))
+
+
+@pytest.mark.parametrize("spec", ["5K", "+1K", "-1K", ">4K", ">1K", "<2K", "<4K", "/3K", "%3K", "0"])
+def test_the_samples_truncate_sizes_files_as_the_real_one(bare, tmp_path, spec):
+    """The same argv through the sample's truncate and this machine's: the prefixes (> at least, < at most, ...)."""
+    real = tmp_path / "real.img"
+    real.write_bytes(b"x" * 2500)
+    bare.makedirs("/var/tmp")
+    bare.write_atomic("/var/tmp/t.img", b"x" * 2500)
+    got = bare.run(Command.of("truncate", "-s", spec, "/var/tmp/t.img"))
+    want = subprocess.run(["truncate", "-s", spec, str(real)], capture_output=True, text=True)
+    assert got.returncode == want.returncode
+    assert os.path.getsize(bare.real("/var/tmp/t.img")) == real.stat().st_size
+
+
+def test_the_samples_readlink_answers_as_the_real_one(bare, tmp_path):
+    os.symlink("/etc/xen/g.cfg", tmp_path / "link")
+    (tmp_path / "file").write_text("x")
+    os.makedirs(bare.real("/etc/xen/auto"), exist_ok=True)
+    os.symlink("/etc/xen/g.cfg", bare.real("/etc/xen/auto") + "/link")
+    bare.write_atomic("/etc/xen/auto/file", b"x")
+    for name in ("link", "file", "missing"):
+        got = bare.run(Command.of("readlink", f"/etc/xen/auto/{name}"))
+        want = subprocess.run(["readlink", str(tmp_path / name)], capture_output=True, text=True)
+        assert (got.returncode, got.stdout) == (want.returncode, want.stdout), name
