@@ -29,3 +29,17 @@ def ln(host, argv, stdin) -> Result:
 
 
 PROGRAMS = {"ln": ln}
+
+
+def readlink(host, argv, stdin) -> Result:
+    """readlink FILE: the target of a symbolic link; exit 1 and no output for anything else, as coreutils'."""
+    opts, args = options("readlink", argv, "", [])
+    if len(args) != 1:
+        raise Usage("readlink: [simulated] xenbook's sample host simulates only 'readlink FILE'\n", 1)
+    real = host.real(os.path.dirname(args[0]) or "/") + "/" + os.path.basename(args[0])
+    if not os.path.islink(real):
+        return Result(1, "", "")
+    return Result(0, os.readlink(real) + "\n", "")
+
+
+PROGRAMS["readlink"] = readlink

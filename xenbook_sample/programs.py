@@ -93,3 +93,8 @@ PROGRAMS.update(debugfs.PROGRAMS)
 from xenbook_sample import xlmanage  # noqa: E402  (xl uptime, rm -f)
 
 PROGRAMS.update(xlmanage.PROGRAMS)
+
+from xenbook_sample import resize, timeout  # noqa: E402  (lvextend, e2fsck, resize2fs; timeout)
+
+PROGRAMS.update(resize.PROGRAMS)
+PROGRAMS.update(timeout.PROGRAMS)

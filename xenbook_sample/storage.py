@@ -214,14 +214,17 @@ def truncate(host, argv, stdin) -> Result:
     if text is None or not args:
         raise Usage("truncate: you must specify either '--size' or '--reference'\n"
                     "Try 'truncate --help' for more information.\n", 1)
-    m = re.fullmatch(r"(\d+)([KMGTP]?(?:i?B)?)", text, re.IGNORECASE)
+    m = re.fullmatch(r"([-+<>/%]?)(\d+)([KMGTP]?(?:i?B)?)", text, re.IGNORECASE)
     if not m:
         return Result(1, "", f"truncate: Invalid number: \u2018{text}\u2019\n")
-    unit = m.group(2).upper().replace("IB", "")
-    size, state, err = int(m.group(1)) * SUFFIXES.get(unit, 1), host.load_state(), ""
-    sized: list[tuple[str, bool]] = []  # (local path, made by this truncate)
+    unit = m.group(3).upper().replace("IB", "")
+    number, state, err = int(m.group(2)) * SUFFIXES.get(unit, 1), host.load_state(), ""
+    sized: list[tuple[str, bool, int]] = []  # (local path, made by this truncate, its size)
     for arg in args:
         path, info = _abs(arg), host.stat(_abs(arg))
+        size = _adjusted(m.group(1), volume_size(host, state, path) if info else 0, number)
+        if size is None:
+            return Result(1, "", "truncate: division by zero\n")
         parent = host.stat(posixpath.dirname(path))
         if info is None and ("-c" in given or "--no-create" in given):
             continue
@@ -233,16 +236,26 @@ def truncate(host, argv, stdin) -> Result:
         if vol is not None and info is not None and images.stand_in(local):  # an older sample's stand-in image
             state["volumes"][path] = vol | {"size": size}
             continue
-        sized.append((local, info is None))
+        sized.append((local, info is None, size))
         if vol is not None or size > 1024 ** 2:
             state["volumes"][path] = (vol or {"format": "raw"}) | {"size": size}
     host.save_state(state)  # first: an image without its entry would stay unregistered once truncate is not rerun
-    for local, new in sized:
+    for local, new, size in sized:
         with open(local, "ab") as f:  # as truncate(1): holes, no data written
             f.truncate(size)
         if new:
             os.chmod(local, 0o644)
     return Result(1 if err else 0, "", err)
+
+
+def _adjusted(prefix: str, current: int, number: int) -> int | None:
+    """truncate's SIZE with its prefix: + extend by, - reduce by, < at most, > at least, / and % round down and up
+    to a multiple (None for a multiple of 0)."""
+    if prefix in "/%" and prefix and number == 0:
+        return None
+    return {"": number, "+": current + number, "-": max(current - number, 0), "<": min(current, number),
+            ">": max(current, number), "/": current // (number or 1) * number,
+            "%": -(-current // (number or 1)) * number}[prefix]
 
 
 def qemu_img(host, argv, stdin) -> Result:

@@ -13,6 +13,8 @@ import stat
 BOOKKEEPING = ("var/lib/xenbook/backups", "var/lib/xenbook/ledger.jsonl", "var/lib/xenbook/lock",
                "var/lib/xenbook/dashboard")
 STATE = ".xenbook-sample/state.json"
+# state.json's candidate as a run killed before its rename leaves it: its random parts are scrubbed as state.json's
+STATES = (STATE, ".xenbook-sample/.state.json.XXXXXXXX.xenbook-new")
 COVERED = re.compile(r"covered/[0-9a-f]{12}")  # the sample's mount keeps the covered folder under a random name
 TEMP = re.compile(r"(/?\.[^/]+\.)[A-Za-z0-9_]{8}(\.xenbook-new)$")  # a write's temporary file: random in the middle
 
@@ -20,7 +22,10 @@ TEMP = re.compile(r"(/?\.[^/]+\.)[A-Za-z0-9_]{8}(\.xenbook-new)$")  # a write's 
 def _scrub_state(data: bytes) -> bytes:
     """state.json without what the simulation draws at random (a new volume's own LVM UUID, where a mount keeps the
     folder it covers), which no run of xenbook chooses and no two real machines share either."""
-    state = json.loads(data)
+    try:
+        state = json.loads(data)
+    except ValueError:  # a candidate a kill cut short
+        return data
     for vg in (state.get("lvm") or {}).values():
         for lv in vg.get("lvs", []):
             lv["uuid"] = "<random>"
@@ -80,7 +85,7 @@ def snapshot(root: str, *, ignore: tuple[str, ...] = (), scrub: bool = False) ->
             else:
                 with open(path, "rb") as f:
                     data = f.read()
-                if scrub and rel == STATE:
+                if scrub and rel in STATES:
                     data = _scrub_state(data)
                 out[rel] = ("file", mode, st.st_uid, st.st_gid, hashlib.sha256(data).hexdigest())
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
@@ -94,10 +99,11 @@ def host_state(root: str, whole: dict[str, tuple] | None = None) -> dict[str, tu
         return snapshot(root, ignore=BOOKKEEPING, scrub=True)
     out = {_scrub_path(k): v for k, v in whole.items()
            if not any(k == i or k.startswith(i + "/") for i in BOOKKEEPING)}
-    if STATE in out:
-        with open(os.path.join(root, STATE), "rb") as f:
-            kind, mode, uid, gid, _ = out[STATE]
-            out[STATE] = (kind, mode, uid, gid, hashlib.sha256(_scrub_state(f.read())).hexdigest())
+    for k in whole:
+        if _scrub_path(k) in STATES and out[_scrub_path(k)][0] == "file":
+            with open(os.path.join(root, k), "rb") as f:
+                kind, mode, uid, gid, _ = out[_scrub_path(k)]
+                out[_scrub_path(k)] = (kind, mode, uid, gid, hashlib.sha256(_scrub_state(f.read())).hexdigest())
     return out
 
 

@@ -43,6 +43,8 @@ class GuestParams(Model):
     cpus: str | None = Field(None, description="physical CPUs it may run on, e.g. 2-7 or all,^0-1")
     storage: Literal["lvm", "image", "partition"] = Field("lvm", description="lvm volume, image file or partition")
     size: str = Field("20G", description="disk size for a new volume or image, e.g. 20G")
+    grow: bool = Field(False, description="grow an existing volume or image to size, with the guest shut off "
+                                          "(never shrinks)")
     volume_group: str = Field("vg0", description="LVM volume group for storage lvm")
     image_dir: str = Field("/var/lib/xen/images", description="folder of image files for storage image")
     image_format: Literal["raw", "qcow2"] = Field("raw", description="image format: raw (a sparse file)")
@@ -62,8 +64,12 @@ class GuestParams(Model):
     iso: str | None = Field(None, description="HVM install medium (an ISO path on the host)")
     autostart: bool = Field(False, description="start it at boot (link in /etc/xen/auto, needs xendomains)")
     start: bool = Field(True, description="start the guest with xl create")
-    force: bool = Field(False, description="allow formatting a device that holds data (needs confirm)")
-    confirm: str | None = Field(None, description="the disk's path again (the device or the image file), to confirm force")
+    state: Literal["present", "absent"] = Field("present", description="absent shuts the guest down and removes "
+                                                "its autostart link, keeping its config and disk")
+    force: bool = Field(False, description="allow formatting a device that holds data (needs confirm); with state "
+                                           "absent, destroying a guest that does not shut down")
+    confirm: str | None = Field(None, description="the disk's path again (the device or the image file), to confirm "
+                                                  "force; with state absent, the guest's name")
 
     @field_validator("name")
     @classmethod
@@ -118,8 +124,8 @@ class GuestParams(Model):
 
     @field_validator("confirm")
     @classmethod
-    def _confirm(cls, v: str | None) -> str | None:
-        return v if v is None else abs_path(v)  # the guest's disk again: a device, or the image file
+    def _confirm(cls, v: str | None) -> str | None:  # the guest's disk again (a device, the image file), or its name
+        return v if v is None or not v.startswith("/") else abs_path(v)
 
     @field_validator("packages")
     @classmethod
@@ -188,7 +194,11 @@ class GuestParams(Model):
             raise ValueError("boot pvhgrub is for type pvh guests")
         if self.confirm is not None and not self.force:
             raise ValueError("confirm is set but force is not")
-        if self.force and self.confirm is not None and self.confirm != self.disk:
+        if self.state == "absent":
+            if self.force and self.confirm != self.name:
+                raise ValueError(f"force with state absent destroys {self.name} when it does not shut down: set "
+                                 f"confirm to the guest's name, {self.name}, to confirm it")
+        elif self.force and self.confirm is not None and self.confirm != self.disk:
             raise ValueError(f"confirm is {self.confirm} but the guest's disk is {self.disk}: force only formats "
                              "the disk confirm names, so set confirm to the disk's path")
         return self

@@ -24,7 +24,8 @@ def guest_parts(host: Host, params: Any, checked: Any) -> list[Part]:
             guest = name[:-4]
             d = running.get(guest)
             rows.append([guest, d["state"] if d else "not running", str(d["domid"]) if d else "",
-                         str(d["memory_mib"]) if d else "", str(d["vcpus"]) if d else ""])
+                         str(d["memory_mib"]) if d else "", str(d["vcpus"]) if d else "",
+                         "yes" if host.exists(f"/etc/xen/auto/{name}") else "no"])
             blocks.append(Code(f"/etc/xen/{name}", redact(text)))
-    return [Part("Guests", ([Table(["guest", "state", "domid", "memory (MiB)", "vCPUs"], rows)] + blocks) if rows
+    return [Part("Guests", ([Table(["guest", "state", "domid", "memory (MiB)", "vCPUs", "at boot"], rows)] + blocks) if rows
                  else ["No guest configuration written by xenbook."])]

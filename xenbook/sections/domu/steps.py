@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Deferred, Plan, RunCommand, WriteFile
@@ -12,16 +13,16 @@ from xenbook.core.step import Step
 from xenbook.edits import networkd, xlcfg
 from xenbook.facts import xen
 from xenbook.sections.domu.checks import password_hash
+from xenbook.sections.domu.header import MANAGED
+from xenbook.sections.domu.grow import GuestDiskSize
 from xenbook.sections.domu.kernel import BOOT_DIR, GuestKernelCurrent
 from xenbook.sections.domu.params import GuestParams
+from xenbook.sections.domu.presence import GuestAbsent, GuestAutostart
 from xenbook.sections.domu.storage import SECTION, STATE, GuestFilesystem, GuestStorage, disk_path
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
     from xenbook.engine.params import RunbookParams
 
-# The first line of every guest config xenbook writes; a release that rewords it registers the old one in
-# core/renames.py, so that configs earlier releases wrote stay xenbook's (GuestNameFree) and are rewritten.
-MANAGED = "# Managed by xenbook: change the guest's parameters in the runbook, not this file.\n"
 DEVICE_MODEL = "/usr/lib/xen/bin/qemu-system-i386"
 FIRMWARE = {"seabios": "/usr/share/qemu/bios-256k.bin", "ovmf": "/usr/lib/xen/boot/ovmf.bin"}
 PVHGRUB = "/usr/lib/xen/boot/pvhgrub"
@@ -42,7 +43,7 @@ class XenRunning(Step):
         info = xen.xl_info(host)
         if info is None:
             return Plan.fail("xl info does not answer", "start xenstored: systemctl start xenstored")
-        needs_hvm = sorted(g.name for g in self.guests if g.type in ("hvm", "pvh"))
+        needs_hvm = sorted(g.name for g in self.guests if g.type in ("hvm", "pvh") and g.state == "present")
         if needs_hvm and "hvm" not in info.virt_caps:
             return Plan.fail(f"{', '.join(needs_hvm)} need{'s' if len(needs_hvm) == 1 else ''} VT-x/AMD-V, and Xen "
                              f"reports virt_caps: {' '.join(info.virt_caps)}",
@@ -202,24 +203,32 @@ class GuestConfig(Step):
         old = host.read_bytes(path)
         if old == new:
             return Plan.ok(f"{path} already as wanted")
-        return Plan.change(f"{'create' if old is None else 'update'} {path}", WriteFile(path, old, new, mode=0o644))
+        later = restart_note(self.g, old.decode("utf-8", "replace")) if old is not None and host.run(
+            Command.of("xl", "domid", self.g.name)).ok else ""
+        return Plan.change(f"{'create' if old is None else 'update'} {path}{later}",
+                           WriteFile(path, old, new, mode=0o644))
 
 
-class GuestAutostart(Step):
-    """/etc/xen/auto links the guest's config, so xendomains starts it at boot."""
+def _setting(text: str, key: str) -> int | None:
+    found = re.search(rf"^\s*{key}\s*=\s*(\d+)\s*$", text, re.M)
+    return int(found.group(1)) if found else None
 
-    section = SECTION
 
-    def __init__(self, g: GuestParams):
-        self.g, self.name, self.group = g, self.named(g.name), g.name
-
-    def plan(self, host: Host) -> Plan:
-        cfg, link = f"/etc/xen/{self.g.name}.cfg", f"/etc/xen/auto/{self.g.name}.cfg"
-        if host.exists(link) and host.read_bytes(link) == host.read_bytes(cfg):
-            return Plan.ok(f"{link} links the config")
-        return Plan.change(f"link {link} (xendomains starts it at boot; enable dom0.xendomains)",
-                           RunCommand(Command.of("mkdir", "-p", "/etc/xen/auto")),
-                           RunCommand(Command.of("ln", "-sfn", cfg, link)))
+def restart_note(g: GuestParams, old: str) -> str:
+    """What a config change means for the running guest: nothing until it is next created from the file (xl keeps
+    the config a domain was created with, for its own reboots too: xl(1), config-update); memory can change now
+    with xl mem-set, up to the maxmem it started with."""
+    boot = ", or the host's next boot (autostart)" if g.autostart else ""
+    note = (f"; {g.name} is running: the change takes effect at its next restart from this file (xl shutdown -w "
+            f"{g.name}, then xl create /etc/xen/{g.name}.cfg{boot}); a reboot inside the guest keeps the config it "
+            "started with")
+    memory = _setting(old, "memory")
+    top = _setting(old, "maxmem") or memory
+    if memory is not None and g.memory != memory and top:
+        note += (f"; its memory can change now: xl mem-set {g.name} {g.memory}m (at most the maxmem it started "
+                 f"with, {top} MiB)" if g.memory <= top else
+                 f"; memory {g.memory} MiB is above the maxmem it started with ({top} MiB): only the restart gives it")
+    return note
 
 
 class GuestRunning(Step):
@@ -244,17 +253,18 @@ def domu_steps(params: RunbookParams, host: Host) -> list[Step]:
     guests = params.guests
     steps: list[Step] = [XenRunning(guests)]
     for g in guests:
+        if g.state == "absent":  # autostart off first: a reboot meanwhile does not start it again
+            steps += [GuestAutostart(g), GuestAbsent(g)]
+            continue
         steps.append(GuestNameFree(g))
         if g.type == "hvm":
             steps.append(GuestDeviceModel(g))
-        steps.append(GuestStorage(g))
+        steps += [GuestStorage(g), GuestDiskSize(g)]
         if g.bootstrap != "none":  # an ISO's installer (HVM) or the user fills the disk: xenbook formats nothing
             steps += [GuestFilesystem(g), GuestBootstrapped(g)]
             if g.boot == "direct":
                 steps.append(GuestKernelCurrent(g))
-        steps.append(GuestConfig(g))
-        if g.autostart:
-            steps.append(GuestAutostart(g))
+        steps += [GuestConfig(g), GuestAutostart(g)]
         if g.start:
             steps.append(GuestRunning(g))
     return steps

@@ -10,7 +10,7 @@ from xenbook.core.errors import HostError
 from xenbook.core.host import Host
 from xenbook.core.model import size_mib
 from xenbook.core.step import Step
-from xenbook.safety.guard import GuardRefused, check, device_facts, image_facts
+from xenbook.safety.guard import DeviceFacts, GuardRefused, check, device_facts, image_facts
 from xenbook.sections.domu.params import GuestParams
 
 SECTION = "domu"
@@ -30,13 +30,20 @@ def blkid_tags(host: Host, path: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
 
 
-def _lvm_json(host: Host, argv: tuple[str, ...], key: str) -> list[dict] | None:
+def lvm_json(host: Host, argv: tuple[str, ...], key: str) -> list[dict] | None:
     result = host.run(Command(argv))
     if result.returncode == 5 or "not found" in result.stderr:
         return None
     if not result.ok:
         raise HostError(f"{argv[0]} exited {result.returncode}: {result.stderr.strip()}")
     return json.loads(result.stdout)["report"][0][key]
+
+
+def logical_volume(host: Host, g: GuestParams) -> dict | None:
+    """The guest's logical volume as lvs reports it (lv_size in bytes), None when it does not exist."""
+    lvs = lvm_json(host, ("lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
+                          "-o", "lv_name,vg_name,lv_size,lv_path", f"{g.volume_group}/{g.name}"), "lv")
+    return lvs[0] if lvs else None
 
 
 class GuestStorage(Step):
@@ -59,11 +66,10 @@ class GuestStorage(Step):
             return Plan.change(f"create the sparse image {path} of {g.size}",
                                RunCommand(Command.of("mkdir", "-p", g.image_dir)),
                                RunCommand(Command.of("truncate", "-s", g.size, path)))
-        lvs = _lvm_json(host, ("lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
-                               "-o", "lv_name,vg_name,lv_size,lv_path", f"{g.volume_group}/{g.name}"), "lv")
-        if lvs:
-            return Plan.ok(f"{path} exists ({int(lvs[0]['lv_size']) // 1024 ** 3} GiB)")
-        vgs = _lvm_json(host, ("vgs", "--reportformat", "json", "--units", "b", "--nosuffix",
+        lv = logical_volume(host, g)
+        if lv:
+            return Plan.ok(f"{path} exists ({int(lv['lv_size']) // 1024 ** 3} GiB)")
+        vgs = lvm_json(host, ("vgs", "--reportformat", "json", "--units", "b", "--nosuffix",
                                "-o", "vg_name,vg_size,vg_free", g.volume_group), "vg")
         if not vgs:
             return Plan.fail(f"volume group {g.volume_group} does not exist",
@@ -96,18 +102,25 @@ class GuestFilesystem(Step):
         loops = loop_devices_of(host, path) if g.storage == "image" else ""
         if g.storage == "image" and not tags and not loops:
             return Plan.change(f"format the new image {path} as ext4", mkfs)
-        lsblk = host.run(Command.of("lsblk", "-J", "-p", "-o", "NAME,TYPE,FSTYPE,PTTYPE,PARTTYPE,MOUNTPOINTS"))
-        tree = json.loads(lsblk.stdout) if lsblk.ok else {"blockdevices": []}
-        device = path if g.storage == "image" else real_device(host, path, tree)
-        export, swaps = "\n".join(f"{k}={v}" for k, v in tags.items()), host.read_text("/proc/swaps") or ""
-        facts = (image_facts(path, loops, tree, export, swaps) if g.storage == "image" else
-                 device_facts(device, tree, export, swaps))
+        device, facts = disk_facts(host, g, tags, loops)
         try:
             overridden = check(facts, force=g.force, confirm=g.confirm if g.confirm != path else device)
         except GuardRefused as e:
             return Plan.fail(str(e).split("\n  what to do: ")[0], str(e).split("what to do: ")[-1])
         note = "; forced and confirmed over: " + "; ".join(r.evidence for r in overridden) if overridden else ""
         return Plan.change(f"format {path} as ext4 (UUID {g.disk_uuid}){note}", mkfs)
+
+
+def disk_facts(host: Host, g: GuestParams, tags: dict[str, str], loops: str = "") -> tuple[str, DeviceFacts]:
+    """The name lsblk gives the guest's disk, and what the destructive guard needs to know about it: its mounts
+    (through loop devices, for an image, whose `losetup -j` output loops is), active swap, signatures (tags)."""
+    path = disk_path(g)
+    lsblk = host.run(Command.of("lsblk", "-J", "-p", "-o", "NAME,TYPE,FSTYPE,PTTYPE,PARTTYPE,MOUNTPOINTS"))
+    tree = json.loads(lsblk.stdout) if lsblk.ok else {"blockdevices": []}
+    device = path if g.storage == "image" else real_device(host, path, tree)
+    export, swaps = "\n".join(f"{k}={v}" for k, v in tags.items()), host.read_text("/proc/swaps") or ""
+    return device, (image_facts(path, loops, tree, export, swaps) if g.storage == "image" else
+                    device_facts(device, tree, export, swaps))
 
 
 def loop_devices_of(host: Host, image: str) -> str:
