@@ -62,6 +62,11 @@ def test_parameters_cell_holds_the_sections_parameters_and_defaults(name):
         line = next(line for line in cell.source.splitlines() if line.startswith(f"{field}:"))
         assert default is None or f"(default {shown})" in line, field
     assert cell.source == parameters_cell(section), "run python -m xenbook.ui.paramcell to write the cell anew"
+    call = next(c for c in nb.cells if c.cell_type == "code" and "notebook.section(" in c.source)
+    passed = {k.arg: k.value.id for n in ast.walk(ast.parse(call.source)) if isinstance(n, ast.Call)
+              for k in n.keywords if isinstance(k.value, ast.Name)}
+    assert {n: n for n in values} == {n: v for n, v in passed.items() if n in values}, \
+        "the cell after the parameters hands notebook.section every parameter by its own name"
 
 
 def run_notebook(name, tmp_path, target, **params):
@@ -156,7 +161,8 @@ VARIANTS = [  # together they reach every step a section can have
     {"guests": [{"name": "dom01", "ssh_key": KEY}], "manage": {"manager": "libvirt"}},
     {"boot": {"uefi_entry": "efibootmgr"}, "dom0": {"xendomains": True},
      "guests": [{"name": "dom01", "ssh_key": KEY, "autostart": True},
-                {"name": "hvm1", "type": "hvm", "iso": "/srv/arch.iso", "bootstrap": "none", "storage": "image"}],
+                {"name": "hvm1", "type": "hvm", "iso": "/srv/arch.iso", "bootstrap": "none", "storage": "image"},
+                {"name": "old1", "state": "absent"}],
      "pv_guest": {"vm_uuid": "0b7f6e1a-0000-4000-8000-000000000001", "xenfs": True, "agent_source": "repo"},
      "manage": {"action": "pause", "domain": "dom01", "manager": "libvirt", "libvirt_package": "libvirt"}}]
 PROFILES = ("bios-grub2", "bios-grub-legacy", "uefi-systemd-boot", "arch-guest")

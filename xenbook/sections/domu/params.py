@@ -249,9 +249,9 @@ def unique_guests(guests: list[GuestParams]) -> list[GuestParams]:
 # The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies (storage
 # fields by storage kind, HVM's by type). force and confirm hold for the run they are given to: never saved.
 FORM = {
-    "groups": {"Guest": ["name", "type", "boot", "firmware", "iso", "autostart", "start"],
+    "groups": {"Guest": ["name", "state", "type", "boot", "firmware", "iso", "autostart", "start"],
                "Memory and CPUs": ["memory", "maxmem", "vcpus", "cpus"],
-               "Storage": ["storage", "size", "volume_group", "image_dir", "image_format", "device", "fstab_device",
+               "Storage": ["storage", "size", "grow", "volume_group", "image_dir", "image_format", "device", "fstab_device",
                            "force", "confirm"],
                "System": ["bootstrap", "copy_from", "packages", "hostname", "ssh_key", "root_password_hash_file",
                           "root_password_hash_env"],
@@ -261,12 +261,13 @@ FORM = {
                "memory": "memory (MiB)", "maxmem": "max memory (MiB)", "vcpus": "vCPUs", "cpus": "physical CPUs",
                "storage": "storage", "size": "disk size", "volume_group": "volume group", "image_dir": "image folder",
                "image_format": "image format", "device": "partition", "fstab_device": "root in fstab by",
-               "force": "format data (force)", "confirm": "confirm (disk path)", "bootstrap": "fill the disk by",
+               "force": "force (format data, or destroy an absent guest)", "confirm": "confirm (disk path or guest name)",
+               "grow": "grow the disk to size", "state": "present or absent", "bootstrap": "fill the disk by",
                "copy_from": "copy from", "packages": "more packages", "hostname": "host name",
                "ssh_key": "root's SSH key", "root_password_hash_file": "root hash file",
                "root_password_hash_env": "root hash variable", "bridge": "bridge", "mac": "MAC address"},
     "shown_when": {"volume_group": [{"storage": ["lvm"]}],
-                   "size": [{"storage": ["lvm", "image"]}],
+                   "size": [{"storage": ["lvm", "image"]}], "grow": [{"storage": ["lvm", "image"]}],
                    "image_dir": [{"storage": ["image"]}], "image_format": [{"storage": ["image"]}],
                    "device": [{"storage": ["partition"]}],
                    "copy_from": [{"bootstrap": ["copy"]}],
