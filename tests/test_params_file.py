@@ -41,6 +41,20 @@ def test_set_section_keeps_every_comment_and_line_it_does_not_set(text, values, 
     assert yaml.safe_load(out)["boot"] | values == yaml.safe_load(out)["boot"]  # PyYAML reads what was meant
 
 
+# text a value may hold that plain YAML would read otherwise, or not read at all
+AWKWARD = ["yes", "no", "on", "Y", "0755", "1e3", "0x10", "1_000", ".inf", "null", "~", "NULL", "2026-01-01", "12:30",
+           "a # b", "a: b", "[", "{", "*a", "&a", "!!python/object:os.system", "%x", "@x", "`x", "\tx", "a\tb",
+           " x", "x ", "-", "- x", "?", "|", ">", '"', "'", ":", "#", "=", "<<", "---", "...", "a\nb", "a\r\nb",
+           "\x00", "\x1b[31m", "\u2028", "\ufeffx", "é", "\U0001F600", ""]
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_any_text_is_written_so_that_it_reads_back_as_itself(value):
+    out = set_section("# c\nboot:\n  dom0_mem: 1G  # m\n", "boot", {"k": value, "l": [value]})
+    assert yaml.safe_load(out)["boot"] == {"dom0_mem": "1G", "k": value, "l": [value]}
+    assert out.startswith("# c\nboot:\n  dom0_mem: 1G  # m\n")
+
+
 GUESTS = "guests:\n  - name: Dom01  # mine\n    memory: 512\n# end\n"
 
 
