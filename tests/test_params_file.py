@@ -3,6 +3,7 @@ the changed values set, one-time values (an action, a confirmation to format) ne
 atomically with its mode, and a file that cannot be edited without losing anything refused by name."""
 
 import os
+import threading
 
 import pytest
 import yaml
@@ -141,3 +142,26 @@ def test_a_value_an_anchor_shares_with_another_guest_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="would not read back as it was with only these values set"):
         save_section(str(path), registry.section("domu"), _applied(path, "domu", name="web", memory=1024))
     assert path.read_text() == text
+
+
+@pytest.mark.parametrize("kind, rule", [("fifo", "is no regular file"), ("device", "is no regular file"),
+                                        ("folder", "cannot be read: Is a directory")])
+def test_a_params_file_that_is_no_regular_file_is_refused_before_it_is_read(tmp_path, kind, rule):
+    """A FIFO is refused at once (reading it would wait for a writer forever), as are a device and a folder."""
+    path = {"fifo": tmp_path / "host.yaml", "device": "/dev/null", "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    outcome = []
+
+    def read():
+        try:
+            load_file(str(path))
+        except ParameterError as e:
+            outcome.append(str(e))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    if reader.is_alive() and kind == "fifo":  # let the stuck reader go before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert outcome and f"params = '{path}': {rule}" in outcome[0]
