@@ -44,6 +44,9 @@ ETC_XEN = {
     "unnamed.cfg": ('type = "pvh"\nmemory = 256\n', None, "no name="),
     "blank.cfg": ('name = "  "\n', None, "no name="),
     "binary.cfg": (b"\xff\xfe\x00name", None, "codec"),
+    "deep.cfg": ('name = "deep"\nx = ' + "[" * 100_000 + "\n", None, "lists nested deeper than"),
+    "open.cfg": ('name = "open"\nx = [ [ [', None, "a value expected"),
+    "python.cfg": ('import os\nname = os.name\n', None, "KEY=VALUE expected"),
 }
 
 
