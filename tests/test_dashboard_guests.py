@@ -249,6 +249,13 @@ def test_no_console_for_a_shut_off_guest(dom0):  # noqa: F811
     assert console.close() == 1 and "db is an invalid domain identifier" in console.screen.text()
 
 
+@pytest.mark.parametrize("name", ["-t", "--help", "web;rm -rf /", "$(reboot)", "web\nx", "", " web", "a" * 65])
+def test_a_console_is_opened_only_for_a_domain_name(tmp_path, name):
+    """A name read from an /etc/xen/*.cfg may be anything: no xl console starts for one that is no domain's name."""
+    with pytest.raises(ParameterError, match="parameter domain = "):
+        Console(FakeHost(), name)
+
+
 def test_the_screen_keeps_text_only():
     screen = Screen(keep=3)
     screen.feed("\x1b[2J\x1b[1;1Hone\r\ntwo\rTW\nthree\bE\n\tx")

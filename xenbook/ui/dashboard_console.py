@@ -13,7 +13,10 @@ import threading
 from typing import Callable
 
 from xenbook.core.commands import Command
+from xenbook.core.errors import ParameterError
 from xenbook.core.host import Host
+from xenbook.core.model import build
+from xenbook.sections.manage.params import ManageParams
 
 ESCAPE = "\x1d"  # Ctrl+]: xl console detaches (xl(1))
 _CSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
@@ -48,10 +51,14 @@ class Screen:
 
 
 class Console:
-    """One `xl console NAME` on a pseudo-terminal; on_change(screen text) after each read, on_exit(status) once."""
+    """One `xl console NAME` on a pseudo-terminal; on_change(screen text) after each read, on_exit(status) once.
+    ParameterError for a name that is no domain name ("-t" would be an option of xl console)."""
 
     def __init__(self, host: Host, name: str, on_change: Callable[[str], None] = lambda text: None,
                  on_exit: Callable[[int], None] = lambda status: None):
+        if build(ManageParams, {"domain": name}).domain != name or not name:  # never an option to xl, nor blank
+            raise ParameterError([("domain", name, "must be a domain name: letters, digits, '_', '.' or '-', at "
+                                                   "most 64, without spaces around it")])
         self.name, self.screen, self.on_change, self.on_exit = name, Screen(), on_change, on_exit
         self.argv = host.terminal(Command.of("xl", "console", name))
         master, slave = pty.openpty()
