@@ -226,3 +226,34 @@ def test_init_cleans_a_plugins_notebook_and_says_when_it_reads_no_params_file(tm
     copied = json.loads((tmp_path / "ws" / template.name).read_text())
     assert copied["metadata"] == {} and copied["cells"][0]["metadata"] == {"tags": ["parameters"]}
     assert copied["cells"][0]["outputs"] == [] and copied["cells"][0]["execution_count"] is None
+
+
+# a workspace's record of what init copied, as a careless hand or a crash may leave it
+MARKS = ["", "{", "[1]", '{"10-install.ipynb": 3}', "null", "\xff"]
+
+
+@pytest.mark.parametrize("text", MARKS)
+def test_an_unreadable_record_of_what_init_copied_keeps_every_notebook(tmp_path, text):
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    edited = ws / "20-boot.ipynb"
+    edited.write_text(edited.read_text().replace("report = boot.run()", "report = boot.run()  # mine"))
+    (ws / workspace.MARK).write_bytes(text.encode("latin-1"))
+    code, out = xenbook("init", str(ws))
+    assert code == 0, out
+    assert "unreadable, so every notebook here is kept" in out and "# mine" in edited.read_text()
+    assert json.loads((ws / workspace.MARK).read_text()).keys() == set()  # nothing recorded as init's copy
+
+
+@pytest.mark.parametrize("where", [".", "ws", "deeper/ws", "ws/../ws2"])
+def test_a_workspace_is_never_made_inside_the_installed_notebooks(tmp_path, monkeypatch, where):
+    templates = tmp_path / "installed"
+    templates.mkdir()
+    (templates / "10-install.ipynb").write_text("{}")
+    monkeypatch.setattr(workspace, "notebooks_dir", lambda: templates)
+    code, out = xenbook("init", str(templates / where))
+    assert code == 2 and "is inside the installed notebooks" in out and "parameter DIR = " in out
+    assert os.listdir(templates) == ["10-install.ipynb"]
+    link = tmp_path / "link"
+    link.symlink_to(templates, target_is_directory=True)  # through a link too
+    assert xenbook("init", str(link / "ws"))[0] == 2 and os.listdir(templates) == ["10-install.ipynb"]

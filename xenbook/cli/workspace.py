@@ -99,6 +99,20 @@ def _check_params(path: Path) -> dict:
     return data
 
 
+def _written(mark: Path, made: Made) -> dict[str, str]:
+    """What init wrote before ({notebook: sha256}); an unreadable record keeps every notebook as it is."""
+    if not mark.is_file():
+        return {}
+    try:
+        written = json.loads(mark.read_bytes())
+    except (OSError, ValueError):
+        written = None
+    if not isinstance(written, dict) or not all(isinstance(v, str) for v in written.values()):
+        made.lines.append(f"{MARK}: unreadable, so every notebook here is kept (remove one to get the current one)")
+        return {}
+    return written
+
+
 def init(root: str | os.PathLike, params_file: str | None = None, target: str | None = None) -> Made:
     """Make (or refresh) the workspace at root: params.yaml (a copy of params_file, or a new file naming target),
     the section notebooks reading it, the start page, and runs/. A refresh rewrites a notebook only where it is
@@ -108,6 +122,10 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
     source = Path(params_file).resolve() if params_file else None
     if source is not None:
         _check_params(source)
+    templates = notebooks_dir().resolve()
+    if root == templates or templates in root.parents:
+        raise ParameterError([("DIR", str(root), f"is inside the installed notebooks ({templates}), which a "
+                                                 "workspace must never change: name a folder of your own")])
     if root.exists() and not root.is_dir():
         raise ParameterError([("DIR", str(root), "is a file: a workspace is a folder")])
     mark = root / MARK
@@ -116,7 +134,7 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
                                                  "name a new or empty folder")])
     if source is not None and source.parent == root and source.name != PARAMS:
         raise ParameterError([("--params", str(source), f"is inside the workspace: name it {PARAMS} there")])
-    written = json.loads(mark.read_text()) if mark.is_file() else {}
+    written = _written(mark, made)
     (root / RUNS).mkdir(parents=True, exist_ok=True)
     params = root / PARAMS
     if params.exists():
