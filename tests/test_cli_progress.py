@@ -83,7 +83,9 @@ def test_plan_detailed_exit_codes(sample):
     assert xenbook(*plan, "--sections", "install,boot").returncode == 0, "converged"
 
 
-@pytest.mark.parametrize("answer, code, applied", [("n\n", 1, False), ("\n", 1, False), ("y\n", 0, True)])
+@pytest.mark.parametrize("answer, code, applied", [("n\n", 1, False), ("\n", 1, False), ("y\n", 0, True),
+                                                    ("", 1, False), (" yes \n", 0, True), ("Y\n", 0, True),
+                                                    ("no\n", 1, False)])
 def test_apply_at_a_terminal_shows_the_plan_and_asks(sample, monkeypatch, answer, code, applied):
     monkeypatch.setattr(cli, "asks", lambda: True)
     monkeypatch.setenv("XENBOOK_SAMPLE_BUILD_SECONDS", "0")
