@@ -20,6 +20,7 @@ from xenbook.cli import workspace, workspace_commands
 from xenbook.cli.confirm import asks, confirm
 from xenbook.cli.run import run_notebooks
 from xenbook.connectors.targets import open_host
+from xenbook.core.masks import MASK, secret_name
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
 from xenbook.engine import strict_yaml
 from xenbook.engine.backups import plan_pruning, prune_locked
@@ -43,6 +44,7 @@ def _set_pairs(pairs: tuple[str, ...]) -> dict:
     for pair in pairs:
         key, eq, value = pair.partition("=")
         names = key.split(".")
+        pair = f"{key}={MASK}" if secret_name(key) and value else pair  # as messages show it
         if not eq or not all(names):
             raise ParameterError([("--set", pair, "must be NAME=VALUE, e.g. boot.dom0_mem=4096M")])
         node = out
