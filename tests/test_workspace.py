@@ -2,8 +2,10 @@
 notebooks reading it, the start page, runs/ with a latest link and an index; and the notebooks' values from the file."""
 
 import json
+import re
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -257,3 +259,20 @@ def test_a_workspace_is_never_made_inside_the_installed_notebooks(tmp_path, monk
     link = tmp_path / "link"
     link.symlink_to(templates, target_is_directory=True)  # through a link too
     assert xenbook("init", str(link / "ws"))[0] == 2 and os.listdir(templates) == ["10-install.ipynb"]
+
+
+# run folders a careless or hostile hand may leave in runs/: each shown as text, each link a path below the index
+HOSTILE_RUNS = ["javascript:alert(1)", "a b", "<img src=x onerror=alert(1)>", "x|y", "[x](http:evil)", "x\"onclick=\"y", "%2e%2e"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_RUNS)
+def test_the_runs_index_shows_any_folder_name_as_text_and_links_below_itself(tmp_path, name):
+    runs_dir = tmp_path / "runs"
+    _run(runs_dir / name, False, ["changed"], reboot="<b>reboot</b> | now")
+    write_index(runs_dir, runs_dir / name)
+    page, md = (runs_dir / "index.html").read_text(), (runs_dir / "index.md").read_text()
+    hrefs = re.findall(r'href="([^"]*)"', page) + re.findall(r"(?<!\\)\]\(([^)]*)\)", md)
+    assert hrefs and all(h.split("/", 1)[0] == quote(name, safe="") for h in hrefs), hrefs
+    assert "<img" not in page and "<b>reboot" not in page and "<img" not in md and "<b>reboot" not in md
+    row = next(line for line in md.splitlines() if line.startswith("| ["))
+    assert len(re.findall(r"(?<!\\)\|", row)) == 6, row  # five cells: no | of a name or an outcome splits one
