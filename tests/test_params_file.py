@@ -165,3 +165,24 @@ def test_a_params_file_that_is_no_regular_file_is_refused_before_it_is_read(tmp_
     if reader.is_alive() and kind == "fifo":  # let the stuck reader go before failing
         os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
     assert outcome and f"params = '{path}': {rule}" in outcome[0]
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o000])
+def test_a_read_only_params_file_is_never_rewritten(tmp_path, mode):
+    path = tmp_path / "xen1.yaml"
+    path.write_text("boot:\n  dom0_mem: 2G\n")
+    applied = _applied(path, dom0_mem="4G")
+    path.chmod(mode)
+    with pytest.raises(ParameterError, match=f"parameter params_file = .*: was not changed: it is read-only \\(mode "
+                                             f"{mode:04o}\\)"):
+        save_section(str(path), registry.section("boot"), applied)
+    path.chmod(0o600)
+    assert path.read_text() == "boot:\n  dom0_mem: 2G\n" and os.listdir(tmp_path) == ["xen1.yaml"]
+
+
+def test_a_yaml_error_says_what_and_where_without_quoting_the_file(tmp_path):
+    path = tmp_path / "xen1.yaml"
+    path.write_text("boot:\n  dom0_mem: 2G\t# tab\n")
+    with pytest.raises(ParameterError) as info:
+        load_file(str(path))
+    assert "found character '\\t' that cannot start any token (line 2, column 15)" in str(info.value)

@@ -58,6 +58,10 @@ def save_section(path: str, section: Section, applied: Any) -> dict[str, Any]:
     values = changes(section, applied, data)
     if not values:
         return {}
+    mode = os.stat(real).st_mode & 0o7777
+    if not mode & 0o222 or not os.access(real, os.W_OK):  # root may write anything: the mode says what is meant
+        raise ParameterError([("params_file", path, f"was not changed: it is read-only (mode {mode:04o}) for "
+                                                    "this user; make it writable (chmod u+w) to save values into it")])
     raw = read_bytes(real)
     name = applied_name(section, applied) if section.many else None
     try:

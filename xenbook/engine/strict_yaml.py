@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from xenbook.core.errors import ParameterError
-from xenbook.safety.redact import redact
+from xenbook.core.masks import mask_shapes
 
 
 MAX_BYTES = 1024 * 1024  # a parameters file is a few kilobytes
@@ -103,8 +103,8 @@ def _problem(e: yaml.YAMLError) -> str:
     if isinstance(e, yaml.MarkedYAMLError) and e.problem:
         mark = e.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        return redact(f"{e.context + ': ' if e.context else ''}{e.problem}{where}")
-    return redact(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return mask_shapes(f"{e.context + ': ' if e.context else ''}{e.problem}{where}")
+    return mask_shapes(str(e).splitlines()[0] if str(e) else type(e).__name__)
 
 
 def load_bytes(data: bytes, name: str, source: str) -> Any:
