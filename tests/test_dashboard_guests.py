@@ -278,3 +278,21 @@ def test_each_target_gives_xl_console_its_terminal(tmp_path):
     assert SudoLocalHost().terminal(command)[:3] == ["sudo", "-n", "--"]
     with pytest.raises(HostError, match="gives no terminal"):
         ChrootHost(str(tmp_path)).terminal(command)
+
+
+def test_a_console_left_open_ends_with_the_kernel(tmp_path):
+    """A console whose widget was closed (or re-run) without Ctrl+] ends when the kernel's Python exits: its process
+    runs in a session of its own, so nothing else would end it."""
+    import subprocess
+    import sys
+    script = ("import sys, time\nfrom xenbook.connectors.fake import FakeHost\n"
+              "from xenbook.ui.dashboard_console import Console\n"
+              "class H(FakeHost):\n    def terminal(self, command):\n"
+              "        return [sys.executable, '-c', 'import time; time.sleep(120)']\n"
+              "print(Console(H(), 'web').proc.pid, flush=True)\n")
+    kernel = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    pid = int(kernel.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower():
+        assert time.monotonic() < deadline, f"the console's process {pid} outlived the kernel"
+        time.sleep(0.1)

@@ -4,6 +4,7 @@ text lines, and input written to it. Ctrl+] (0x1d) is xl console's own way out."
 
 from __future__ import annotations
 
+import atexit
 import os
 import pty
 import re
@@ -71,6 +72,7 @@ class Console:
         finally:
             os.close(slave)
         self.master = master
+        _OPEN.add(self)
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._read, name=f"xenbook-console-{name}", daemon=True)
         self.thread.start()
@@ -116,4 +118,14 @@ class Console:
             os.close(self.master)
         except OSError:
             pass
+        _OPEN.discard(self)
         return self.proc.returncode
+
+
+_OPEN: set[Console] = set()  # consoles not yet closed: the kernel's exit ends them (each runs in its own session)
+
+
+@atexit.register
+def _close_all() -> None:
+    for console in list(_OPEN):
+        console.close(timeout=1.0)
