@@ -134,6 +134,8 @@ def test_without_a_terminal_nobody_is_asked():
                                                      "(did you mean memory?)"),
     ([], {"sectoins": ["boot"]}, "parameter sectoins = ['boot']: is not a known parameter (did you mean sections?)"),
     (["--set", "boot.zzzzzz=1"], {}, "parameter boot.zzzzzz = 1: is not a known parameter\n"),
+    (["--sections", ""], {}, "parameter --sections = '': names no section"),  # "$EMPTY" is not every section
+    (["--sections", " , "], {}, "parameter --sections = ' , ': names no section"),
 ])
 def test_did_you_mean(tmp_path, args, files, expected):
     params = tmp_path / "host.yaml"

@@ -71,8 +71,11 @@ def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None,
     when neither names the target (an apply never falls back to the default target)."""
 
     data = load_file(params_file) if params_file else {}
-    cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config,
-           "sections": [s.strip() for s in sections.split(",") if s.strip()] if sections else None}
+    chosen = [s.strip() for s in sections.split(",") if s.strip()] if sections is not None else None
+    if chosen == []:  # `--sections "$EMPTY"` must not widen to every section
+        raise ParameterError([("--sections", sections, "names no section: name at least one (e.g. boot), or leave "
+                                                       "--sections out to run every section")])
+    cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config, "sections": chosen}
     merged = merge(merge(data, cli), _set_pairs(sets))
     if applying and merged.get("target") is None:
         raise ParameterError([("target", None, (
