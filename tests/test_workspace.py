@@ -276,3 +276,15 @@ def test_the_runs_index_shows_any_folder_name_as_text_and_links_below_itself(tmp
     assert "<img" not in page and "<b>reboot" not in page and "<img" not in md and "<b>reboot" not in md
     row = next(line for line in md.splitlines() if line.startswith("| ["))
     assert len(re.findall(r"(?<!\\)\|", row)) == 6, row  # five cells: no | of a name or an outcome splits one
+
+
+@pytest.mark.parametrize("runs", ["file", "dangling link", "link to a file"])
+def test_init_refuses_a_runs_that_is_no_folder(tmp_path, runs):
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    (ws / "runs").rmdir()
+    {"file": lambda p: p.write_text("mine"), "dangling link": lambda p: p.symlink_to(tmp_path / "gone"),
+     "link to a file": lambda p: p.symlink_to(ws / "params.yaml")}[runs](ws / "runs")
+    code, out = xenbook("init", str(ws))
+    assert code == 2 and "parameter DIR = " in out and "holds runs as something other than a folder" in out
+    assert not (tmp_path / "gone").exists()

@@ -134,6 +134,10 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
                                                  "name a new or empty folder")])
     if source is not None and source.parent == root and source.name != PARAMS:
         raise ParameterError([("--params", str(source), f"is inside the workspace: name it {PARAMS} there")])
+    runs = root / RUNS
+    if (runs.exists() or runs.is_symlink()) and not runs.is_dir():
+        raise ParameterError([("DIR", str(root), f"holds {RUNS} as something other than a folder (a file, or a "
+                                                 "link to nothing): move it away, the runs go there")])
     written = _written(mark, made)
     (root / RUNS).mkdir(parents=True, exist_ok=True)
     params = root / PARAMS
