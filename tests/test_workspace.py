@@ -288,3 +288,15 @@ def test_init_refuses_a_runs_that_is_no_folder(tmp_path, runs):
     code, out = xenbook("init", str(ws))
     assert code == 2 and "parameter DIR = " in out and "holds runs as something other than a folder" in out
     assert not (tmp_path / "gone").exists()
+
+
+@pytest.mark.parametrize("blocker", ["index.html", "index.md"])
+def test_a_runs_index_that_cannot_be_written_is_reported_and_never_fails_the_run(tmp_path, blocker):
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    (ws / "runs" / blocker).mkdir()  # a folder where the index goes
+    folder = Path(workspace.run_folder(str(ws / "params.yaml")))
+    _run(folder, False, ["changed"])
+    said = workspace.index_run(str(ws / "params.yaml"), folder, "sample")
+    assert "runs index" in said and "was not updated" in said and str(folder) in said
+    assert workspace.index_run(str(tmp_path / "elsewhere.yaml"), folder, "sample") == ""

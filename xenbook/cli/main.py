@@ -214,7 +214,9 @@ def run(do_apply, out_dir, wait, yes, **opts):
     out_dir = out_dir or workspace.run_folder(opts.get("params_file"))  # a workspace's runs/<time>/
     outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait,
                             console=console)
-    workspace.index_run(opts.get("params_file"), outcome.out_dir, params.target)  # its latest link and index
+    unindexed = workspace.index_run(opts.get("params_file"), outcome.out_dir, params.target)  # latest, index
+    if unindexed:
+        click.echo(f"xenbook: {unindexed}", err=True)
     click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
     sys.exit(outcome.exit_code)
 

@@ -204,8 +204,14 @@ def run_folder(params_file: str | None) -> str | None:
     return str(folder)
 
 
-def index_run(params_file: str | None, out_dir: Path, target: str) -> None:
-    """After a run of a workspace's params.yaml into its runs/: point runs/latest at it and rewrite the index."""
+def index_run(params_file: str | None, out_dir: Path, target: str) -> str:
+    """After a run of a workspace's params.yaml into its runs/: point runs/latest at it and rewrite the index; what
+    went wrong doing so ("" when nothing did: the run itself is done either way, its exit code stands)."""
     ws = of(params_file) if params_file else None
     if ws is not None and Path(out_dir).resolve().parent == (ws / RUNS).resolve():
-        write_index(ws / RUNS, Path(out_dir), title=f"xenbook runs of {target}")
+        try:
+            write_index(ws / RUNS, Path(out_dir), title=f"xenbook runs of {target}")
+        except OSError as e:
+            return (f"the runs index of {ws / RUNS} was not updated ({e.strerror}: {e.filename}); the run itself "
+                    f"is in {out_dir}")
+    return ""
