@@ -300,3 +300,20 @@ def test_a_runs_index_that_cannot_be_written_is_reported_and_never_fails_the_run
     said = workspace.index_run(str(ws / "params.yaml"), folder, "sample")
     assert "runs index" in said and "was not updated" in said and str(folder) in said
     assert workspace.index_run(str(tmp_path / "elsewhere.yaml"), folder, "sample") == ""
+
+
+def test_a_params_yaml_linked_to_a_file_elsewhere_is_still_its_workspaces(tmp_path, monkeypatch):
+    kept = tmp_path / "hosts" / "xen1.yaml"
+    kept.parent.mkdir()
+    kept.write_text("target: sample\n")
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    (ws / "params.yaml").unlink()
+    (ws / "params.yaml").symlink_to(kept)
+    assert workspace.of(str(ws / "params.yaml")) == ws
+    assert Path(workspace.run_folder(str(ws / "params.yaml"))).parent == ws / "runs"
+    calls = []
+    monkeypatch.setattr(workspace_commands.os, "execv", lambda exe, argv: calls.append(argv))
+    monkeypatch.chdir(tmp_path)
+    assert xenbook("lab", "--params", str(ws / "params.yaml"))[0] == 0
+    assert f"--ServerApp.root_dir={ws}" in calls[-1] and not (tmp_path / "hosts" / "xen1").exists()

@@ -38,9 +38,10 @@ def sample_workspace() -> Path:
 
 
 def of(params_file: str | os.PathLike) -> Path | None:
-    """The workspace params_file is the parameters file of, or None."""
-    path = Path(params_file).resolve()
-    return path.parent if path.name == PARAMS and (path.parent / MARK).is_file() else None
+    """The workspace params_file is the parameters file of, or None. A params.yaml that is a link (to a file kept
+    elsewhere) is still its workspace's: the link is not followed."""
+    path = Path(os.path.abspath(params_file))
+    return path.parent.resolve() if path.name == PARAMS and (path.parent / MARK).is_file() else None
 
 
 def clean(nb: dict) -> dict:
