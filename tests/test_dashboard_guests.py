@@ -296,3 +296,13 @@ def test_a_console_left_open_ends_with_the_kernel(tmp_path):
     while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower():
         assert time.monotonic() < deadline, f"the console's process {pid} outlived the kernel"
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("text, lines", [("x" * 1_000_000, 200), ("ab" * 300, 2), ("x" * 512, 1), ("x" * 513, 2)])
+def test_the_screen_wraps_a_line_that_never_ends_and_stays_quick(text, lines):
+    """A guest printing megabytes without a newline costs linear time, not quadratic, and keeps `keep` lines."""
+    screen, started = Screen(), time.monotonic()
+    for i in range(0, len(text), 4096):
+        screen.feed(text[i:i + 4096])
+    assert len(screen.lines) == lines and max(map(len, screen.lines)) <= 512
+    assert time.monotonic() - started < 5  # quadratic: half a minute

@@ -25,10 +25,10 @@ _CSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-
 
 class Screen:
     """The last `keep` lines of a terminal's output as plain text: escape sequences dropped, \\r returns to the
-    start of the line, backspace steps back."""
+    start of the line, backspace steps back, a line wraps at `width` columns."""
 
-    def __init__(self, keep: int = 200):
-        self.keep, self.lines, self.col = keep, [""], 0
+    def __init__(self, keep: int = 200, width: int = 512):
+        self.keep, self.width, self.lines, self.col = keep, width, [""], 0
 
     def feed(self, text: str) -> None:
         for ch in _CSI.sub("", text):
@@ -43,6 +43,9 @@ class Screen:
             elif ch == "\t":
                 self.feed(" " * (8 - self.col % 8))
             elif ch >= " ":
+                if self.col >= self.width:  # wrap, as a terminal does: a line never grows without bound
+                    self.lines.append("")
+                    self.col, line = 0, ""
                 self.lines[-1] = line[:self.col] + ch + line[self.col + 1:]
                 self.col += 1
         del self.lines[:-self.keep]
