@@ -306,3 +306,13 @@ def test_the_screen_wraps_a_line_that_never_ends_and_stays_quick(text, lines):
         screen.feed(text[i:i + 4096])
     assert len(screen.lines) == lines and max(map(len, screen.lines)) <= 512
     assert time.monotonic() - started < 5  # quadratic: half a minute
+
+
+def test_typing_into_a_console_that_just_ended_is_no_error(monkeypatch):
+    class Quick(FakeHost):
+        def terminal(self, command):
+            return ["true"]
+    console = Console(Quick(), "web")
+    console.close()
+    monkeypatch.setattr(Console, "alive", property(lambda self: True))  # as if it ended between check and write
+    console.send("root\r")

@@ -102,7 +102,10 @@ class Console:
     def send(self, text: str) -> None:
         """Type text into the console (a line ends with "\\r", as a terminal's Enter)."""
         if self.alive:
-            os.write(self.master, text.encode())
+            try:
+                os.write(self.master, text.encode())
+            except OSError:  # it ended (or was closed) just now: on_exit says so, a button's click is no error
+                pass
 
     def close(self, timeout: float = 3.0) -> int | None:
         """Leave with Ctrl+], then end the process (and its group) if it is still there; its exit status."""
