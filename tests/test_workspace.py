@@ -317,3 +317,14 @@ def test_a_params_yaml_linked_to_a_file_elsewhere_is_still_its_workspaces(tmp_pa
     monkeypatch.chdir(tmp_path)
     assert xenbook("lab", "--params", str(ws / "params.yaml"))[0] == 0
     assert f"--ServerApp.root_dir={ws}" in calls[-1] and not (tmp_path / "hosts" / "xen1").exists()
+
+
+@pytest.mark.parametrize("args", [[], ["--params", "{ws}/params.yaml"]])
+def test_a_folder_holding_only_the_hosts_params_yaml_becomes_its_workspace(tmp_path, args):
+    ws = tmp_path / "xen1"
+    ws.mkdir()
+    (ws / "params.yaml").write_text("# mine\ntarget: sample\n")
+    code, out = xenbook("init", str(ws), *[a.format(ws=ws) for a in args])
+    assert code == 0, out
+    assert (ws / "params.yaml").read_text() == "# mine\ntarget: sample\n" and "params.yaml: kept" in out
+    assert (ws / workspace.MARK).is_file() and (ws / START_NOTEBOOK).is_file()

@@ -130,9 +130,9 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
     if root.exists() and not root.is_dir():
         raise ParameterError([("DIR", str(root), "is a file: a workspace is a folder")])
     mark = root / MARK
-    if root.exists() and any(root.iterdir()) and not mark.is_file():
+    if root.exists() and {p.name for p in root.iterdir()} - {PARAMS} and not mark.is_file():  # a lone params.yaml
         raise ParameterError([("DIR", str(root), f"holds files and is no xenbook workspace (it has no {MARK}): "
-                                                 "name a new or empty folder")])
+                                                 f"name a new or empty folder (or one holding only {PARAMS})")])
     if source is not None and source.parent == root and source.name != PARAMS:
         raise ParameterError([("--params", str(source), f"is inside the workspace: name it {PARAMS} there")])
     runs = root / RUNS
