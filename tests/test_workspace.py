@@ -328,3 +328,13 @@ def test_a_folder_holding_only_the_hosts_params_yaml_becomes_its_workspace(tmp_p
     assert code == 0, out
     assert (ws / "params.yaml").read_text() == "# mine\ntarget: sample\n" and "params.yaml: kept" in out
     assert (ws / workspace.MARK).is_file() and (ws / START_NOTEBOOK).is_file()
+
+
+def test_a_lone_params_yaml_that_is_bad_input_leaves_its_folder_as_it_was(tmp_path):
+    ws = tmp_path / "xen1"
+    ws.mkdir()
+    (ws / "params.yaml").write_text("boot:\n  dom0_mem: lots\n")
+    code, out = xenbook("init", str(ws))
+    assert code == 2 and "boot.dom0_mem = 'lots'" in out and os.listdir(ws) == ["params.yaml"]
+    (ws / "params.yaml").write_text("boot:\n  dom0_mem: 4G\n")
+    assert xenbook("init", str(ws))[0] == 0, "fixed, the folder becomes the workspace"

@@ -139,6 +139,8 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
     if (runs.exists() or runs.is_symlink()) and not runs.is_dir():
         raise ParameterError([("DIR", str(root), f"holds {RUNS} as something other than a folder (a file, or a "
                                                  "link to nothing): move it away, the runs go there")])
+    if (root / PARAMS).exists() or (root / PARAMS).is_symlink():
+        _check_params(root / PARAMS)  # the file kept is good before anything is made beside it
     written = _written(mark, made)
     (root / RUNS).mkdir(parents=True, exist_ok=True)
     params = root / PARAMS
