@@ -155,7 +155,8 @@ def test_errors_are_one_line():
     assert one_line(error) == "boot.dom0_mem = 'x': must be a string; boot.kernel = 'y': no"
 
 
-@pytest.mark.parametrize("name, value", [("guests.0.root_password", "hunter2"), ("boot.dom0_mem", "$6$saltsalt$abcdefgh"),
+@pytest.mark.parametrize("name, value", [("guests.0.root_password", "hunter2"),
+                                         ("boot.dom0_mem", "$6$saltsalt$abcdefgh"),
                                          ("guests", [{"name": "a", "root_password": "hunter2"}])])
 def test_a_misplaced_secret_is_masked_in_the_forms_lines(name, value):
     from xenbook.ui.dashboard_widgets import one_line as dashboard_line

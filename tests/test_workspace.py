@@ -262,7 +262,8 @@ def test_a_workspace_is_never_made_inside_the_installed_notebooks(tmp_path, monk
 
 
 # run folders a careless or hostile hand may leave in runs/: each shown as text, each link a path below the index
-HOSTILE_RUNS = ["javascript:alert(1)", "a b", "<img src=x onerror=alert(1)>", "x|y", "[x](http:evil)", "x\"onclick=\"y", "%2e%2e"]
+HOSTILE_RUNS = ["javascript:alert(1)", "a b", "<img src=x onerror=alert(1)>", "x|y", "[x](http:evil)", "x\"onclick=\"y",
+                "%2e%2e"]
 
 
 @pytest.mark.parametrize("name", HOSTILE_RUNS)
