@@ -162,14 +162,14 @@ def test_run_folders_of_a_workspace_are_its_runs_and_never_collide(tmp_path):
     assert workspace.run_folder(str(other)) is None and workspace.run_folder(None) is None
 
 
-PARAMS = {"target": "sample:/nonexistent/h", "boot": {"dom0_mem": "3072M", "dom0_max_vcpus": None},
+PARAMS = {"target": "sample:/the/host/h", "boot": {"dom0_mem": "3072M", "dom0_max_vcpus": None},
           "guests": [{"name": "a", "memory": 512}, {"name": "b"}]}
 
 
 @pytest.fixture
 def host_file(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(PARAMS))
+    path.write_text(yaml.safe_dump({**PARAMS, "target": f"sample:{tmp_path / 'h'}"}))  # a form reads the host
     return path
 
 
@@ -182,7 +182,7 @@ def cell_values(section: str) -> dict:
 
 def test_a_notebook_left_as_it_is_reads_every_value_from_the_file(host_file):
     view = notebook.section("boot", params_file=str(host_file), **cell_values("boot"))
-    assert view.params.target == PARAMS["target"] and view.params_file == str(host_file)
+    assert view.params.target == f"sample:{host_file.parent / 'h'}" and view.params_file == str(host_file)
     assert view.params.boot.dom0_mem == "3072M" and view.params.boot.dom0_max_vcpus is None
     assert view.params.boot.loader == "auto"  # the model's default where the file says nothing
     over = notebook.section("boot", params_file=str(host_file), **{**cell_values("boot"), "dom0_mem": "4G"})
@@ -211,7 +211,7 @@ def test_an_apply_never_falls_back_to_the_sample_host(tmp_path):
 def test_the_form_is_prefilled_from_the_file(host_file):
     from xenbook.ui.widgets import SectionForm  # ipywidgets, as the notebook's form() imports it
     form = SectionForm(notebook.section("boot", params_file=str(host_file), **cell_values("boot")))
-    assert form.inputs["dom0_mem"].value == "3072M" and form.inputs["target"].value == PARAMS["target"]
+    assert form.inputs["dom0_mem"].value == "3072M" and form.inputs["target"].value == f"sample:{host_file.parent / 'h'}"
 
 
 def test_init_cleans_a_plugins_notebook_and_says_when_it_reads_no_params_file(tmp_path, monkeypatch):
