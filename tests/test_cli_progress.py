@@ -83,7 +83,9 @@ def test_plan_detailed_exit_codes(sample):
     assert xenbook(*plan, "--sections", "install,boot").returncode == 0, "converged"
 
 
-@pytest.mark.parametrize("answer, code, applied", [("n\n", 1, False), ("\n", 1, False), ("y\n", 0, True)])
+@pytest.mark.parametrize("answer, code, applied", [("n\n", 1, False), ("\n", 1, False), ("y\n", 0, True),
+                                                    ("", 1, False), (" yes \n", 0, True), ("Y\n", 0, True),
+                                                    ("no\n", 1, False)])
 def test_apply_at_a_terminal_shows_the_plan_and_asks(sample, monkeypatch, answer, code, applied):
     monkeypatch.setattr(cli, "asks", lambda: True)
     monkeypatch.setenv("XENBOOK_SAMPLE_BUILD_SECONDS", "0")
@@ -132,6 +134,8 @@ def test_without_a_terminal_nobody_is_asked():
                                                      "(did you mean memory?)"),
     ([], {"sectoins": ["boot"]}, "parameter sectoins = ['boot']: is not a known parameter (did you mean sections?)"),
     (["--set", "boot.zzzzzz=1"], {}, "parameter boot.zzzzzz = 1: is not a known parameter\n"),
+    (["--sections", ""], {}, "parameter --sections = '': names no section"),  # "$EMPTY" is not every section
+    (["--sections", " , "], {}, "parameter --sections = ' , ': names no section"),
 ])
 def test_did_you_mean(tmp_path, args, files, expected):
     params = tmp_path / "host.yaml"

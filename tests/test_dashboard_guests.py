@@ -44,6 +44,9 @@ ETC_XEN = {
     "unnamed.cfg": ('type = "pvh"\nmemory = 256\n', None, "no name="),
     "blank.cfg": ('name = "  "\n', None, "no name="),
     "binary.cfg": (b"\xff\xfe\x00name", None, "codec"),
+    "deep.cfg": ('name = "deep"\nx = ' + "[" * 100_000 + "\n", None, "lists nested deeper than"),
+    "open.cfg": ('name = "open"\nx = [ [ [', None, "a value expected"),
+    "python.cfg": ('import os\nname = os.name\n', None, "KEY=VALUE expected"),
 }
 
 
@@ -246,6 +249,13 @@ def test_no_console_for_a_shut_off_guest(dom0):  # noqa: F811
     assert console.close() == 1 and "db is an invalid domain identifier" in console.screen.text()
 
 
+@pytest.mark.parametrize("name", ["-t", "--help", "web;rm -rf /", "$(reboot)", "web\nx", "", " web", "a" * 65])
+def test_a_console_is_opened_only_for_a_domain_name(tmp_path, name):
+    """A name read from an /etc/xen/*.cfg may be anything: no xl console starts for one that is no domain's name."""
+    with pytest.raises(ParameterError, match="parameter domain = "):
+        Console(FakeHost(), name)
+
+
 def test_the_screen_keeps_text_only():
     screen = Screen(keep=3)
     screen.feed("\x1b[2J\x1b[1;1Hone\r\ntwo\rTW\nthree\bE\n\tx")
@@ -268,3 +278,41 @@ def test_each_target_gives_xl_console_its_terminal(tmp_path):
     assert SudoLocalHost().terminal(command)[:3] == ["sudo", "-n", "--"]
     with pytest.raises(HostError, match="gives no terminal"):
         ChrootHost(str(tmp_path)).terminal(command)
+
+
+def test_a_console_left_open_ends_with_the_kernel(tmp_path):
+    """A console whose widget was closed (or re-run) without Ctrl+] ends when the kernel's Python exits: its process
+    runs in a session of its own, so nothing else would end it."""
+    import subprocess
+    import sys
+    script = ("import sys, time\nfrom xenbook.connectors.fake import FakeHost\n"
+              "from xenbook.ui.dashboard_console import Console\n"
+              "class H(FakeHost):\n    def terminal(self, command):\n"
+              "        return [sys.executable, '-c', 'import time; time.sleep(120)']\n"
+              "print(Console(H(), 'web').proc.pid, flush=True)\n")
+    kernel = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    pid = int(kernel.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower():
+        assert time.monotonic() < deadline, f"the console's process {pid} outlived the kernel"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("text, lines", [("x" * 1_000_000, 200), ("ab" * 300, 2), ("x" * 512, 1), ("x" * 513, 2)])
+def test_the_screen_wraps_a_line_that_never_ends_and_stays_quick(text, lines):
+    """A guest printing megabytes without a newline costs linear time, not quadratic, and keeps `keep` lines."""
+    screen, started = Screen(), time.monotonic()
+    for i in range(0, len(text), 4096):
+        screen.feed(text[i:i + 4096])
+    assert len(screen.lines) == lines and max(map(len, screen.lines)) <= 512
+    assert time.monotonic() - started < 5  # quadratic: half a minute
+
+
+def test_typing_into_a_console_that_just_ended_is_no_error(monkeypatch):
+    class Quick(FakeHost):
+        def terminal(self, command):
+            return ["true"]
+    console = Console(Quick(), "web")
+    console.close()
+    monkeypatch.setattr(Console, "alive", property(lambda self: True))  # as if it ended between check and write
+    console.send("root\r")

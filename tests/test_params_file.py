@@ -3,6 +3,7 @@ the changed values set, one-time values (an action, a confirmation to format) ne
 atomically with its mode, and a file that cannot be edited without losing anything refused by name."""
 
 import os
+import threading
 
 import pytest
 import yaml
@@ -39,6 +40,20 @@ def test_set_section_keeps_every_comment_and_line_it_does_not_set(text, values, 
     out = set_section(text, "boot", values)
     assert out == expected
     assert yaml.safe_load(out)["boot"] | values == yaml.safe_load(out)["boot"]  # PyYAML reads what was meant
+
+
+# text a value may hold that plain YAML would read otherwise, or not read at all
+AWKWARD = ["yes", "no", "on", "Y", "0755", "1e3", "0x10", "1_000", ".inf", "null", "~", "NULL", "2026-01-01", "12:30",
+           "a # b", "a: b", "[", "{", "*a", "&a", "!!python/object:os.system", "%x", "@x", "`x", "\tx", "a\tb",
+           " x", "x ", "-", "- x", "?", "|", ">", '"', "'", ":", "#", "=", "<<", "---", "...", "a\nb", "a\r\nb",
+           "\x00", "\x1b[31m", "\u2028", "\ufeffx", "é", "\U0001F600", ""]
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_any_text_is_written_so_that_it_reads_back_as_itself(value):
+    out = set_section("# c\nboot:\n  dom0_mem: 1G  # m\n", "boot", {"k": value, "l": [value]})
+    assert yaml.safe_load(out)["boot"] == {"dom0_mem": "1G", "k": value, "l": [value]}
+    assert out.startswith("# c\nboot:\n  dom0_mem: 1G  # m\n")
 
 
 GUESTS = "guests:\n  - name: Dom01  # mine\n    memory: 512\n# end\n"
@@ -127,3 +142,47 @@ def test_a_value_an_anchor_shares_with_another_guest_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="would not read back as it was with only these values set"):
         save_section(str(path), registry.section("domu"), _applied(path, "domu", name="web", memory=1024))
     assert path.read_text() == text
+
+
+@pytest.mark.parametrize("kind, rule", [("fifo", "is no regular file"), ("device", "is no regular file"),
+                                        ("folder", "cannot be read: Is a directory")])
+def test_a_params_file_that_is_no_regular_file_is_refused_before_it_is_read(tmp_path, kind, rule):
+    """A FIFO is refused at once (reading it would wait for a writer forever), as are a device and a folder."""
+    path = {"fifo": tmp_path / "host.yaml", "device": "/dev/null", "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    outcome = []
+
+    def read():
+        try:
+            load_file(str(path))
+        except ParameterError as e:
+            outcome.append(str(e))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    if reader.is_alive() and kind == "fifo":  # let the stuck reader go before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert outcome and f"params = '{path}': {rule}" in outcome[0]
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o000])
+def test_a_read_only_params_file_is_never_rewritten(tmp_path, mode):
+    path = tmp_path / "xen1.yaml"
+    path.write_text("boot:\n  dom0_mem: 2G\n")
+    applied = _applied(path, dom0_mem="4G")
+    path.chmod(mode)
+    with pytest.raises(ParameterError, match=f"parameter params_file = .*: was not changed: it is read-only \\(mode "
+                                             f"{mode:04o}\\)"):
+        save_section(str(path), registry.section("boot"), applied)
+    path.chmod(0o600)
+    assert path.read_text() == "boot:\n  dom0_mem: 2G\n" and os.listdir(tmp_path) == ["xen1.yaml"]
+
+
+def test_a_yaml_error_says_what_and_where_without_quoting_the_file(tmp_path):
+    path = tmp_path / "xen1.yaml"
+    path.write_text("boot:\n  dom0_mem: 2G\t# tab\n")
+    with pytest.raises(ParameterError) as info:
+        load_file(str(path))
+    assert "found character '\\t' that cannot start any token (line 2, column 15)" in str(info.value)

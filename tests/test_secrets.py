@@ -74,3 +74,32 @@ def test_a_secret_by_reference_appears_in_no_artifact(tmp_path):
     assert list((d / "var/log").rglob("*.log")), "no log to search"
     assert leaks(runs) == [] and leaks(page.parent) == []
     assert [n for n in NEEDLES for text in seen if n in text] == [], "a command printed the secret"
+
+
+# a secret typed where it does not belong: (the parameters file, --set pairs, the parameter the message still names)
+MISPLACED = [
+    (f"guests:\n  - name: dom01\n    root_password_hash: '{SECRET}'\n", [], "guests.0.root_password_hash"),
+    (f"guests:\n  - name: dom01\n    root_password_hash_env: '{SECRET}'\n", [], "guests.0.root_password_hash_env"),
+    (f"guests:\n  - name: dom01\n    root_password: {BODY}\n", [], "guests.0.root_password"),
+    (f"guests:\n  - name: dom01\n    ssh_key: '{SECRET}'\n", [], "guests.0.ssh_key"),
+    (f"boot:\n  grub_password: {BODY}\n", [], "boot.grub_password"),
+    (f"root_password: {BODY}: x\n", [], "params"),  # no YAML: PyYAML's message quotes the line holding it
+    (f"guests:\n  - name: dom01\n    memory: '{SECRET}\n", [], "params"),
+    ("", [f"guests.0.root_password={BODY}"], "guests"),
+    ("", [f"boot.password=[{BODY}"], "boot.password"),
+    ("", [f"boot.dom0_mem={SECRET}"], "boot.dom0_mem"),
+]
+
+
+@pytest.mark.parametrize("text, sets, named", MISPLACED)
+def test_a_misplaced_secret_is_named_but_never_shown(tmp_path, text, sets, named):
+    from click.testing import CliRunner
+
+    from xenbook.cli.main import main
+    params = tmp_path / "host.yaml"
+    params.write_text("target: sample\n" + text)
+    result = CliRunner().invoke(main, ["plan", "--params", str(params)] + [a for s in sets for a in ("--set", s)])
+    assert result.exit_code == 2, result.output
+    assert f"parameter {named}" in result.output, result.output
+    assert "(hidden by xenbook)" in result.output or "is not valid YAML" in result.output, result.output
+    assert not any(n in result.output for n in NEEDLES), result.output

@@ -155,6 +155,17 @@ def test_errors_are_one_line():
     assert one_line(error) == "boot.dom0_mem = 'x': must be a string; boot.kernel = 'y': no"
 
 
+@pytest.mark.parametrize("name, value", [("guests.0.root_password", "hunter2"),
+                                         ("boot.dom0_mem", "$6$saltsalt$abcdefgh"),
+                                         ("guests", [{"name": "a", "root_password": "hunter2"}])])
+def test_a_misplaced_secret_is_masked_in_the_forms_lines(name, value):
+    from xenbook.ui.dashboard_widgets import one_line as dashboard_line
+    from xenbook.ui.form_fields import message
+    error = ParameterError([(name, value, "is not a known parameter")])
+    for line in (one_line(error), dashboard_line(error), message(name, value, "is not a known parameter")):
+        assert "hunter2" not in line and "abcdefgh" not in line and "hidden by xenbook" in line, line
+
+
 def test_the_form_is_the_view_the_next_cell_runs_and_a_changed_plan_is_marked_stale(tmp_path):
     form = SectionForm(notebook.section("boot", target=with_xen(tmp_path)))
     view = form.view

@@ -2,8 +2,10 @@
 notebooks reading it, the start page, runs/ with a latest link and an index; and the notebooks' values from the file."""
 
 import json
+import re
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -160,14 +162,14 @@ def test_run_folders_of_a_workspace_are_its_runs_and_never_collide(tmp_path):
     assert workspace.run_folder(str(other)) is None and workspace.run_folder(None) is None
 
 
-PARAMS = {"target": "sample:/nonexistent/h", "boot": {"dom0_mem": "3072M", "dom0_max_vcpus": None},
+PARAMS = {"target": "sample:/the/host/h", "boot": {"dom0_mem": "3072M", "dom0_max_vcpus": None},
           "guests": [{"name": "a", "memory": 512}, {"name": "b"}]}
 
 
 @pytest.fixture
 def host_file(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(PARAMS))
+    path.write_text(yaml.safe_dump({**PARAMS, "target": f"sample:{tmp_path / 'h'}"}))  # a form reads the host
     return path
 
 
@@ -180,7 +182,7 @@ def cell_values(section: str) -> dict:
 
 def test_a_notebook_left_as_it_is_reads_every_value_from_the_file(host_file):
     view = notebook.section("boot", params_file=str(host_file), **cell_values("boot"))
-    assert view.params.target == PARAMS["target"] and view.params_file == str(host_file)
+    assert view.params.target == f"sample:{host_file.parent / 'h'}" and view.params_file == str(host_file)
     assert view.params.boot.dom0_mem == "3072M" and view.params.boot.dom0_max_vcpus is None
     assert view.params.boot.loader == "auto"  # the model's default where the file says nothing
     over = notebook.section("boot", params_file=str(host_file), **{**cell_values("boot"), "dom0_mem": "4G"})
@@ -209,7 +211,7 @@ def test_an_apply_never_falls_back_to_the_sample_host(tmp_path):
 def test_the_form_is_prefilled_from_the_file(host_file):
     from xenbook.ui.widgets import SectionForm  # ipywidgets, as the notebook's form() imports it
     form = SectionForm(notebook.section("boot", params_file=str(host_file), **cell_values("boot")))
-    assert form.inputs["dom0_mem"].value == "3072M" and form.inputs["target"].value == PARAMS["target"]
+    assert form.inputs["dom0_mem"].value == "3072M" and form.inputs["target"].value == f"sample:{host_file.parent / 'h'}"
 
 
 def test_init_cleans_a_plugins_notebook_and_says_when_it_reads_no_params_file(tmp_path, monkeypatch):
@@ -226,3 +228,114 @@ def test_init_cleans_a_plugins_notebook_and_says_when_it_reads_no_params_file(tm
     copied = json.loads((tmp_path / "ws" / template.name).read_text())
     assert copied["metadata"] == {} and copied["cells"][0]["metadata"] == {"tags": ["parameters"]}
     assert copied["cells"][0]["outputs"] == [] and copied["cells"][0]["execution_count"] is None
+
+
+# a workspace's record of what init copied, as a careless hand or a crash may leave it
+MARKS = ["", "{", "[1]", '{"10-install.ipynb": 3}', "null", "\xff"]
+
+
+@pytest.mark.parametrize("text", MARKS)
+def test_an_unreadable_record_of_what_init_copied_keeps_every_notebook(tmp_path, text):
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    edited = ws / "20-boot.ipynb"
+    edited.write_text(edited.read_text().replace("report = boot.run()", "report = boot.run()  # mine"))
+    (ws / workspace.MARK).write_bytes(text.encode("latin-1"))
+    code, out = xenbook("init", str(ws))
+    assert code == 0, out
+    assert "unreadable, so every notebook here is kept" in out and "# mine" in edited.read_text()
+    assert json.loads((ws / workspace.MARK).read_text()).keys() == set()  # nothing recorded as init's copy
+
+
+@pytest.mark.parametrize("where", [".", "ws", "deeper/ws", "ws/../ws2"])
+def test_a_workspace_is_never_made_inside_the_installed_notebooks(tmp_path, monkeypatch, where):
+    templates = tmp_path / "installed"
+    templates.mkdir()
+    (templates / "10-install.ipynb").write_text("{}")
+    monkeypatch.setattr(workspace, "notebooks_dir", lambda: templates)
+    code, out = xenbook("init", str(templates / where))
+    assert code == 2 and "is inside the installed notebooks" in out and "parameter DIR = " in out
+    assert os.listdir(templates) == ["10-install.ipynb"]
+    link = tmp_path / "link"
+    link.symlink_to(templates, target_is_directory=True)  # through a link too
+    assert xenbook("init", str(link / "ws"))[0] == 2 and os.listdir(templates) == ["10-install.ipynb"]
+
+
+# run folders a careless or hostile hand may leave in runs/: each shown as text, each link a path below the index
+HOSTILE_RUNS = ["javascript:alert(1)", "a b", "<img src=x onerror=alert(1)>", "x|y", "[x](http:evil)", "x\"onclick=\"y",
+                "%2e%2e"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_RUNS)
+def test_the_runs_index_shows_any_folder_name_as_text_and_links_below_itself(tmp_path, name):
+    runs_dir = tmp_path / "runs"
+    _run(runs_dir / name, False, ["changed"], reboot="<b>reboot</b> | now")
+    write_index(runs_dir, runs_dir / name)
+    page, md = (runs_dir / "index.html").read_text(), (runs_dir / "index.md").read_text()
+    hrefs = re.findall(r'href="([^"]*)"', page) + re.findall(r"(?<!\\)\]\(([^)]*)\)", md)
+    assert hrefs and all(h.split("/", 1)[0] == quote(name, safe="") for h in hrefs), hrefs
+    assert "<img" not in page and "<b>reboot" not in page and "<img" not in md and "<b>reboot" not in md
+    row = next(line for line in md.splitlines() if line.startswith("| ["))
+    assert len(re.findall(r"(?<!\\)\|", row)) == 6, row  # five cells: no | of a name or an outcome splits one
+
+
+@pytest.mark.parametrize("runs", ["file", "dangling link", "link to a file"])
+def test_init_refuses_a_runs_that_is_no_folder(tmp_path, runs):
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    (ws / "runs").rmdir()
+    {"file": lambda p: p.write_text("mine"), "dangling link": lambda p: p.symlink_to(tmp_path / "gone"),
+     "link to a file": lambda p: p.symlink_to(ws / "params.yaml")}[runs](ws / "runs")
+    code, out = xenbook("init", str(ws))
+    assert code == 2 and "parameter DIR = " in out and "holds runs as something other than a folder" in out
+    assert not (tmp_path / "gone").exists()
+
+
+@pytest.mark.parametrize("blocker", ["index.html", "index.md"])
+def test_a_runs_index_that_cannot_be_written_is_reported_and_never_fails_the_run(tmp_path, blocker):
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    (ws / "runs" / blocker).mkdir()  # a folder where the index goes
+    folder = Path(workspace.run_folder(str(ws / "params.yaml")))
+    _run(folder, False, ["changed"])
+    said = workspace.index_run(str(ws / "params.yaml"), folder, "sample")
+    assert "runs index" in said and "was not updated" in said and str(folder) in said
+    assert workspace.index_run(str(tmp_path / "elsewhere.yaml"), folder, "sample") == ""
+
+
+def test_a_params_yaml_linked_to_a_file_elsewhere_is_still_its_workspaces(tmp_path, monkeypatch):
+    kept = tmp_path / "hosts" / "xen1.yaml"
+    kept.parent.mkdir()
+    kept.write_text("target: sample\n")
+    ws = tmp_path / "ws"
+    assert xenbook("init", str(ws))[0] == 0
+    (ws / "params.yaml").unlink()
+    (ws / "params.yaml").symlink_to(kept)
+    assert workspace.of(str(ws / "params.yaml")) == ws
+    assert Path(workspace.run_folder(str(ws / "params.yaml"))).parent == ws / "runs"
+    calls = []
+    monkeypatch.setattr(workspace_commands.os, "execv", lambda exe, argv: calls.append(argv))
+    monkeypatch.chdir(tmp_path)
+    assert xenbook("lab", "--params", str(ws / "params.yaml"))[0] == 0
+    assert f"--ServerApp.root_dir={ws}" in calls[-1] and not (tmp_path / "hosts" / "xen1").exists()
+
+
+@pytest.mark.parametrize("args", [[], ["--params", "{ws}/params.yaml"]])
+def test_a_folder_holding_only_the_hosts_params_yaml_becomes_its_workspace(tmp_path, args):
+    ws = tmp_path / "xen1"
+    ws.mkdir()
+    (ws / "params.yaml").write_text("# mine\ntarget: sample\n")
+    code, out = xenbook("init", str(ws), *[a.format(ws=ws) for a in args])
+    assert code == 0, out
+    assert (ws / "params.yaml").read_text() == "# mine\ntarget: sample\n" and "params.yaml: kept" in out
+    assert (ws / workspace.MARK).is_file() and (ws / START_NOTEBOOK).is_file()
+
+
+def test_a_lone_params_yaml_that_is_bad_input_leaves_its_folder_as_it_was(tmp_path):
+    ws = tmp_path / "xen1"
+    ws.mkdir()
+    (ws / "params.yaml").write_text("boot:\n  dom0_mem: lots\n")
+    code, out = xenbook("init", str(ws))
+    assert code == 2 and "boot.dom0_mem = 'lots'" in out and os.listdir(ws) == ["params.yaml"]
+    (ws / "params.yaml").write_text("boot:\n  dom0_mem: 4G\n")
+    assert xenbook("init", str(ws))[0] == 0, "fixed, the folder becomes the workspace"

@@ -41,6 +41,12 @@ def confirm(console: Console, host: Host, params: RunbookParams) -> None:
     console.print(plan.summary(), highlight=False)
     if plan.reboot_required:
         console.print(f"[bold]reboot needed[/] after this apply: {escape(plan.reboot_required)}", highlight=False)
-    if not click.confirm(f"Apply these {changes} change{'' if changes == 1 else 's'} to {params.target}?",
-                         default=False, err=True):
+    try:
+        yes = click.confirm(f"Apply these {changes} change{'' if changes == 1 else 's'} to {params.target}?",
+                            default=False, err=True)
+    except click.Abort:  # the end of input (Ctrl+D) or Ctrl+C at the question
+        click.echo("", err=True)
+        raise Declined("not applied: no answer (the input ended, or Ctrl+C), and nothing was changed (--yes "
+                       "applies without asking)") from None
+    if not yes:
         raise Declined("not applied: the answer was no, and nothing was changed (--yes applies without asking)")

@@ -20,6 +20,7 @@ from xenbook.cli import workspace, workspace_commands
 from xenbook.cli.confirm import asks, confirm
 from xenbook.cli.run import run_notebooks
 from xenbook.connectors.targets import open_host
+from xenbook.core.masks import MASK, secret_name
 from xenbook.core.errors import ParameterError, TargetError, XenbookError
 from xenbook.engine import strict_yaml
 from xenbook.engine.backups import plan_pruning, prune_locked
@@ -43,6 +44,7 @@ def _set_pairs(pairs: tuple[str, ...]) -> dict:
     for pair in pairs:
         key, eq, value = pair.partition("=")
         names = key.split(".")
+        pair = f"{key}={MASK}" if secret_name(key) and value else pair  # as messages show it
         if not eq or not all(names):
             raise ParameterError([("--set", pair, "must be NAME=VALUE, e.g. boot.dom0_mem=4096M")])
         node = out
@@ -69,8 +71,11 @@ def load_params(params_file, target, sections, sets, sudo=None, ssh_config=None,
     when neither names the target (an apply never falls back to the default target)."""
 
     data = load_file(params_file) if params_file else {}
-    cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config,
-           "sections": [s.strip() for s in sections.split(",") if s.strip()] if sections else None}
+    chosen = [s.strip() for s in sections.split(",") if s.strip()] if sections is not None else None
+    if chosen == []:  # `--sections "$EMPTY"` must not widen to every section
+        raise ParameterError([("--sections", sections, "names no section: name at least one (e.g. boot), or leave "
+                                                       "--sections out to run every section")])
+    cli = {"target": target, "sudo": sudo, "ssh_config": ssh_config, "sections": chosen}
     merged = merge(merge(data, cli), _set_pairs(sets))
     if applying and merged.get("target") is None:
         raise ParameterError([("target", None, (
@@ -209,7 +214,9 @@ def run(do_apply, out_dir, wait, yes, **opts):
     out_dir = out_dir or workspace.run_folder(opts.get("params_file"))  # a workspace's runs/<time>/
     outcome = run_notebooks(params, out_dir=out_dir, params_file=opts.get("params_file"), wait=wait,
                             console=console)
-    workspace.index_run(opts.get("params_file"), outcome.out_dir, params.target)  # its latest link and index
+    unindexed = workspace.index_run(opts.get("params_file"), outcome.out_dir, params.target)  # latest, index
+    if unindexed:
+        click.echo(f"xenbook: {unindexed}", err=True)
     click.echo(outcome.summary(again=shlex.join(["xenbook", *sys.argv[1:]])))
     sys.exit(outcome.exit_code)
 

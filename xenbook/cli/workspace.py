@@ -38,9 +38,10 @@ def sample_workspace() -> Path:
 
 
 def of(params_file: str | os.PathLike) -> Path | None:
-    """The workspace params_file is the parameters file of, or None."""
-    path = Path(params_file).resolve()
-    return path.parent if path.name == PARAMS and (path.parent / MARK).is_file() else None
+    """The workspace params_file is the parameters file of, or None. A params.yaml that is a link (to a file kept
+    elsewhere) is still its workspace's: the link is not followed."""
+    path = Path(os.path.abspath(params_file))
+    return path.parent.resolve() if path.name == PARAMS and (path.parent / MARK).is_file() else None
 
 
 def clean(nb: dict) -> dict:
@@ -99,6 +100,20 @@ def _check_params(path: Path) -> dict:
     return data
 
 
+def _written(mark: Path, made: Made) -> dict[str, str]:
+    """What init wrote before ({notebook: sha256}); an unreadable record keeps every notebook as it is."""
+    if not mark.is_file():
+        return {}
+    try:
+        written = json.loads(mark.read_bytes())
+    except (OSError, ValueError):
+        written = None
+    if not isinstance(written, dict) or not all(isinstance(v, str) for v in written.values()):
+        made.lines.append(f"{MARK}: unreadable, so every notebook here is kept (remove one to get the current one)")
+        return {}
+    return written
+
+
 def init(root: str | os.PathLike, params_file: str | None = None, target: str | None = None) -> Made:
     """Make (or refresh) the workspace at root: params.yaml (a copy of params_file, or a new file naming target),
     the section notebooks reading it, the start page, and runs/. A refresh rewrites a notebook only where it is
@@ -108,15 +123,25 @@ def init(root: str | os.PathLike, params_file: str | None = None, target: str | 
     source = Path(params_file).resolve() if params_file else None
     if source is not None:
         _check_params(source)
+    templates = notebooks_dir().resolve()
+    if root == templates or templates in root.parents:
+        raise ParameterError([("DIR", str(root), f"is inside the installed notebooks ({templates}), which a "
+                                                 "workspace must never change: name a folder of your own")])
     if root.exists() and not root.is_dir():
         raise ParameterError([("DIR", str(root), "is a file: a workspace is a folder")])
     mark = root / MARK
-    if root.exists() and any(root.iterdir()) and not mark.is_file():
+    if root.exists() and {p.name for p in root.iterdir()} - {PARAMS} and not mark.is_file():  # a lone params.yaml
         raise ParameterError([("DIR", str(root), f"holds files and is no xenbook workspace (it has no {MARK}): "
-                                                 "name a new or empty folder")])
+                                                 f"name a new or empty folder (or one holding only {PARAMS})")])
     if source is not None and source.parent == root and source.name != PARAMS:
         raise ParameterError([("--params", str(source), f"is inside the workspace: name it {PARAMS} there")])
-    written = json.loads(mark.read_text()) if mark.is_file() else {}
+    runs = root / RUNS
+    if (runs.exists() or runs.is_symlink()) and not runs.is_dir():
+        raise ParameterError([("DIR", str(root), f"holds {RUNS} as something other than a folder (a file, or a "
+                                                 "link to nothing): move it away, the runs go there")])
+    if (root / PARAMS).exists() or (root / PARAMS).is_symlink():
+        _check_params(root / PARAMS)  # the file kept is good before anything is made beside it
+    written = _written(mark, made)
     (root / RUNS).mkdir(parents=True, exist_ok=True)
     params = root / PARAMS
     if params.exists():
@@ -182,8 +207,14 @@ def run_folder(params_file: str | None) -> str | None:
     return str(folder)
 
 
-def index_run(params_file: str | None, out_dir: Path, target: str) -> None:
-    """After a run of a workspace's params.yaml into its runs/: point runs/latest at it and rewrite the index."""
+def index_run(params_file: str | None, out_dir: Path, target: str) -> str:
+    """After a run of a workspace's params.yaml into its runs/: point runs/latest at it and rewrite the index; what
+    went wrong doing so ("" when nothing did: the run itself is done either way, its exit code stands)."""
     ws = of(params_file) if params_file else None
     if ws is not None and Path(out_dir).resolve().parent == (ws / RUNS).resolve():
-        write_index(ws / RUNS, Path(out_dir), title=f"xenbook runs of {target}")
+        try:
+            write_index(ws / RUNS, Path(out_dir), title=f"xenbook runs of {target}")
+        except OSError as e:
+            return (f"the runs index of {ws / RUNS} was not updated ({e.strerror}: {e.filename}); the run itself "
+                    f"is in {out_dir}")
+    return ""

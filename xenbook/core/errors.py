@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xenbook.core.masks import MASK, mask_shapes, secret_name
+
 
 class XenbookError(Exception):
     """Base class of every error xenbook raises on purpose."""
@@ -14,12 +16,27 @@ class XenbookError(Exception):
         return [f"\x1b[31m{type(self).__name__}\x1b[0m: {first}", *rest]
 
 
+def shown(name: object, value: object) -> str:
+    """value as a message shows it: its repr, a secret parameter's value (root_password) and anything shaped like a
+    password hash or a private key masked, so a secret typed in the wrong place never reaches a log."""
+    return MASK if secret_name(str(name)) and value is not None else mask_shapes(repr(_masked(value)))
+
+
+def _masked(value: object) -> object:
+    """value with the values of secret-named keys in its mappings (at any depth) replaced by MASK."""
+    if isinstance(value, dict):
+        return {k: MASK if secret_name(str(k)) and v is not None else _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v) for v in value)
+    return value
+
+
 class ParameterError(XenbookError):
     """A parameter value broke a rule; raised before the host is touched."""
 
     def __init__(self, problems: list[tuple[str, object, str]]):
         self.problems = problems
-        lines = [f"parameter {name!s} = {value!r}: {rule}" for name, value, rule in problems]
+        lines = [f"parameter {name!s} = {shown(name, value)}: {rule}" for name, value, rule in problems]
         super().__init__("bad input, nothing was changed:\n  " + "\n  ".join(lines))
 
 

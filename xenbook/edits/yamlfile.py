@@ -88,9 +88,22 @@ def _scalar(value: Any) -> Any:
     is double-quoted ("on", "0x10", "2048"), so the file reads back the same everywhere."""
     if isinstance(value, list):
         return CommentedSeq(_scalar(v) for v in value)
-    if isinstance(value, str) and (value == "" or yaml.safe_load(value) != value):
+    if isinstance(value, str) and (value == "" or _reads_as(value) != value):
         return DoubleQuotedScalarString(value)
     return value
+
+
+def _reads_as(text: str) -> Any:
+    """What a YAML reader makes of text written plain; text that is no YAML on its own ("[", "@x", "*a", a tab)
+    reads as nothing like itself, so it is quoted too."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return _Unreadable()
+
+
+class _Unreadable:
+    """Equal to no value: what plain text that does not parse reads as."""
 
 
 def _set(mapping: CommentedMap, values: dict[str, Any]) -> None:

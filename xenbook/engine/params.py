@@ -4,6 +4,8 @@ and each registered section's parameters under its field."""
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, create_model, field_validator
@@ -80,13 +82,23 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def load_file(path: str) -> dict[str, Any]:
-    """The mapping in a YAML parameters file (read strictly: see strict_yaml)."""
+def read_bytes(path: str) -> bytes:
+    """A parameters file's bytes (MAX_BYTES + 1 at most: load_bytes refuses more); a FIFO, device or folder is
+    refused before anything reads it (reading a FIFO would wait for a writer forever)."""
     try:
-        with open(path, "rb") as f:
-            data = load_bytes(f.read(MAX_BYTES + 1), "params", path) or {}
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # opening a FIFO this way does not wait
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ParameterError([("params", path, "is no regular file (a FIFO, a device or a folder): name "
+                                                       "the YAML file itself")])
+            return f.read(MAX_BYTES + 1)
     except OSError as e:
         raise ParameterError([("params", path, f"cannot be read: {e.strerror}")]) from None
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """The mapping in a YAML parameters file (read strictly: see strict_yaml)."""
+    data = load_bytes(read_bytes(path), "params", path) or {}
     if not isinstance(data, dict):
         raise ParameterError([("params", path, "must hold a mapping of parameter names to values")])
     for key in data:

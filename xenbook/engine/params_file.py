@@ -13,8 +13,8 @@ from xenbook.core.errors import ParameterError
 from xenbook.core.model import build
 from xenbook.core.section import Section
 from xenbook.edits.yamlfile import RoundTripError, set_section
-from xenbook.engine.params import RunbookParams, load_file
-from xenbook.engine.strict_yaml import MAX_BYTES, load_bytes
+from xenbook.engine.params import RunbookParams, load_file, read_bytes
+from xenbook.engine.strict_yaml import load_bytes
 
 
 def _section_values(section: Section, params: Any, name: str | None = None) -> dict[str, Any] | None:
@@ -58,8 +58,11 @@ def save_section(path: str, section: Section, applied: Any) -> dict[str, Any]:
     values = changes(section, applied, data)
     if not values:
         return {}
-    with open(real, "rb") as f:
-        raw = f.read(MAX_BYTES + 1)
+    mode = os.stat(real).st_mode & 0o7777
+    if not mode & 0o222 or not os.access(real, os.W_OK):  # root may write anything: the mode says what is meant
+        raise ParameterError([("params_file", path, f"was not changed: it is read-only (mode {mode:04o}) for "
+                                                    "this user; make it writable (chmod u+w) to save values into it")])
+    raw = read_bytes(real)
     name = applied_name(section, applied) if section.many else None
     try:
         text = raw.decode("utf-8")

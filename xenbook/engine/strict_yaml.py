@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 from xenbook.core.errors import ParameterError
+from xenbook.core.masks import mask_shapes
+
 
 MAX_BYTES = 1024 * 1024  # a parameters file is a few kilobytes
 MAX_DEPTH = 32  # RunbookParams nests three levels (guests, a guest, its packages)
@@ -96,6 +98,15 @@ def load(text: str) -> Any:
         loader.dispose()
 
 
+def _problem(e: yaml.YAMLError) -> str:
+    """What is wrong and where (line, column), without the lines PyYAML quotes: one may hold a secret."""
+    if isinstance(e, yaml.MarkedYAMLError) and e.problem:
+        mark = e.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return mask_shapes(f"{e.context + ': ' if e.context else ''}{e.problem}{where}")
+    return mask_shapes(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
 def load_bytes(data: bytes, name: str, source: str) -> Any:
     """The value in data, YAML read as above; ParameterError naming the parameter name and source otherwise."""
     def bad(rule: str) -> ParameterError:
@@ -115,4 +126,4 @@ def load_bytes(data: bytes, name: str, source: str) -> Any:
     except Refused as e:
         raise bad(str(e)) from None
     except yaml.YAMLError as e:
-        raise bad(f"is not valid YAML: {e}") from None
+        raise bad(f"is not valid YAML: {_problem(e)}") from None

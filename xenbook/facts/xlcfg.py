@@ -16,6 +16,7 @@ from xenbook.core.host import Host
 
 XEN_DIR = "/etc/xen"
 MAX_BYTES = 1 << 20  # a guest's configuration is a few hundred bytes; a bigger file is not one
+MAX_DEPTH = 16  # xl.cfg(5)'s lists nest two levels (vnuma, cpus lists); deeper is no guest's, and would recurse
 _TOKEN = re.compile(r"""(?P<space>[ \t\r]+)|(?P<comment>\#[^\n]*)|(?P<nl>\n)|(?P<semi>;)|(?P<op>\+?=)
     |(?P<open>\[)|(?P<close>\])|(?P<comma>,)|(?P<str>"(?:[^"\\\n]|\\.)*"|'[^'\n]*')
     |(?P<num>0x[0-9a-fA-F]+|[0-9]+(?:\.[0-9]+)?)|(?P<id>[A-Za-z_][A-Za-z0-9_.]*)""", re.X)
@@ -60,8 +61,10 @@ def parse(text: str) -> dict:
     """The settings of an xl.cfg as {key: str | int | float | list}; ValueError naming the line of a syntax error."""
     tokens, out, i = list(_tokens(text)), {}, 0
 
-    def value(i: int):
+    def value(i: int, depth: int = 0):
         kind, word, line = tokens[i]
+        if depth > MAX_DEPTH:
+            raise ValueError(f"line {line}: lists nested deeper than {MAX_DEPTH} levels")
         if kind == "str":
             body = word[1:-1]
             return (re.sub(r"\\(.)", r"\1", body) if word[0] == '"' else body), i + 1
@@ -72,7 +75,7 @@ def parse(text: str) -> dict:
             while tokens[i][0] == "nl" and tokens[i][1]:
                 i += 1
             while tokens[i][0] != "close":
-                item, i = value(i)
+                item, i = value(i, depth + 1)
                 items.append(item)
                 while tokens[i][0] == "nl" and tokens[i][1]:
                     i += 1

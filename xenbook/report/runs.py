@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,21 +69,32 @@ def link_latest(runs_dir: Path, run_folder: Path) -> None:
     os.replace(tmp, link)
 
 
+def href(*parts: str) -> str:
+    """A link to a path below the index, relative and percent-encoded (':' too): a folder named "javascript:x" or
+    "a b" stays a path."""
+    return "/".join(urllib.parse.quote(p, safe="") for p in parts)
+
+
 def markdown(rows: list[RunRow], title: str) -> str:
     lines = [f"# {title}", "", f"The newest run is `{LATEST}/`. Each run folder holds the executed notebooks, "
              "`report.html` and `report.json`.", "",
              "| run | kind | outcome | steps | notebooks |", "|---|---|---|---|---|"]
     for r in rows:
-        books = " ".join(f"[{n}]({r.folder}/{n})" for n in r.notebooks)
-        report = f"[{r.folder}]({r.folder}/report.html)" if r.kind else r.folder
-        lines.append(f"| {report} | {r.kind} | {r.outcome.replace('|', '/')} | {r.counts} | {books} |")
+        books = " ".join(f"[{_md(n)}]({href(r.folder, n)})" for n in r.notebooks)
+        report = f"[{_md(r.folder)}]({href(r.folder, 'report.html')})" if r.kind else _md(r.folder)
+        lines.append(f"| {report} | {r.kind} | {_md(r.outcome)} | {_md(r.counts)} | {books} |")
     return "\n".join(lines + ["" if rows else "No run yet.", ""])
+
+
+def _md(text: str) -> str:
+    """text shown literally in a Markdown table cell: HTML as entities, Markdown's marks and | escaped."""
+    return re.sub(r"([\\`*_\[\]|~])", r"\\\1", html.escape(text, quote=False))
 
 
 def _row(r: RunRow) -> str:
     e = html.escape
-    run = f'<a href="{e(r.folder)}/report.html">{e(r.folder)}</a>' if r.kind else e(r.folder)
-    books = " ".join(f'<a href="{e(r.folder)}/{e(n)}">{e(n)}</a>' for n in r.notebooks)
+    run = f'<a href="{e(href(r.folder, "report.html"))}">{e(r.folder)}</a>' if r.kind else e(r.folder)
+    books = " ".join(f'<a href="{e(href(r.folder, n))}">{e(n)}</a>' for n in r.notebooks)
     return "".join(f"<td>{cell}</td>" for cell in (run, e(r.kind), e(r.outcome), e(r.counts), books))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from xenbook.core.errors import ParameterError
+from xenbook.core.errors import ParameterError, shown
 from xenbook.engine.results import to_html
 from xenbook.sections.manage.params import ACTIONS
 
@@ -37,7 +37,7 @@ def one_line(error: Exception) -> str:
                 key = next((k for k in _FIELDS if f"needs {k}" in rule or f"set {k}" in rule), None)
                 name, value = (f"{name.rstrip('.')}.{key}" if key and not name.endswith(key) else name,
                                value.get(key, "") if key else "")
-            parts.append(f"{name} = {value!r}: {rule}")
+            parts.append(f"{name} = {shown(name, value)}: {rule}")
         return "; ".join(parts)
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
+from xenbook.core.errors import shown
 from xenbook.core.host import Host
 from xenbook.facts import boot as bootfacts
 
@@ -53,8 +54,8 @@ def rule_text(rule: str) -> str:
 
 def message(label: str, value: Any, rule: str) -> str:
     """One line: "parameter = value: rule", as HTML (the value and the rule escaped)."""
-    shown = "empty" if value in (None, "", []) else repr(value)
-    return (f'<span class="xenbook-error" style="color:#c62828">{html.escape(label)} = {html.escape(shown)}: '
+    text = "empty" if value in (None, "", []) else shown(label, value)  # a secret's value masked
+    return (f'<span class="xenbook-error" style="color:#c62828">{html.escape(label)} = {html.escape(text)}: '
             f'{html.escape(rule_text(rule))}</span>')
 
 

@@ -13,7 +13,7 @@ import ipywidgets as w
 from IPython.display import HTML, display
 
 from xenbook.connectors.targets import open_host
-from xenbook.core.errors import HostError, ParameterError, PreconditionFailed, XenbookError
+from xenbook.core.errors import HostError, ParameterError, PreconditionFailed, XenbookError, shown
 from xenbook.engine.params import RunbookParams
 from xenbook.engine.params_file import save_section
 from xenbook.engine.results import to_html
@@ -29,7 +29,7 @@ def one_line(error: Exception) -> str:
     """An error as one line of text: each bad parameter as "parameter = value: rule", a host's error with its
     remedy; never a traceback."""
     if isinstance(error, ParameterError):
-        return "; ".join(f"{name} = {value!r}: {rule_text(rule)}" for name, value, rule in error.problems)
+        return "; ".join(f"{name} = {shown(name, value)}: {rule_text(rule)}" for name, value, rule in error.problems)
     if isinstance(error, (HostError, PreconditionFailed)):
         text = error.message + (f" (what to do: {error.remedy})" if error.remedy else "")
     else:
