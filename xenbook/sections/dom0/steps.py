@@ -15,6 +15,7 @@ from xenbook.core.model import size_mib
 from xenbook.core.step import FileStep, Step
 from xenbook.edits import blocks, shellvars, xlcfg
 from xenbook.facts import services, xen
+from xenbook.sections.boot import firstboot
 from xenbook.sections.dom0.bridge import bridge_steps
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
@@ -191,6 +192,14 @@ class RebootIntoXen(Step):
         if not state.dom0:
             cmdline = (host.read_text("/proc/cmdline") or "").strip()
             booted = next((w.split("=", 1)[1] for w in cmdline.split() if w.startswith("BOOT_IMAGE=")), "")
+            failed = firstboot.came_back_without_xen(host)
+            if failed is not None:
+                return Plan.fail(
+                    f"the machine came back WITHOUT Xen (booted {booted or 'a kernel'} directly): the Xen entry "
+                    f"booted once ({failed.get('loader') or 'one-time boot'}) and Xen did not come up as dom0, so the "
+                    "old default booted again and stays the default",
+                    "xenbook doctor names the cause; fix it and apply again (the boot section arms the changed "
+                    "entry for one more boot), then reboot")
             return self._reboot_needed(host, "the machine is a Xen guest, not dom0" if state.on_xen else
                                        f"not running under Xen (booted {booted or 'a kernel'} directly)")
         info = xen.xl_info(host)
@@ -221,6 +230,11 @@ class RebootIntoXen(Step):
 
     def _reboot_needed(self, host: Host, why: str) -> Plan:
         reason = f"reboot into the Xen entry: {why}; after the reboot run this section again to verify"
+        if firstboot.read_mark(host) is not None:  # boot.first_boot once armed the entry for one boot
+            reason = (f"reboot: the Xen entry boots once ({why}); if Xen does not come up (a hang, a panic, a "
+                      "watchdog or a power cycle), the boot after it is the old default; after the reboot run this "
+                      "same apply again: once Xen runs as dom0 the boot section makes the entry the default, and "
+                      "this section verifies Xen's services")
         boot_id = (host.read_text("/proc/sys/kernel/random/boot_id") or "").strip()
         record = json.dumps({"reason": why, "boot_id": boot_id}, sort_keys=True) + "\n"
         old = host.read_bytes(REBOOT_MARK)
