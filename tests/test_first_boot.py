@@ -140,3 +140,19 @@ def test_firmware_bootnext(tmp_path):
     assert code == 0 and steps["boot/FirmwareXenFirst"]["status"] == "changed", steps
     assert efi(root)["boot_order"][0] == xen
     assert reboot(root)["xen"] is True
+
+
+@pytest.mark.parametrize("argv, code, stderr", [
+    (("efibootmgr", "--bootnext", "1F"), 12, "efibootmgr: Boot entry 1F does not exist\n"),  # efibootmgr.c's errx
+    (("bootctl", "set-oneshot", "xenbook-xen.conf"), 1, "Failed to set EFI variable"),  # efivarfs not mounted
+])
+def test_sample_refuses_what_the_real_tools_refuse(tmp_path, argv, code, stderr):
+    root = tmp_path / "h"
+    assert run("sample", "init", str(root), "--profile", "uefi-systemd-boot")[0] == 0
+    if argv[0] == "bootctl":
+        for var in (root / "sys/firmware/efi/efivars").iterdir():
+            var.unlink()
+        (root / "sys/firmware/efi/efivars").rmdir()
+    with open_host(f"sample:{root}") as host:
+        result = host.run(Command.of(*argv))
+    assert result.returncode == code and result.stderr.startswith(stderr), result

@@ -37,10 +37,15 @@ def efibootmgr(host, argv, stdin) -> Result:
     given = {k.lstrip("-"): v for k, v in opts}
     nums = {"n": given.get("n") or given.get("bootnext"), "o": given.get("o") or given.get("bootorder")}
     if nums["n"] or nums["o"]:  # BootNext (the firmware boots it once and clears it), BootOrder
-        wanted = [n.upper() for n in (nums["o"] or nums["n"]).split(",")]
+        try:
+            wanted = [f"{int(n, 16):04X}" for n in (nums["o"] or nums["n"]).split(",")]
+        except ValueError:
+            raise Usage(f"efibootmgr: [simulated] invalid boot number {nums['o'] or nums['n']!r}\n", 1) from None
         bad = [n for n in wanted if n not in efi["entries"]]
-        if bad or not all(len(n) == 4 for n in wanted):
-            return Result(8, "", f"efibootmgr: [simulated] Boot{bad[0] if bad else wanted[0]} is not a boot entry\n")
+        if nums["n"] and bad:  # efibootmgr.c: errx(12, "Boot entry %X does not exist", opts.bootnext)
+            return Result(12, "", f"efibootmgr: Boot entry {int(bad[0], 16):X} does not exist\n")
+        if bad:
+            return Result(8, "", f"efibootmgr: [simulated] Boot{bad[0]} is not a boot entry\n")
         if nums["n"]:
             efi["boot_next"] = wanted[0]
         else:

@@ -20,7 +20,8 @@ EXIT_FAILED = 1
 
 
 @click.command()
-@click.option("--target", "-t", required=True, help="the host: local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR]")
+@click.option("--target", "-t", required=True,
+              help="the host: local, ssh:[user@]host[:port], chroot:DIR or sample[:DIR]")
 @click.option("--run", "run", required=True, help="the run id whose changes to undo (its backups' folder name)")
 @click.option("--apply", "do_apply", is_flag=True, help="restore the files (default: a dry run showing the diffs)")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")

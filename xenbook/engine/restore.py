@@ -7,7 +7,12 @@ checked against the run's ledger records first: the file must still hold the byt
 last write), and the backup must give the diff the run recorded (the sha256 of old against new); a file changed
 since, or a backup that does not match, fails its step, naming the file. A backup the ledger names no write for (a
 regenerated file such as grub.cfg, which the runner backs up before its command runs) is put back as it is, and the
-step says it was not checked. Commands the run ran (systemctl enable, grub-reboot) are not undone."""
+step says it was not checked. Commands the run ran (systemctl enable, grub-reboot) are not undone.
+
+The restored bytes skip the content validators the sections' steps use (grub-script-check, bash -n, pacman-conf):
+they are what the host held before the run, and a stock file need not pass them (GRUB's stock 40_custom holds no
+commands, which grub-script-check rejects). Everything else is the runner's: the atomic write keeping the owner, the
+mode set back, a backup of the current file, the lock and the ledger."""
 
 from __future__ import annotations
 

@@ -223,14 +223,17 @@ class RebootIntoXen(Step):
                              "check the Xen command line (xl info | grep xen_commandline) and reboot into the entry")
         done = f"running Xen {info.xen_version} as dom0 with {memory} MiB; {', '.join(units)} active"
         mark = host.read_bytes(REBOOT_MARK)
-        if mark is not None:  # the reboot it records happened, or the change that asked for it was undone
-            return Plan.change(f"{done}; the reboot recorded in {REBOOT_MARK} is no longer needed",
-                               RemoveFile(REBOOT_MARK, mark))
+        first = host.read_bytes(firstboot.FIRST_BOOT_MARK)  # left by a one-time boot when first_boot changed since
+        done_marks = [RemoveFile(path, data) for path, data in ((REBOOT_MARK, mark), (firstboot.FIRST_BOOT_MARK, first))
+                      if data is not None]
+        if done_marks:  # the reboot it records happened, or the change that asked for it was undone
+            return Plan.change(f"{done}; the reboot recorded in {REBOOT_MARK} is no longer needed", *done_marks)
         return Plan.ok(done)
 
     def _reboot_needed(self, host: Host, why: str) -> Plan:
         reason = f"reboot into the Xen entry: {why}; after the reboot run this section again to verify"
-        if firstboot.read_mark(host) is not None:  # boot.first_boot once armed the entry for one boot
+        armed = firstboot.read_mark(host)
+        if armed is not None and armed.get("boot_id") == firstboot.boot_id(host):  # armed for the next boot only
             reason = (f"reboot: the Xen entry boots once ({why}); if Xen does not come up (a hang, a panic, a "
                       "watchdog or a power cycle), the boot after it is the old default; after the reboot run this "
                       "same apply again: once Xen runs as dom0 the boot section makes the entry the default, and "
