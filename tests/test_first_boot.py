@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from xenbook.connectors.targets import open_host
-from xenbook.core.commands import Command
+from xenbook.core.commands import Command, Result
 from xenbook.core.errors import ParameterError
 from xenbook.engine.params import RunbookParams, build
 from xenbook.sections.boot.firstboot import first_boot_once
@@ -156,3 +156,39 @@ def test_sample_refuses_what_the_real_tools_refuse(tmp_path, argv, code, stderr)
     with open_host(f"sample:{root}") as host:
         result = host.run(Command.of(*argv))
     assert result.returncode == code and result.stderr.startswith(stderr), result
+
+
+def test_once_refuses_when_the_old_default_is_the_xen_entry_itself(tmp_path):
+    root = tmp_path / "h"
+    assert run("sample", "init", str(root))[0] == 0
+    defaults = root / "etc/default/grub"
+    defaults.write_text(defaults.read_text().replace("GRUB_DEFAULT=0", "GRUB_DEFAULT=xenbook-xen"))
+    code, steps = apply(root)
+    step = steps["boot/GrubOneTimeBoot"]
+    assert code == 1 and step["status"] == "failed" and "another default entry" in step["reason"], step
+    assert "next_entry" not in grubenv(root)
+
+
+GRUB_FILES = {"/etc/default/grub": "GRUB_DEFAULT=0\n", "/etc/grub.d/40_custom": "#!/bin/sh\n",
+              "/boot/grub/grubenv": "# GRUB Environment Block\n".ljust(1024, "#")}
+
+
+@pytest.mark.parametrize("abstraction, armed", [("\n", True), ("lvm\n", False), ("diskfilter mdraid1x\n", False),
+                                                 ("cryptodisk luks\n", True)])
+def test_grub_one_time_boot_refuses_an_environment_block_grub_cannot_write(abstraction, armed):
+    """grub-reboot warns that GRUB cannot clear next_entry on LVM or RAID (diskfilter): the one-time entry would
+    stay the default, so xenbook refuses there, as the script's own check names them."""
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.engine.runner import Runner
+    from xenbook.sections.boot.firstboot import GrubOneTimeBoot
+    host = FakeHost(GRUB_FILES, commands={
+        "grub-probe --target=abstraction /boot/grub/grubenv": Result(0, abstraction, ""),
+        "grub-set-default 0": Result(0, "", ""), "grub-reboot xenbook-xen": Result(0, "", "")})
+    report = Runner(host, dry_run=True).run([GrubOneTimeBoot("/etc/default/grub", "/etc/grub.d/40_custom")])
+    step = report.steps[0]
+    if armed:
+        assert step.status == "would-change", step
+        assert [c for c in step.commands] == ["grub-set-default 0", "grub-reboot xenbook-xen"], step.commands
+    else:
+        assert step.status == "failed" and "cannot write its environment block" in step.reason, step
+        assert "boot.first_boot" in step.remedy

@@ -74,6 +74,9 @@ class RestoreFile(Step):
                 if digest(action.diff()) != first.get("diff"):
                     return Plan.fail(f"{self.path}: the backup {self.backup} does not give the diff the ledger "
                                      "recorded for the run; restore refuses it", "restore this file by hand")
+            else:  # the ledger has no digest of the bytes between two writes of one run
+                note = (f" (the run wrote it {len(self.writes)} times: its last write is checked, the backup is "
+                        "not)")
         else:
             note = " (a regenerated file: the ledger holds no digest for it, so its backup is not checked)"
         return Plan.change(f"put {self.path} back as it was before the run, from {self.backup}{note}",

@@ -2,7 +2,9 @@
 came up as dom0; a boot that fails (a hang, a panic, a watchdog or a power cycle) brings back the old default.
 
 - GRUB 2: GRUB_DEFAULT=saved, `grub-set-default OLD` (saved_entry) and `grub-reboot xenbook-xen` (next_entry in
-  grubenv, which 00_header's `if [ "${next_entry}" ]` boots once and clears);
+  grubenv, which 00_header's `if [ "${next_entry}" ]` boots once and clears); refused when grubenv lies on LVM or
+  RAID (grub-probe's abstraction lvm or diskfilter), where GRUB cannot clear it and grub-reboot itself warns that the
+  entry stays the default;
 - systemd-boot: `bootctl set-oneshot xenbook-xen.conf` (the EFI variable LoaderEntryOneShot, which the loader
   removes as it reads it);
 - the firmware (NVRAM): `efibootmgr --bootnext XXXX` (BootNext, which the firmware clears at boot);
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from xenbook.core.actions import Plan, RemoveFile, RunCommand, WriteFile
 from xenbook.core.commands import Command
-from xenbook.core.errors import ParameterError
+from xenbook.core.errors import ParameterError, PreconditionFailed
 from xenbook.core.host import Host
 from xenbook.core.step import Step
 from xenbook.edits import blocks, grubentry, shellvars
@@ -162,6 +164,19 @@ class GrubOneTimeBoot(OneTimeBoot):
 
     def arm(self, host: Host) -> list[RunCommand]:
         old = grub_old_default(host.read_text(self.defaults_path) or "")
+        if old == grubentry.ENTRY_ID:  # saved_entry would be the Xen entry: a failed boot would come back to it
+            raise PreconditionFailed(
+                f"GRUB_DEFAULT={old} is set in {self.defaults_path} outside xenbook's block: a one-time boot needs "
+                "another default entry to come back to when Xen does not come up",
+                f"set GRUB_DEFAULT there to the entry that boots today (e.g. 0), or set boot.first_boot to default")
+        probe = host.run(Command.of("grub-probe", "--target=abstraction", GRUBENV))
+        found = sorted({"diskfilter", "lvm"} & set(probe.stdout.split())) if probe.ok else []
+        if found:  # grub-reboot's own warning: GRUB cannot clear next_entry there, so the entry stays the default
+            raise PreconditionFailed(
+                f"{GRUBENV} lies on {'/'.join(found)}, where GRUB cannot write its environment block: the entry "
+                "grub-reboot names would stay the default after a failed boot (grub-reboot warns so itself)",
+                "set boot.first_boot to default (and keep a console at hand for the first boot), or keep /boot on "
+                "a plain partition")
         keep = [] if old == "saved" else [RunCommand(Command.of("grub-set-default", old))]
         return keep + [RunCommand(Command.of("grub-reboot", grubentry.ENTRY_ID))]
 
