@@ -192,3 +192,20 @@ def test_grub_one_time_boot_refuses_an_environment_block_grub_cannot_write(abstr
     else:
         assert step.status == "failed" and "cannot write its environment block" in step.reason, step
         assert "boot.first_boot" in step.remedy
+
+
+def test_systemd_boot_failed_one_time_boot_comes_back_on_the_arch_entry(tmp_path):
+    root = tmp_path / "h"
+    assert run("sample", "init", str(root), "--profile", "uefi-systemd-boot")[0] == 0
+    assert apply(root)[0] == 3
+    cfg = root / "boot/xen.cfg"
+    good = cfg.read_bytes()
+    cfg.write_bytes(good.replace(b"kernel=", b"kernal="))  # xen.efi finds no dom0 kernel: the one-time boot fails
+    booted = reboot(root)
+    assert booted["xen"] is False and "one-time boot" in booted["why"], booted
+    assert not list((root / "sys/firmware/efi/efivars").glob("LoaderEntryOneShot-*"))
+    code, steps = apply(root)  # xen.cfg written back as it was armed: the same entry, not armed again
+    assert cfg.read_bytes() == good
+    assert code == 1 and steps["boot/SystemdBootOneTimeBoot"]["status"] == "failed", steps
+    assert "came back WITHOUT Xen" in steps["dom0/RebootIntoXen"]["reason"]
+    assert "default xenbook-xen.conf" not in (root / "boot/loader/loader.conf").read_text()
