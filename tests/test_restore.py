@@ -98,3 +98,40 @@ def test_restore_refuses_a_file_changed_since_the_run_naming_it(host):
 def test_restore_of_an_unknown_run_is_bad_input(host, run_id):
     code, out = run("restore", "--target", f"sample:{host}", "--run", run_id)
     assert code == 2 and "--run" in out, out
+
+
+RUN = "20261207T120000Z-abc123"
+
+
+def fake_run(current: bytes | None, *, tampered_backup: bool = False):
+    """A host whose run RUN removed /etc/x (its backup kept), as the runner records a RemoveFile."""
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.core.actions import RemoveFile
+    from xenbook.engine.ledger import digest
+    old = b"mine\n"
+    backup = f"/var/lib/xenbook/backups/{RUN}/etc/x"
+    write = {"path": "/etc/x", "created": False, "before": backup, "after": digest(b""),
+             "diff": digest(RemoveFile("/etc/x", old).diff()), "removed": True}
+    record = {"v": 1, "kind": "end", "run": RUN, "time": "2026-12-07T12:00:00.000Z", "id": f"{RUN}/1/1",
+              "section": "dom0", "step": "X", "status": "changed", "reason": "", "seconds": 0.1, "writes": [write]}
+    files = {backup: b"mine, changed\n" if tampered_backup else old,
+             "/var/lib/xenbook/ledger.jsonl": json.dumps(record, sort_keys=True) + "\n"}
+    if current is not None:
+        files["/etc/x"] = current
+    return FakeHost(files, modes={backup: 0o600})
+
+
+@pytest.mark.parametrize("current, tampered, status, text", [
+    (None, False, "changed", "put /etc/x back"),
+    (b"new\n", False, "failed", "created again after the run removed it"),
+    (None, True, "failed", "does not give the diff the ledger recorded"),
+])
+def test_a_file_the_run_removed_comes_back_from_its_checked_backup(current, tampered, status, text):
+    from xenbook.engine.restore import restore_steps
+    from xenbook.engine.runner import Runner
+    host = fake_run(current, tampered_backup=tampered)
+    report = Runner(host, dry_run=False).run(restore_steps(host, RUN))
+    step = report.steps[0]
+    assert step.status == status and text in step.reason, step
+    if status == "changed":
+        assert host.read_bytes("/etc/x") == b"mine\n" and host.stat("/etc/x").mode == 0o600
