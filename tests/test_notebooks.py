@@ -164,7 +164,9 @@ VARIANTS = [  # together they reach every step a section can have
                 {"name": "hvm1", "type": "hvm", "iso": "/srv/arch.iso", "bootstrap": "none", "storage": "image"},
                 {"name": "old1", "state": "absent"}],
      "pv_guest": {"vm_uuid": "0b7f6e1a-0000-4000-8000-000000000001", "xenfs": True, "agent_source": "repo"},
-     "manage": {"action": "pause", "domain": "dom01", "manager": "libvirt", "libvirt_package": "libvirt"}}]
+     "manage": {"action": "pause", "domain": "dom01", "manager": "libvirt", "libvirt_package": "libvirt"}},
+    {"target": "ssh:root@xen1.example.org"},  # boot.first_boot once by default: the one-time boot steps
+    {"target": "ssh:root@xen1.example.org", "boot": {"uefi_entry": "efibootmgr"}}]
 PROFILES = ("bios-grub2", "bios-grub-legacy", "uefi-systemd-boot", "arch-guest")
 
 

@@ -57,6 +57,11 @@ ENTRY_CASES = {
     "set the default drops the older one's saved entry": [
         ("write", ENV, block("prev_saved_entry=arch", "next_entry=2")), ("grub-set-default", "xen")],
     "no entry": [("grub-set-default",), ("grub-reboot",)],
+    # boot.first_boot once: the old default kept in saved_entry, the Xen entry booted once; then made the default
+    "first boot once": [("grub-set-default", "0"), ("grub-reboot", "xenbook-xen"), ("grub-editenv", ENV, "list")],
+    "first boot once, then the default": [("grub-set-default", "0"), ("grub-reboot", "xenbook-xen"),
+                                          (*EDITENV, "unset", "next_entry"), ("grub-set-default", "xenbook-xen")],
+    "armed twice": [("grub-reboot", "xenbook-xen"), ("grub-reboot", "xenbook-xen")],
     "two entries": [("grub-reboot", "a", "b")],
 }
 MISSING = {name: shutil.which(name) is None for name in ("grub-editenv", "grub-set-default", "grub-reboot")}

@@ -16,6 +16,7 @@ import time
 import uuid
 
 from xenbook_sample.bootmenu import Entry, grub2_entries, legacy_entries, uefi_entries
+from xenbook_sample.efi import has_oneshot
 from xenbook_sample.netmanagers import boot_network
 from xenbook_sample.network import write_sysfs
 from xenbook_sample.profiles import Cpu
@@ -99,8 +100,17 @@ def reboot(host) -> dict:
     from xenbook_sample.xl import xen_version
     from xenbook_sample import xendomains
     state = host.load_state()
+    once = has_oneshot(host, state)
     title, entry, on_xen, why = choose(host, state)
     run, machine = state["running"], state["machine"]
+    if once and not on_xen and why and "does not load Xen" not in why:
+        # a one-time boot of an entry that fails (Xen or dom0 does not come up): the machine hangs or panics, a
+        # watchdog or a power cycle resets it, and the next boot is the default again (the one-shot is spent)
+        run["boot_count"] = run.get("boot_count", 0) + 1
+        first, first_title = why.split("; the simulation booted")[0], title
+        title, entry, on_xen, why = choose(host, state)
+        why = (f"the one-time boot of '{first_title}' failed ({first}); the machine reset and booted its default"
+               + (f" ({why})" if why else ""))
     run["boot_count"] = run.get("boot_count", 0) + 1
     run["boot_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"xenbook-sample:{machine['hostname']}:{run['boot_count']}"))
     saved = xendomains.stop(host, state)  # the ending boot's guests: saved, or shut down

@@ -12,6 +12,7 @@ import posixpath
 import re
 import shlex
 
+from xenbook_sample.efi import take_oneshot
 from xenbook_sample.grubenv import GRUBENV, edit_env, read_grubenv
 from xenbook_sample.grubscript import run_header
 from xenbook_sample.host import block_devices, find_device, mount_for
@@ -226,6 +227,8 @@ def _sd_boot(host, state: dict, esp: dict | None) -> tuple[list[Entry], Entry | 
         for path in keys.get("initrd", []):
             _add(e, state, esp, "initrd", path)
         entries.append(e)
+    once = take_oneshot(host)  # LoaderEntryOneShot: this boot only (the loader removes it)
+    default = once or default
     chosen = next((e for e, n in zip(entries, names) if default and fnmatch.fnmatch(n, default)),
                   entries[0] if entries else None)
     return entries, chosen, "" if entries else "systemd-boot found no entries in /loader/entries"
@@ -234,7 +237,8 @@ def _sd_boot(host, state: dict, esp: dict | None) -> tuple[list[Entry], Entry | 
 def uefi_entries(host, state: dict) -> tuple[list[Entry], Entry | None, str]:
     """The first BootOrder entry whose file exists: xen.efi itself, or systemd-boot and its menu."""
     efi, skipped = state.get("efi") or {}, []
-    for num in efi.get("boot_order", []):
+    once = efi.pop("boot_next", None)  # BootNext: tried first on this boot only, cleared by the firmware
+    for num in ([once] if once else []) + efi.get("boot_order", []):
         item = efi["entries"].get(num)
         m = re.match(r"^HD\(\d+,GPT,([0-9a-fA-F-]+),[^)]*\)/File\((.+)\)$", (item or {}).get("path", ""))
         if not item or not item.get("active") or not m:

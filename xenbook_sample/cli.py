@@ -45,7 +45,7 @@ def reboot(target, as_json):
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"[simulated] rebooted {t} (boot {result['boot']}); the default entry: '{result['entry']}'")
+    click.echo(f"[simulated] rebooted {t} (boot {result['boot']}); the entry chosen: '{result['entry']}'")
     if result["xen"]:
         x = result["xen_info"]
         click.echo(f"running Xen {x['version']} as dom0: {x['dom0_mem_mib']} MiB, {x['dom0_vcpus']} vCPUs; "

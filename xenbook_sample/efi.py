@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xenbook.core.commands import Result
+from xenbook_sample.grubenv import GRUBENV, read_grubenv
 from xenbook_sample.host import block_devices
 from xenbook_sample.options import Usage, options
 
@@ -17,7 +18,8 @@ def initial_entries(state: dict) -> dict:
 
 
 def _listing(efi: dict) -> str:
-    lines = [f"BootCurrent: {efi['boot_current']}", f"Timeout: {efi['timeout']} seconds",
+    lines = [f"BootNext: {efi['boot_next']}"] if efi.get("boot_next") else []
+    lines += [f"BootCurrent: {efi['boot_current']}", f"Timeout: {efi['timeout']} seconds",
              f"BootOrder: {','.join(efi['boot_order'])}"]
     for num in sorted(efi["entries"]):
         e = efi["entries"][num]
@@ -30,9 +32,26 @@ def efibootmgr(host, argv, stdin) -> Result:
     efi = state.get("efi")
     if efi is None:
         return Result(2, "", "EFI variables are not supported on this system.\n")
-    opts, args = options("efibootmgr", argv, "cCd:p:L:l:",
-                         ["create", "create-only", "disk=", "part=", "label=", "loader="], 1)
+    opts, args = options("efibootmgr", argv, "cCd:p:L:l:n:o:",
+                         ["create", "create-only", "disk=", "part=", "label=", "loader=", "bootnext=", "bootorder="], 1)
     given = {k.lstrip("-"): v for k, v in opts}
+    nums = {"n": given.get("n") or given.get("bootnext"), "o": given.get("o") or given.get("bootorder")}
+    if nums["n"] or nums["o"]:  # BootNext (the firmware boots it once and clears it), BootOrder
+        try:
+            wanted = [f"{int(n, 16):04X}" for n in (nums["o"] or nums["n"]).split(",")]
+        except ValueError:
+            raise Usage(f"efibootmgr: [simulated] invalid boot number {nums['o'] or nums['n']!r}\n", 1) from None
+        bad = [n for n in wanted if n not in efi["entries"]]
+        if nums["n"] and bad:  # efibootmgr.c: errx(12, "Boot entry %X does not exist", opts.bootnext)
+            return Result(12, "", f"efibootmgr: Boot entry {int(bad[0], 16):X} does not exist\n")
+        if bad:
+            return Result(8, "", f"efibootmgr: [simulated] Boot{bad[0]} is not a boot entry\n")
+        if nums["n"]:
+            efi["boot_next"] = wanted[0]
+        else:
+            efi["boot_order"] = wanted
+        host.save_state(state)
+        return Result(0, _listing(efi), "")
     if not ({"c", "create", "C", "create-only"} & set(given)):
         if args:
             raise Usage(f"efibootmgr: unexpected argument {args[0]!r}\n", 1)
@@ -54,4 +73,36 @@ def efibootmgr(host, argv, stdin) -> Result:
     return Result(0, _listing(efi), "")
 
 
-PROGRAMS = {"efibootmgr": efibootmgr}
+LOADER_VENDOR = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"  # systemd's Boot Loader Interface
+ONESHOT = f"/sys/firmware/efi/efivars/LoaderEntryOneShot-{LOADER_VENDOR}"
+
+
+def bootctl(host, argv, stdin) -> Result:
+    """bootctl set-oneshot ID: the EFI variable LoaderEntryOneShot (attributes, then UTF-16LE with a NUL), which
+    systemd-boot reads, removes and boots once. Only set-oneshot is simulated."""
+    args = list(argv[1:])
+    if args[:1] != ["set-oneshot"] or len(args) != 2:
+        raise Usage("bootctl: [simulated] only `bootctl set-oneshot ID` is simulated\n", 1)
+    if host.load_state().get("efi") is None or not host.exists("/sys/firmware/efi/efivars"):
+        return Result(1, "", "Failed to set EFI variable: No such file or directory\n")
+    data = b"\x07\x00\x00\x00" + (args[1] + "\0").encode("utf-16-le")  # non-volatile, boot and runtime access
+    host.write_atomic(ONESHOT, data, mode=0o644)
+    return Result(0, "", "")
+
+
+def take_oneshot(host) -> str | None:
+    """The entry LoaderEntryOneShot names, removed as systemd-boot removes it when it reads it."""
+    data = host.read_bytes(ONESHOT)
+    if data is None:
+        return None
+    host.remove(ONESHOT)
+    return data[4:].decode("utf-16-le", "replace").rstrip("\0") or None
+
+
+def has_oneshot(host, state: dict) -> bool:
+    """Whether the next boot is a one-time boot: grubenv's next_entry, LoaderEntryOneShot or BootNext."""
+    env = dict(read_grubenv(host.read_bytes(GRUBENV) or b"") or [])
+    return bool(env.get("next_entry") or host.exists(ONESHOT) or (state.get("efi") or {}).get("boot_next"))
+
+
+PROGRAMS = {"efibootmgr": efibootmgr, "bootctl": bootctl}

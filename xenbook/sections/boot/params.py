@@ -40,6 +40,10 @@ class BootParams(Model):
     dom0_kernel_options: str | None = Field(
         None, description="dom0 kernel options; empty takes GRUB_CMDLINE_LINUX[_DEFAULT] from /etc/default/grub")
     make_default: bool = Field(True, description="make the Xen entry the default boot entry")
+    first_boot: Literal["once", "default"] | None = Field(
+        None, description="once: the new entry boots once (grub-reboot, bootctl set-oneshot or efibootmgr --bootnext) "
+                          "and becomes the default only after Xen came up as dom0; default: it is the default at once; "
+                          "empty: once on ssh targets, default on the others")
     uefi_entry: Literal["systemd-boot", "efibootmgr"] = Field(
         "systemd-boot", description="UEFI without GRUB: a systemd-boot entry, or a firmware (NVRAM) entry")
 
@@ -112,11 +116,12 @@ class BootParams(Model):
 # The form's layout (xenbook.ui reads it): groups of fields, labels for people, and when a field applies: any of
 # its clauses holds, each a mapping of field (or host:FACT) to the values it may have, or {"has": item of a list}.
 FORM = {
-    "groups": {"Boot entry": ["loader", "uefi_entry", "make_default", "kernel", "dom0_kernel_options"],
+    "groups": {"Boot entry": ["loader", "uefi_entry", "make_default", "first_boot", "kernel", "dom0_kernel_options"],
                "Memory and CPUs": ["dom0_mem", "dom0_max_vcpus", "dom0_vcpus_pin"],
                "Console and logs": ["console", "com1", "loglvl", "guest_loglvl"],
                "More Xen options": ["xen_options"]},
     "labels": {"loader": "boot loader", "uefi_entry": "UEFI entry", "make_default": "make it the default",
+               "first_boot": "first boot",
                "kernel": "dom0 kernel", "dom0_kernel_options": "dom0 kernel options", "dom0_mem": "dom0 memory",
                "dom0_max_vcpus": "dom0 vCPUs", "dom0_vcpus_pin": "pin dom0 vCPUs", "console": "Xen console",
                "com1": "com1 serial", "loglvl": "Xen log level", "guest_loglvl": "guest log level",

@@ -8,6 +8,7 @@ from xenbook.core.actions import Plan
 from xenbook.core.host import Host
 from xenbook.core.step import Step
 from xenbook.facts import boot as bootfacts
+from xenbook.sections.boot.firstboot import first_boot_once
 from xenbook.sections.boot.legacy import legacy_steps
 from xenbook.sections.boot.params import BootParams
 from xenbook.sections.boot.steps import SECTION, grub2_steps
@@ -49,4 +50,7 @@ def boot_steps(params: RunbookParams, host: Host) -> list[Step]:
     path, found = chosen_loader(params.boot, host)
     if path is None:
         return [BootLoaderKnown(found, bootfacts.boot_mode(host))]
-    return {"grub2": grub2_steps, "grub-legacy": legacy_steps, "uefi": uefi_steps}[path](params.boot)
+    once = first_boot_once(params, path)
+    if path == "grub-legacy":
+        return legacy_steps(params.boot)
+    return {"grub2": grub2_steps, "uefi": uefi_steps}[path](params.boot, once=once)

@@ -10,7 +10,9 @@ from xenbook.core.step import FileStep, Regeneration, Step
 from xenbook.edits import blocks, grubentry, shellvars
 from xenbook.facts import boot as bootfacts
 from xenbook.facts import cpu as cpufacts
+from xenbook.facts import xen as xenfacts
 from xenbook.sections.boot.cmdline import serial_console, with_hvc0, with_root_flags, xen_command_line
+from xenbook.sections.boot.firstboot import GrubOneTimeBoot
 from xenbook.sections.boot.params import BootParams
 
 SECTION = "boot"
@@ -29,9 +31,15 @@ def grub_defaults(host: Host) -> dict[str, str]:
 class BootFacts:
     """What the GRUB 2 steps read, computed once per plan."""
 
-    def __init__(self, params: BootParams, options_from: str = "grub-defaults"):
+    def __init__(self, params: BootParams, options_from: str = "grub-defaults", *, once: bool = False):
         self.params = params
         self.options_from = options_from  # where dom0's kernel options come from: grub-defaults or cmdline
+        self.once = once  # boot.first_boot once: the entry boots once first (xenbook.sections.boot.firstboot)
+
+    def default_now(self, host: Host) -> bool:
+        """Whether the Xen entry is the default now: make_default, and with a one-time first boot only once the
+        host runs Xen as dom0 (the verification after that boot)."""
+        return self.params.make_default and (not self.once or host.fact(xenfacts.xen_state).dom0)
 
     def layout(self, host: Host) -> bootfacts.BootLayout:
         return host.fact(bootfacts.boot_layout)
@@ -124,8 +132,10 @@ class GrubDefaults(FileStep):
             raise PreconditionFailed(f"{GRUB_DEFAULTS} is missing: GRUB 2 is not installed",
                                      "install GRUB (pacman -S grub, then grub-install) or choose another loader")
         pairs = [("GRUB_CMDLINE_XEN_DEFAULT", self.facts.xen_args(host))]
-        if self.facts.params.make_default:
+        if self.facts.default_now(host):
             pairs.append(("GRUB_DEFAULT", grubentry.ENTRY_ID))
+        elif self.facts.params.make_default and self.facts.once:  # grub-reboot needs it (its --help says so)
+            pairs.append(("GRUB_DEFAULT", "saved"))
         body = "# Managed by xenbook: change the runbook's boot parameters, not these lines.\n"
         return blocks.ensure_block(old, "boot", body + shellvars.render_assignments(pairs))
 
@@ -170,11 +180,12 @@ class GrubConfig(GrubCfgRegeneration):
             return f"{GRUB_CFG} does not exist"
         if self.facts.entry(host) not in text:
             return f"{GRUB_CFG} lacks the current Xen entry"
-        if self.facts.params.make_default and grubentry.default_setting(text) != grubentry.ENTRY_ID:
+        if self.facts.default_now(host) and grubentry.default_setting(text) != grubentry.ENTRY_ID:
             return f"{GRUB_CFG} does not start the Xen entry by default"
         return None
 
 
-def grub2_steps(params: BootParams) -> list[Step]:
-    facts = BootFacts(params)
-    return [XenImagePresent(), Dom0KernelReady(params), GrubDefaults(facts), GrubXenEntry(facts), GrubConfig(facts)]
+def grub2_steps(params: BootParams, *, once: bool = False) -> list[Step]:
+    facts = BootFacts(params, once=once)
+    steps = [XenImagePresent(), Dom0KernelReady(params), GrubDefaults(facts), GrubXenEntry(facts), GrubConfig(facts)]
+    return steps + ([GrubOneTimeBoot(GRUB_DEFAULTS, GRUB_CUSTOM)] if once else [])

@@ -11,12 +11,14 @@ from xenbook.core.host import Host
 from xenbook.core.step import FileStep, Step
 from xenbook.edits import blocks, xencfg
 from xenbook.facts import boot as bootfacts
+from xenbook.sections.boot.firstboot import FirmwareOneTimeBoot, FirmwareXenFirst, SystemdBootOneTimeBoot
 from xenbook.sections.boot.params import BootParams
 from xenbook.sections.boot.steps import SECTION, BootFacts, Dom0KernelReady
 
 ESP = "/boot"  # the AUR package installs xen.efi here (efi_dir defaults to /boot)
 XEN_EFI, XEN_CFG = f"{ESP}/xen.efi", f"{ESP}/xen.cfg"
-LOADER_CONF, LOADER_ENTRY = f"{ESP}/loader/loader.conf", f"{ESP}/loader/entries/xenbook-xen.conf"
+ENTRY_FILE = "xenbook-xen.conf"  # its systemd-boot ID, which loader.conf's default and bootctl set-oneshot name
+LOADER_CONF, LOADER_ENTRY = f"{ESP}/loader/loader.conf", f"{ESP}/loader/entries/{ENTRY_FILE}"
 EFI_LABEL = "Arch Linux with Xen (xenbook)"
 MANAGED = "# Managed by xenbook: change the runbook's boot parameters, not this file.\n"
 
@@ -75,10 +77,15 @@ class SystemdBootDefault(FileStep):
 
     section, path = SECTION, LOADER_CONF
 
+    def __init__(self, facts: BootFacts):
+        self.facts = facts
+
     def render(self, host: Host, old: str | None) -> str:
         if old is None:
             raise PreconditionFailed(f"{LOADER_CONF} is missing", "run bootctl install first")
-        return blocks.ensure_block(old, "xen-default", "default xenbook-xen.conf\n")
+        if not self.facts.default_now(host):  # a one-time first boot: the default waits until Xen came up
+            return blocks.remove_block(old, "xen-default")
+        return blocks.ensure_block(old, "xen-default", f"default {ENTRY_FILE}\n")
 
 
 class FirmwareXenEntry(Step):
@@ -103,13 +110,19 @@ class FirmwareXenEntry(Step):
         return Plan.change(f"add {EFI_LABEL!r} to the firmware's boot entries", RunCommand(command))
 
 
-def uefi_steps(params: BootParams) -> list[Step]:
-    facts = BootFacts(params, options_from="cmdline")
+def uefi_steps(params: BootParams, *, once: bool = False) -> list[Step]:
+    facts = BootFacts(params, options_from="cmdline", once=once)
     steps: list[Step] = [XenEfiPresent(), Dom0KernelReady(params), XenEfiConfig(facts)]
     if params.uefi_entry == "systemd-boot":
         steps.append(SystemdBootXenEntry(params))
         if params.make_default:
-            steps.append(SystemdBootDefault())
+            steps.append(SystemdBootDefault(facts))
+        if once:
+            steps.append(SystemdBootOneTimeBoot(ENTRY_FILE, (XEN_CFG, LOADER_ENTRY)))
     else:
-        steps.append(FirmwareXenEntry(params.make_default))
+        steps.append(FirmwareXenEntry(params.make_default and not once))
+        if once:
+            steps.append(FirmwareOneTimeBoot(EFI_LABEL, (XEN_CFG,)))
+            if params.make_default:
+                steps.append(FirmwareXenFirst(EFI_LABEL))
     return steps

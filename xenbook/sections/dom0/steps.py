@@ -15,6 +15,7 @@ from xenbook.core.model import size_mib
 from xenbook.core.step import FileStep, Step
 from xenbook.edits import blocks, shellvars, xlcfg
 from xenbook.facts import services, xen
+from xenbook.sections.boot import firstboot
 from xenbook.sections.dom0.bridge import bridge_steps
 
 if TYPE_CHECKING:  # the whole parameter set is assembled above the sections, from each one's model
@@ -191,6 +192,14 @@ class RebootIntoXen(Step):
         if not state.dom0:
             cmdline = (host.read_text("/proc/cmdline") or "").strip()
             booted = next((w.split("=", 1)[1] for w in cmdline.split() if w.startswith("BOOT_IMAGE=")), "")
+            failed = firstboot.came_back_without_xen(host)
+            if failed is not None:
+                return Plan.fail(
+                    f"the machine came back WITHOUT Xen (booted {booted or 'a kernel'} directly): the Xen entry "
+                    f"booted once ({failed.get('loader') or 'one-time boot'}) and Xen did not come up as dom0, so the "
+                    "old default booted again and stays the default",
+                    "xenbook doctor names the cause; fix it and apply again (the boot section arms the changed "
+                    "entry for one more boot), then reboot")
             return self._reboot_needed(host, "the machine is a Xen guest, not dom0" if state.on_xen else
                                        f"not running under Xen (booted {booted or 'a kernel'} directly)")
         info = xen.xl_info(host)
@@ -214,13 +223,21 @@ class RebootIntoXen(Step):
                              "check the Xen command line (xl info | grep xen_commandline) and reboot into the entry")
         done = f"running Xen {info.xen_version} as dom0 with {memory} MiB; {', '.join(units)} active"
         mark = host.read_bytes(REBOOT_MARK)
-        if mark is not None:  # the reboot it records happened, or the change that asked for it was undone
-            return Plan.change(f"{done}; the reboot recorded in {REBOOT_MARK} is no longer needed",
-                               RemoveFile(REBOOT_MARK, mark))
+        first = host.read_bytes(firstboot.FIRST_BOOT_MARK)  # left by a one-time boot when first_boot changed since
+        done_marks = [RemoveFile(path, data) for path, data in ((REBOOT_MARK, mark), (firstboot.FIRST_BOOT_MARK, first))
+                      if data is not None]
+        if done_marks:  # the reboot it records happened, or the change that asked for it was undone
+            return Plan.change(f"{done}; the reboot recorded in {REBOOT_MARK} is no longer needed", *done_marks)
         return Plan.ok(done)
 
     def _reboot_needed(self, host: Host, why: str) -> Plan:
         reason = f"reboot into the Xen entry: {why}; after the reboot run this section again to verify"
+        armed = firstboot.read_mark(host)
+        if armed is not None and armed.get("boot_id") == firstboot.boot_id(host):  # armed for the next boot only
+            reason = (f"reboot: the Xen entry boots once ({why}); if Xen does not come up (a hang, a panic, a "
+                      "watchdog or a power cycle), the boot after it is the old default; after the reboot run this "
+                      "same apply again: once Xen runs as dom0 the boot section makes the entry the default, and "
+                      "this section verifies Xen's services")
         boot_id = (host.read_text("/proc/sys/kernel/random/boot_id") or "").strip()
         record = json.dumps({"reason": why, "boot_id": boot_id}, sort_keys=True) + "\n"
         old = host.read_bytes(REBOOT_MARK)
