@@ -30,8 +30,8 @@ def efibootmgr(host, argv, stdin) -> Result:
     efi = state.get("efi")
     if efi is None:
         return Result(2, "", "EFI variables are not supported on this system.\n")
-    opts, args = options("efibootmgr", argv, "cCd:p:L:l:",
-                         ["create", "create-only", "disk=", "part=", "label=", "loader="], 1)
+    opts, args = options("efibootmgr", argv, "cCd:p:L:l:v",
+                         ["create", "create-only", "disk=", "part=", "label=", "loader=", "verbose"], 1)
     given = {k.lstrip("-"): v for k, v in opts}
     if not ({"c", "create", "C", "create-only"} & set(given)):
         if args:

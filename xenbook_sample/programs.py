@@ -93,3 +93,7 @@ PROGRAMS.update(debugfs.PROGRAMS)
 from xenbook_sample import xlmanage  # noqa: E402  (xl uptime, rm -f)
 
 PROGRAMS.update(xlmanage.PROGRAMS)
+
+from xenbook_sample import journal  # noqa: E402  (journalctl)
+
+PROGRAMS.update(journal.PROGRAMS)
