@@ -1,0 +1,64 @@
+"""The doctor's catalogue, case by case: recorded or documented log excerpts in, the finding ids expected out.
+
+A case is tests/doctor/cases/*.yaml (evidence quoted from documentation) or tests/recorded/doctor/qemu/*.yaml
+(evidence recorded from real output): origin, where its excerpt is from, the expected ids, and the evidence as
+{source: lines} (unreadable: {source: why} for the sources that could not be read)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from xenbook.facts.evidence import Evidence
+from xenbook.sections.doctor.catalogue import AREAS, CatalogueError, catalogue, diagnose, parse
+
+HERE = Path(__file__).parent
+CASES = sorted((HERE / "doctor" / "cases").glob("*.yaml")) + sorted(
+    (HERE / "recorded" / "doctor" / "qemu").glob("*.yaml"))
+
+
+def load(path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_each_case_names_the_expected_findings(path):
+    case = load(path)
+    assert case["origin"] in ("documentation", "recorded"), "say where the excerpt is from"
+    found = diagnose(Evidence.of(case["evidence"]))
+    assert [f.signature.id for f in found] == case["expect"]
+    for f in found:  # each finding shows what it rests on, its fix and its source
+        assert f.evidence and f.signature.fix and f.signature.source
+
+
+def test_every_signature_has_a_case():
+    covered = {i for p in CASES for i in load(p)["expect"]}
+    assert {s.id for s in catalogue()} - covered == set()
+
+
+def test_every_entry_is_complete():
+    for s in catalogue():
+        assert s.area in AREAS and s.title and s.cause.strip() and s.fix and s.source, s.id
+        assert not s.step or s.step.startswith("xenbook apply -s "), s.id
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"id": "x", "area": "boot", "title": "t", "cause": "c", "fix": "f", "source": ["s"]}, "no matcher"),
+    ({"id": "x", "area": "disk", "title": "t", "cause": "c", "fix": "f", "source": ["s"],
+      "any": [{"source": "dmesg", "match": "a"}]}, "area not in"),
+    ({"id": "x", "area": "boot", "title": "t", "cause": "c", "fix": "f", "source": ["s"],
+      "any": [{"source": "dmesg", "match": "a", "lacks": "b"}]}, "one of match or lacks"),
+    ({"id": "x", "area": "boot", "title": "t", "cause": "c", "fix": "f", "source": ["s"],
+      "any": [{"source": "dmesg", "match": "("}]}, "bad regex"),
+    ({"id": "x", "area": "boot", "title": "t", "cause": "c", "fix": "f", "source": ["s"], "unless": ["nope"],
+      "any": [{"source": "dmesg", "match": "a"}]}, "unknown ids"),
+])
+def test_a_broken_entry_is_refused_naming_it(entry, words):
+    with pytest.raises(CatalogueError, match=words):
+        parse([entry])
+
+
+def test_evidence_lines_are_redacted():
+    ev = Evidence.of({"journal.now": ["xl[1]: vcpu hard affinity map is empty password=hunter2"]})
+    found = diagnose(ev)
+    assert found and "hunter2" not in " ".join(found[0].evidence)
