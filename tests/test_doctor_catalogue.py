@@ -2,7 +2,8 @@
 
 A case is tests/doctor/cases/*.yaml (evidence quoted from documentation) or tests/recorded/doctor/qemu/*.yaml
 (evidence recorded from real output): origin, where its excerpt is from, the expected ids, and the evidence as
-{source: lines} (unreadable: {source: why} for the sources that could not be read)."""
+{source: lines} (unreadable: {source: why} for the sources that could not be read) and/or evidence_files:
+{source: a log file beside the case}, so a recorded log (e.g. a QEMU boot's console) is used as it was captured."""
 
 from pathlib import Path
 
@@ -21,11 +22,18 @@ def load(path):
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def case_evidence(path, case) -> Evidence:
+    data = dict(case.get("evidence") or {})
+    for source, name in (case.get("evidence_files") or {}).items():
+        data[source] = (path.parent / name).read_text(encoding="utf-8", errors="replace")
+    return Evidence.of(data)
+
+
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_each_case_names_the_expected_findings(path):
     case = load(path)
     assert case["origin"] in ("documentation", "recorded"), "say where the excerpt is from"
-    found = diagnose(Evidence.of(case["evidence"]))
+    found = diagnose(case_evidence(path, case))
     assert [f.signature.id for f in found] == case["expect"]
     for f in found:  # each finding shows what it rests on, its fix and its source
         assert f.evidence and f.signature.fix and f.signature.source

@@ -15,7 +15,8 @@ from xenbook.core.errors import HostError
 from xenbook.core.host import Host
 from xenbook.core.paths import STATE_DIR
 
-LINE_CAP = 2000  # lines kept of each journal and log (the newest)
+LINE_CAP = 2000  # lines read of each boot's journal by default (the newest)
+MAX_LINES = 100_000  # lines kept of any one source (the newest)
 XEN_LOG_DIR = "/var/log/xen"
 XEN_UNITS = ("proc-xen.mount", "xenstored.service", "xenconsoled.service", "xen-init-dom0.service",
              "xen-qemu-dom0-disk-backend.service", "xendomains.service")
@@ -33,7 +34,7 @@ class Evidence:
         if lines is None:
             self.unreadable[name] = why or "cannot be read"
             return
-        self.sources[name] = (lines.splitlines() if isinstance(lines, str) else list(lines))[-LINE_CAP:]
+        self.sources[name] = (lines.splitlines() if isinstance(lines, str) else [str(x) for x in lines])[-MAX_LINES:]
 
     def fact(self, key: str, value: object) -> None:
         """One line "key=value" in the facts source (predicates over facts are regexes over these lines)."""
