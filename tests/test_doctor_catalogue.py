@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from xenbook.core.errors import HostError
 from xenbook.facts.evidence import Evidence
 from xenbook.sections.doctor.catalogue import AREAS, CatalogueError, catalogue, diagnose, parse
 
@@ -70,3 +71,33 @@ def test_evidence_lines_are_redacted():
     ev = Evidence.of({"journal.now": ["xl[1]: vcpu hard affinity map is empty password=hunter2"]})
     found = diagnose(ev)
     assert found and "hunter2" not in " ".join(found[0].evidence)
+
+
+# the gatherer: what it cannot read is evidence too, never a crash
+
+HINT = ("Hint: You are currently not seeing messages from other users and the system.\n      Users in groups 'adm', "
+        "'systemd-journal' can see all messages.\n      Pass -q to turn off this notice.\n")
+
+
+def _raises(host, command):
+    raise HostError("ssh: connection reset")
+
+
+def test_the_gatherer_reads_nothing_it_cannot_and_says_why():
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.core.commands import Result
+    from xenbook.facts.evidence_host import gather
+    host = FakeHost(
+        files={"/proc/cmdline": "BOOT_IMAGE=/vmlinuz-linux root=UUID=0a1b rw\n", "/etc/os-release": "ID=arch\n"},
+        commands={"journalctl -b -1 --no-pager -o short-monotonic -n 50":
+                  Result(1, "", "No journal files were opened due to insufficient permissions.\n"),
+                  "journalctl -b 0 --no-pager -o short-monotonic -n 50": Result(0, "-- No entries --\n", HINT),
+                  "ip": _raises, "findmnt": _raises},
+        absent=["pacman", "xl", "dmesg", "systemctl", "efibootmgr"])
+    ev = gather(host, 50)
+    assert "insufficient permissions" in ev.unreadable["journal.prev"]
+    assert "not root" in ev.unreadable["journal.now (partial)"]
+    assert "not installed" in ev.unreadable["xl.info"] and "not installed" in ev.unreadable["units"]
+    assert "ip.link" in ev.unreadable and "dmesg" in ev.unreadable
+    assert "xen_installed=no" in ev.sources["facts"]
+    assert diagnose(ev) == []

@@ -21,6 +21,7 @@ XEN_LOG_DIR = "/var/log/xen"
 XEN_UNITS = ("proc-xen.mount", "xenstored.service", "xenconsoled.service", "xen-init-dom0.service",
              "xen-qemu-dom0-disk-backend.service", "xendomains.service")
 LEDGER = f"{STATE_DIR}/ledger.jsonl"
+PARTIAL = "not seeing messages from other users and the system"  # journalctl's hint (stderr) to other users
 
 
 @dataclass
@@ -95,9 +96,19 @@ def read_lines(host: Host, ev: Evidence, name: str, path: str) -> str | None:
 def journals(host: Host, ev: Evidence, lines: int = LINE_CAP) -> None:
     """The previous boot's journal and this one's (journalctl -b -1 / -b 0), the newest lines of each."""
     for name, boot in (("journal.prev", "-1"), ("journal.now", "0")):
-        run_lines(host, ev, name, "journalctl", "-b", boot, "--no-pager", "-o", "short-monotonic", "-n", str(lines))
-        if ev.sources.get(name) == ["-- No entries --"] and name == "journal.prev":
-            ev.add(name, None, "the journal holds no previous boot (journald keeps none: no persistent journal)")
+        argv = ("journalctl", "-b", boot, "--no-pager", "-o", "short-monotonic", "-n", str(lines))
+        try:
+            result = host.run(Command.of(*argv), timeout=60)
+        except HostError as e:
+            ev.add(name, None, f"journalctl: {e}")
+            continue
+        if not result.ok:
+            ev.add(name, None, _why(result, "journalctl"))
+            continue
+        ev.add(name, result.stdout)
+        if PARTIAL in result.stderr:  # exit 0, but only this user's own messages
+            ev.unreadable[f"{name} (partial)"] = ("journalctl shows only this user's messages: not root, nor in the "
+                                                  "systemd-journal or adm group (run as root, or sudo: true)")
 
 
 def xen_logs(host: Host, ev: Evidence, lines: int = 200) -> None:

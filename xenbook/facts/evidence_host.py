@@ -121,11 +121,12 @@ def xen_facts(host: Host, ev: Evidence) -> None:
 def system_facts(host: Host, ev: Evidence) -> None:
     cmdline = read_lines(host, ev, "proc.cmdline", "/proc/cmdline") or ""
     try:
-        root = bootfacts.boot_layout(host).root
+        root = host.fact(bootfacts.mounts).get("/")
+    except HostError as e:
+        root, ev.unreadable["root"] = None, f"findmnt: {e}"
+    if root is not None:
         ev.fact("root_fstype", root.fstype)
         ev.fact("root_subvolume", root.subvolume)
-    except HostError as e:
-        ev.unreadable["root"] = str(e)
     ev.fact("cmdline_rootflags", "rootflags=" in cmdline)
     modules = kernel.loaded_modules(host) or []
     ev.add("modules", modules)

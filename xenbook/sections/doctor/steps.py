@@ -76,14 +76,14 @@ def healthy(area: str, ev: Evidence) -> str:
     return "no guest failure in /var/log/xen or the journal"
 
 
-class AreaCheck(Step):
-    """One area's row: warning with its findings, or ok with one line."""
+class Doctor(Step):
+    """One area's row, Doctor(AREA): warning with its findings, or ok with one line."""
 
     section = SECTION
 
     def __init__(self, area: str, params: DoctorParams):
         self.area, self.params = area, params
-        self.name = f"Doctor({area})"
+        self.name = self.named(area)
 
     def plan(self, host: Host) -> Plan:
         ev = evidence(host, self.params.journal_lines)
@@ -99,4 +99,4 @@ class AreaCheck(Step):
 
 
 def doctor_steps(params: RunbookParams, host: Host | None = None) -> list[Step]:
-    return [AreaCheck(area, params.doctor) for area in AREAS]
+    return [Doctor(area, params.doctor) for area in AREAS]
