@@ -101,3 +101,36 @@ def test_the_gatherer_reads_nothing_it_cannot_and_says_why():
     assert "ip.link" in ev.unreadable and "dmesg" in ev.unreadable
     assert "xen_installed=no" in ev.sources["facts"]
     assert diagnose(ev) == []
+
+
+GRUB_CFG = """\
+menuentry 'Arch Linux' --class arch --class gnu-linux --class gnu --class os $menuentry_id_option 'gnulinux-simple-0a1b' {
+\tlinux\t/boot/vmlinuz-linux root=UUID=0a1b rw
+}
+submenu 'Advanced options for Arch Linux' $menuentry_id_option 'gnulinux-advanced-0a1b' {
+\tmenuentry 'Arch Linux, with Linux linux' --class arch $menuentry_id_option 'gnulinux-linux-advanced-0a1b' {
+\t}
+}
+menuentry 'Arch Linux, with Xen hypervisor' --class arch --class xen $menuentry_id_option 'xen-gnulinux-simple-0a1b' {
+\tmultiboot2\t/boot/xen.gz placeholder
+}
+menuentry "Arch Linux (linux), with Xen hypervisor" --id xenbook-xen {
+\tmultiboot2\t/boot/xen.gz dom0_mem=2048M,max:2048M
+}
+"""
+
+
+@pytest.mark.parametrize("defaults, grubenv, expected", [
+    (None, None, "gnulinux-simple-0a1b (Arch Linux)"),
+    ("GRUB_DEFAULT=0\n", None, "gnulinux-simple-0a1b (Arch Linux)"),
+    ("GRUB_DEFAULT=2\n", None, "xen-gnulinux-simple-0a1b (Arch Linux, with Xen hypervisor)"),  # a submenu counts
+    ('GRUB_DEFAULT="xenbook-xen"\n', None, "xenbook-xen (Arch Linux (linux), with Xen hypervisor)"),
+    ("GRUB_DEFAULT=saved\n", "saved_entry=xenbook-xen\n", "xenbook-xen (Arch Linux (linux), with Xen hypervisor)"),
+    ("GRUB_DEFAULT=saved\n", None, "gnulinux-simple-0a1b (Arch Linux)"),
+    ("GRUB_DEFAULT='Advanced options for Arch Linux>Arch Linux, with Linux linux'\n", None,
+     "gnulinux-advanced-0a1b (Advanced options for Arch Linux)"),
+    ("GRUB_DEFAULT=9\n", None, "9"),
+])
+def test_the_grub_default_entry_as_grub_picks_it(defaults, grubenv, expected):
+    from xenbook.facts.evidence_host import grub_default_entry
+    assert grub_default_entry(GRUB_CFG, defaults, grubenv) == expected

@@ -19,7 +19,8 @@ EFI_LOADER_VARS = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"  # systemd's loader ven
 QEMU_DM = "/usr/lib/xen/bin/qemu-system-i386"
 XENDOMAINS_CONF, XL_CONF, SAVE_DIR = "/etc/conf.d/xendomains", "/etc/xen/xl.conf", "/var/lib/xen/save"
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_MENUENTRY = re.compile(r"""^menuentry\s+(['"])(.*?)\1.*?(?:--id\s+(\S+))?\s*\{""")
+_MENUENTRY = re.compile(r"""^(?:menuentry|submenu)\s+(['"])(.*?)\1.*?"""
+                        r"""(?:(?:--id|\$menuentry_id_option)\s+['"]?([^'"\s{]+)['"]?)?\s*\{""")
 
 
 def _value(text: str | None, key: str) -> str | None:
@@ -33,7 +34,7 @@ def _value(text: str | None, key: str) -> str | None:
 
 
 def _top_entries(grub_cfg: str) -> list[tuple[str, str]]:
-    """(title, id) of grub.cfg's top-level menu entries, in menu order."""
+    """(title, id) of grub.cfg's top-level menu entries and submenus, in menu order (GRUB_DEFAULT=N counts both)."""
     out = []
     for line in grub_cfg.splitlines():
         m = _MENUENTRY.match(line)  # top level: no indentation
