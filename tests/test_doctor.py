@@ -12,6 +12,7 @@ import pytest
 
 from tests.doctor import breaks
 from tests.test_cli import tree_hashes
+from xenbook.cli.doctor import examine
 from xenbook.engine.params import RunbookParams, build
 from xenbook.engine.registry import run_sections
 from xenbook_sample import SampleHost, init_sample
@@ -38,6 +39,49 @@ def dom0_template(tmp_path_factory):
 def dom0(dom0_template, tmp_path) -> SampleHost:
     shutil.copytree(dom0_template, tmp_path / "h", symlinks=True)
     return SampleHost(str(tmp_path / "h"))
+
+
+@pytest.fixture(scope="module")
+def uefi_templates(tmp_path_factory):
+    """A uefi-systemd-boot sample host after install, boot and dom0: before the reboot, and running Xen."""
+    base = tmp_path_factory.mktemp("doctor-uefi")
+    host = init_sample(str(base / "before"), profile="uefi-systemd-boot")
+    report = run_sections(host, RunbookParams(target=host.target), ["install", "boot", "dom0"], dry_run=False)
+    assert not report.failed, report.summary()
+    shutil.copytree(base / "before", base / "xen", symlinks=True)
+    assert reboot(SampleHost(str(base / "xen")))["xen"]
+    return base
+
+
+def found_ids(host) -> list[str]:
+    return [f["id"] for f in examine(RunbookParams(target=host.target))["findings"]]
+
+
+@pytest.mark.parametrize("template, breaking, expected", [
+    ("xen", breaks.xenfs_unmounted, "xenfs-not-mounted"),
+    ("xen", breaks.secure_boot_on, "secure-boot-unsigned-xen"),
+    ("xen", breaks.loader_default_efivar, "systemd-boot-default-overridden"),
+    ("xen", breaks.xen_cfg_missing, "xen-cfg-missing"),
+    ("xen", breaks.xen_cfg_not_ascii, "xen-cfg-not-ascii"),
+    ("xen", breaks.catch_all_network, "networkd-catch-all"),
+    ("xen", breaks.networkd_on_vif, "networkd-touches-vif"),
+    ("xen", breaks.xendomains_saving, "xendomains-save-fills"),
+    ("xen", breaks.xend_udev_rule, "xend-udev-rules"),
+    ("xen", breaks.missing_modules, "emergency-missing-modules"),
+    ("xen", breaks.hotplug_failed, "hotplug-scripts-failed"),
+    ("xen", breaks.qemu_removed, "xen-unit-failed"),
+    ("xen", breaks.xen_nvram_entry_not_first, "efi-bootorder-not-xen"),
+    ("xen", breaks.bridge_without_dhcp, "no-network-on-bridge"),
+    ("before", lambda h: None, "not-booted-into-xen"),
+], ids=lambda v: v if isinstance(v, str) else getattr(v, "__name__", "x"))
+def test_a_broken_uefi_host_names_the_cause(uefi_templates, tmp_path, template, breaking, expected):
+    shutil.copytree(uefi_templates / template, tmp_path / "h", symlinks=True)
+    host = SampleHost(str(tmp_path / "h"))
+    assert found_ids(host) == ([] if template == "xen" else [expected])  # healthy, or only not rebooted yet
+    breaking(host)
+    before = tree_hashes(Path(host.root))
+    assert expected in found_ids(SampleHost(str(tmp_path / "h")))
+    assert tree_hashes(Path(host.root)) == before
 
 
 def test_a_fresh_host_is_healthy_in_one_line_per_area(tmp_path):

@@ -134,3 +134,16 @@ menuentry "Arch Linux (linux), with Xen hypervisor" --id xenbook-xen {
 def test_the_grub_default_entry_as_grub_picks_it(defaults, grubenv, expected):
     from xenbook.facts.evidence_host import grub_default_entry
     assert grub_default_entry(GRUB_CFG, defaults, grubenv) == expected
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["BootCurrent: 0000", "BootOrder: 0002,0000", "Boot0000* Linux Boot Manager\tHD(1,GPT,aa)/File(\\EFI\\systemd\\"
+      "systemd-bootx64.efi)", "Boot0002* Arch Linux with Xen (xenbook)\tHD(1,GPT,aa)/File(\\xen.efi)"],
+     "0002 Arch Linux with Xen (xenbook)"),
+    (["BootNext: 0000", "BootOrder: 0002,0000", "Boot0000* Linux Boot Manager\tx"], "0000 Linux Boot Manager"),
+    (["BootOrder: 0007", "Boot0000* Linux Boot Manager\tx"], "0007 ?"),
+    (["BootCurrent: 0000"], ""),
+])
+def test_the_entry_the_firmware_boots_first(lines, expected):
+    from xenbook.facts.evidence_host import efi_first_entry
+    assert efi_first_entry(lines) == expected

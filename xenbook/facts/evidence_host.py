@@ -58,6 +58,18 @@ def grub_default_entry(grub_cfg: str, defaults: str | None, grubenv: str | None)
     return f"{hit[1]} ({hit[0]})" if hit else wanted
 
 
+_BOOT_ENTRY = re.compile(r"^Boot([0-9A-Fa-f]{4})\*?\s+(.*)$")
+
+
+def efi_first_entry(lines: list[str]) -> str:
+    """"NNNN LABEL" of the entry the firmware tries first (BootNext, else BootOrder's first), from efibootmgr's
+    listing; "" when it names none."""
+    values = dict(line.split(":", 1) for line in lines if line.startswith(("BootNext:", "BootOrder:")))
+    first = (values.get("BootNext") or values.get("BootOrder", "")).strip().split(",")[0].upper()
+    labels = {m.group(1).upper(): m.group(2).split("\t")[0].strip() for m in map(_BOOT_ENTRY.match, lines) if m}
+    return f"{first} {labels.get(first, '?')}" if first else ""
+
+
 def _efivar_text(host: Host, name: str) -> str | None:
     try:
         data = host.read_bytes(f"/sys/firmware/efi/efivars/{name}-{EFI_LOADER_VARS}")
@@ -81,6 +93,8 @@ def boot_config(host: Host, ev: Evidence) -> None:
     if mode == "uefi":
         run_lines(host, ev, "efibootmgr", "efibootmgr", "-v")
         ev.fact("secure_boot", {True: "on", False: "off", None: "unknown"}[firmware.secure_boot(host)])
+        ev.fact("efi_first_entry", efi_first_entry(ev.sources.get("efibootmgr") or []))
+        ev.add("loader.entries", [])  # none, unless systemd-boot's are read below
     if esp and host.exists(f"{esp}/loader/loader.conf"):
         read_lines(host, ev, "loader.conf", f"{esp}/loader/loader.conf")
         entries = host.listdir(f"{esp}/loader/entries") or []
