@@ -11,6 +11,7 @@ import click
 
 from xenbook.connectors.targets import open_host
 from xenbook.engine.params import RunbookParams, build, load_file, merge
+from xenbook.safety.redact import redact
 from xenbook.sections.doctor.catalogue import AREAS
 from xenbook.sections.doctor.steps import evidence, findings, healthy
 
@@ -29,7 +30,7 @@ def examine(params: RunbookParams) -> dict:
         areas[area] = {"healthy": not mine, "summary": healthy(area, ev) if not mine else
                        f"{len(mine)} finding{'s' if len(mine) > 1 else ''}: {', '.join(mine)}"}
     return {"target": label, "areas": areas, "findings": [f.to_dict() for f in found],
-            "unreadable": dict(sorted(ev.unreadable.items()))}
+            "unreadable": {name: redact(why) for name, why in sorted(ev.unreadable.items())}}
 
 
 def render(result: dict) -> str:
