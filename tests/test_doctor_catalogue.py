@@ -147,3 +147,19 @@ def test_the_grub_default_entry_as_grub_picks_it(defaults, grubenv, expected):
 def test_the_entry_the_firmware_boots_first(lines, expected):
     from xenbook.facts.evidence_host import efi_first_entry
     assert efi_first_entry(lines) == expected
+
+
+def test_a_chroot_target_takes_none_of_the_running_machines_state_for_the_systems():
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.core.commands import Result
+    from xenbook.facts.evidence_host import gather
+    host = FakeHost(files={"/proc/cmdline": "root=/dev/sda1\n", "/sys/hypervisor/type": "xen\n",
+                           "/proc/xen/capabilities": "control_d\n"},
+                    commands={"xl": Result(0, "xen_major : 4\n", ""), "dmesg": Result(0, "[0.0] Linux\n", ""),
+                              "journalctl": Result(0, "-- No entries --\n", "")},
+                    absent=["pacman", "systemctl", "ip", "findmnt", "efibootmgr"])
+    host.chroot = True
+    ev = gather(host, 50)
+    assert "chroot" in ev.unreadable["proc.cmdline"] and "dmesg" not in ev.sources
+    assert not any(f.startswith(("hypervisor=", "dom0=")) for f in ev.sources["facts"])
+    assert diagnose(ev) == []

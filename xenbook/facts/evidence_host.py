@@ -178,4 +178,11 @@ def gather(host: Host, journal_lines: int = ev_mod.LINE_CAP) -> Evidence:
     ev_mod.journals(host, ev, journal_lines)
     run_lines(host, ev, "dmesg", "dmesg")
     ev_mod.xen_logs(host, ev)
+    if host.chroot:  # its /proc, /sys, kernel log and links are the machine's that runs the chroot
+        for name in ("proc.cmdline", "dmesg", "modules", "ip.link", "ip.addr", "ip.route", "units", "xl.info",
+                     "xl.dmesg"):
+            ev.sources.pop(name, None)
+            ev.unreadable[name] = "a chroot target: this describes the machine running the chroot, not the system in it"
+        ev.sources["facts"] = [f for f in ev.sources.get("facts", []) if not f.startswith(
+            ("hypervisor=", "dom0=", "privcmd=", "proc_xen=", "bridge_nf_", "boot_mode=", "secure_boot="))]
     return ev
