@@ -47,7 +47,7 @@ def test_form_has_a_labelled_widget_per_parameter_of_the_right_kind_with_its_hel
                                         "More Xen options"]
 
 
-@pytest.mark.parametrize("section", ["preflight", "install", "boot", "dom0", "domu", "pv-guest", "manage"])
+@pytest.mark.parametrize("section", ["preflight", "install", "boot", "dom0", "domu", "pv-guest", "manage", "doctor"])
 def test_every_field_is_in_a_group_and_every_declared_field_exists(tmp_path, section):
     form = form_for(tmp_path, section)
     placed = [n for names in form.layout.groups.values() for n in names]

@@ -98,7 +98,7 @@ def choose(host, state: dict) -> tuple[str, Entry | None, bool, str]:
 def reboot(host) -> dict:
     """Reboot the sample host; return {"xen", "entry", "why", ...} and record it in the state and boot log."""
     from xenbook_sample.xl import xen_version
-    from xenbook_sample import xendomains
+    from xenbook_sample import journal, xendomains
     state = host.load_state()
     once = has_oneshot(host, state)
     title, entry, on_xen, why = choose(host, state)
@@ -114,6 +114,7 @@ def reboot(host) -> dict:
     run["boot_count"] = run.get("boot_count", 0) + 1
     run["boot_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"xenbook-sample:{machine['hostname']}:{run['boot_count']}"))
     saved = xendomains.stop(host, state)  # the ending boot's guests: saved, or shut down
+    journal.rotate(host)  # the ending boot's journal is -b -1 from now on
     run["booted_at"] = time.time()
     run.update(domains=[], next_domid=1)
     run.pop("xen", None)
@@ -130,9 +131,10 @@ def reboot(host) -> dict:
         host.makedirs("/proc/xen")
         host.makedirs("/sys/hypervisor")
         host.write_atomic("/proc/xen/capabilities", b"control_d\n", mode=0o444)
+        host.write_atomic("/proc/xen/privcmd", b"", mode=0o600)  # xenfs's privcmd node (a file on the sample)
         host.write_atomic("/sys/hypervisor/type", b"xen\n", mode=0o444)
     else:
-        for path in ("/proc/xen/capabilities", "/sys/hypervisor/type"):
+        for path in ("/proc/xen/capabilities", "/proc/xen/privcmd", "/sys/hypervisor/type"):
             host.remove(path)
     host.makedirs("/proc/sys/kernel/random")
     host.write_atomic("/proc/sys/kernel/random/boot_id", f"{run['boot_id']}\n".encode(), mode=0o444)

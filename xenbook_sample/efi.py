@@ -32,8 +32,9 @@ def efibootmgr(host, argv, stdin) -> Result:
     efi = state.get("efi")
     if efi is None:
         return Result(2, "", "EFI variables are not supported on this system.\n")
-    opts, args = options("efibootmgr", argv, "cCd:p:L:l:n:o:",
-                         ["create", "create-only", "disk=", "part=", "label=", "loader=", "bootnext=", "bootorder="], 1)
+    opts, args = options("efibootmgr", argv, "cCd:p:L:l:n:o:v",
+                         ["create", "create-only", "disk=", "part=", "label=", "loader=", "bootnext=", "bootorder=",
+                          "verbose"], 1)
     given = {k.lstrip("-"): v for k, v in opts}
     nums = {"n": given.get("n") or given.get("bootnext"), "o": given.get("o") or given.get("bootorder")}
     if nums["n"] or nums["o"]:  # BootNext (the firmware boots it once and clears it), BootOrder

@@ -98,3 +98,7 @@ from xenbook_sample import resize, timeout  # noqa: E402  (lvextend, e2fsck, res
 
 PROGRAMS.update(resize.PROGRAMS)
 PROGRAMS.update(timeout.PROGRAMS)
+
+from xenbook_sample import journal  # noqa: E402  (journalctl)
+
+PROGRAMS.update(journal.PROGRAMS)

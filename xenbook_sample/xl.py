@@ -248,6 +248,9 @@ def xl(host, argv, stdin) -> Result:
         return _fail("command does not implement -N (dryrun) option\n")
     if verb == "info":
         return xl_info(host, state, rest)
+    if verb == "dmesg":
+        from xenbook_sample.journal import xl_dmesg
+        return xl_dmesg(host, state)
     if verb == "list":
         return xl_list(host, state, rest)
     if verb in ("domid", "console"):

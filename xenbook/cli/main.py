@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xenbook import __version__
-from xenbook.cli import restore_command, workspace, workspace_commands
+from xenbook.cli import doctor, restore_command, workspace, workspace_commands
 from xenbook.cli.confirm import asks, confirm
 from xenbook.cli.run import run_notebooks
 from xenbook.connectors.targets import open_host
@@ -283,7 +283,7 @@ def _guard_all(command: click.Command) -> click.Command:
     return command
 
 
-for _command in (workspace_commands.init, workspace_commands.lab, restore_command.restore):
+for _command in (workspace_commands.init, workspace_commands.lab, restore_command.restore, doctor.doctor):
     main.add_command(_guard_all(_command))
 
 for _ep in entry_points(group=COMMANDS):  # commands other packages add, e.g. the sample host's sample and reboot
