@@ -69,7 +69,7 @@ def uefi_host(uefi_ready, e2e_dir):
 
 
 @pytest.fixture(scope="session")
-def boot_uefi(xen_images, uefi_host, e2e_dir, qemu_processes):
+def boot_uefi(uefi_ready, xen_images, uefi_host, e2e_dir, qemu_processes):
     """boot_uefi(name, systemd_boot, xen_cfg=None, until=None) -> qemu.Boot: an ESP with xen.efi, xen.cfg (the host's, by default)
     and the files it names, booted by OVMF through systemd-boot (SYSTEMD_BOOT) or through a Boot#### entry made as
     the host's efibootmgr command makes it; the console, disk and variables are kept in the boot's folder."""

@@ -28,6 +28,9 @@ def script(folder: Path) -> str:
     """A /bin/sh script of `ip` commands for FOLDER's xenbook files (00-xenbook-*), in networkd's order: netdevs
     first, then the networks in lexical order; every command's failure ends the script with its own message."""
     files = sorted(folder.glob("00-xenbook-*"))
+    if not any(f.suffix == ".netdev" for f in files):
+        raise ValueError(f"no xenbook .netdev in {folder}: the e2e dom0 makes its bridge from systemd-networkd files "
+                         "only (the sample's default network manager)")
     lines = ["set -e", "# made by tests/e2e/network.py from: " + " ".join(f.name for f in files)]
     for path in (f for f in files if f.suffix == ".netdev"):
         netdev = _read(path)["NetDev"]

@@ -124,6 +124,9 @@ def test_the_bridge_is_made_from_xenbooks_networkd_files(tmp_path):
     (tmp_path / "00-xenbook-xenbr0.netdev").write_text("[NetDev]\nName=xenbr0\nKind=bond\n")
     with pytest.raises(ValueError, match="Kind=bond is not a bridge"):
         network.script(tmp_path)
+    (tmp_path / "00-xenbook-xenbr0.netdev").unlink()
+    with pytest.raises(ValueError, match="no xenbook .netdev in"):
+        network.script(tmp_path)
 
 
 def test_a_recorded_failure_is_cut_from_the_console():
