@@ -35,6 +35,20 @@ def missing() -> list[str]:
     return gone
 
 
+def missing_uefi() -> list[str]:
+    """What the UEFI boots need beyond missing(): OVMF, systemd-boot, Xen's EFI binary, mkfs.fat, and virt-firmware
+    (a test extra: it writes the firmware's boot entry into a copy of OVMF's variable store)."""
+    from tests.e2e import esp, qemu  # esp imports qemu; neither imports this module at import time
+    files = {qemu.OVMF_CODE: "ovmf", qemu.OVMF_VARS: "ovmf", esp.SYSTEMD_BOOT: "systemd-boot-efi",
+             esp.XEN_EFI: "xen-hypervisor-4.17-amd64"}
+    gone = [f"{path} ({pkg})" for path, pkg in files.items() if not path.exists()]
+    gone += [f"{name} ({pkg})" for name, pkg in {"mkfs.fat": "dosfstools", "sfdisk": "fdisk",
+                                                  "mcopy": "mtools"}.items() if not shutil.which(name)]
+    if esp.edk2 is None:
+        gone.append("the Python package virt-firmware (xenbook's test extras)")
+    return gone
+
+
 def _static(program: Path) -> bool:
     return "not a dynamic executable" in subprocess.run(["ldd", str(program)], capture_output=True, text=True).stderr
 

@@ -3,28 +3,32 @@ guest, by the xenbook command line exactly as a user runs it."""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e import debian, initramfs, iso
+from tests.e2e import debian, initramfs, iso, network
 
 XENBOOK = [sys.executable, "-m", "xenbook.cli.main"]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7xenbookTestKeyOnlyForTests admin@example"
 
 # What this boot differs in from the sample's defaults, all through xenbook's own parameters: Xen's console on
-# the serial port QEMU shows, dom0 and the guest small enough for a 2 GiB emulated machine, dom0's kernel
-# console on hvc0 (Xen's console for dom0, so dom0's messages reach the serial port too).
-PARAMS = """\
-target: sample:{host}
+# the serial port QEMU shows, dom0 and the guest small enough for a 2 GiB emulated machine. dom0's kernel console
+# is not set here: with Xen's console on com1 the boot section itself ends dom0's options with console=hvc0.
+BOOT = """\
 boot:
   dom0_mem: 512M
   console: com1
   com1: 115200,8n1
   loglvl: info
-  dom0_kernel_options: console=hvc0
+"""
+PARAMS = """\
+target: sample:{host}
+""" + BOOT + """\
 guests:
   - name: dom01
     memory: 256
@@ -53,6 +57,24 @@ def prepare(host: Path) -> Path:
     return host
 
 
+def prepare_uefi(host: Path) -> tuple[Path, list[str]]:
+    """A `uefi-systemd-boot` sample host at HOST after the install and boot sections (xen.cfg, the systemd-boot
+    entry, loader.conf), and the argv of the efibootmgr command the boot section plans with uefi_entry efibootmgr."""
+    params = host.with_name(host.name + ".yaml")
+    params.write_text(f"target: sample:{host}\n" + BOOT)
+    code, out = xenbook("sample", "init", "--profile", "uefi-systemd-boot", str(host))
+    assert code == 0, out
+    code, out = xenbook("apply", "--params", str(params), "--sections", "install,boot")
+    assert code == 0, f"xenbook apply exited {code}:\n{out}"
+    firmware = host.with_name(host.name + "-efibootmgr.yaml")
+    firmware.write_text(f"target: sample:{host}\n" + BOOT + "  uefi_entry: efibootmgr\n")
+    code, out = xenbook("plan", "--params", str(firmware), "--sections", "boot", "--json")
+    assert code == 0, out
+    plan = json.JSONDecoder().raw_decode(out[out.index("{"):])[0]
+    step = next(s for s in plan["steps"] if s["name"] == "FirmwareXenEntry")
+    return host, shlex.split(step["commands"][0])
+
+
 @dataclass
 class Images:
     """What the ISOs are made of: the entry xenbook wrote, and the files placed at the paths it names."""
@@ -66,9 +88,12 @@ def images(host: Path, work: Path) -> Images:
     paths the configuration names) and an empty microcode archive, mapped to the paths of HOST's Xen entry."""
     entry = iso.xen_entry(host / "etc/grub.d/40_custom")
     guest_cfg = (host / "etc/xen/dom01.cfg").read_text()
-    vmlinuz, modules = debian.kernel(initramfs.DOM0_MODULES)
-    guest_ramdisk = initramfs.guest(work / "guest-initramfs.img")
-    dom0_files = {"etc/xen/dom01.cfg": host / "etc/xen/dom01.cfg", "etc/xen/xl.conf": host / "etc/xen/xl.conf"}
+    vmlinuz, modules = debian.kernel(initramfs.DOM0_MODULES | initramfs.GUEST_MODULES)
+    guest_ramdisk = initramfs.guest(work / "guest-initramfs.img", modules)
+    bridge = work / "xenbr0.sh"
+    bridge.write_text(network.script(host / "etc/systemd/network"))
+    dom0_files = {"etc/xen/dom01.cfg": host / "etc/xen/dom01.cfg", "etc/xen/xl.conf": host / "etc/xen/xl.conf",
+                  "etc/xenbook-e2e/network.sh": bridge}
     for key, source in (("kernel", vmlinuz), ("ramdisk", guest_ramdisk)):
         dom0_files[_cfg_value(guest_cfg, key)] = source
     dom0_ramdisk = initramfs.dom0(work / "dom0-initramfs.img", modules, dom0_files)

@@ -16,6 +16,7 @@ DOM0_MODULES = {
     "xen-blkback": "drivers/block/xen-blkback", "llc": "net/llc", "stp": "net/802", "bridge": "net/bridge",
     "xen-netback": "drivers/net/xen-netback",
 }
+GUEST_MODULES = {"xen-netfront": "drivers/net"}  # the guest's network device (its disk is not mounted)
 XEN_PROGRAMS = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "xentop"]
 XENSTORE_TOOLS = ["xenstore-read", "xenstore-write", "xenstore-exists", "xenstore-rm", "xenstore-list",
                   "xenstore-ls", "xenstore-chmod", "xenstore-watch"]
@@ -39,11 +40,14 @@ def _base(tree: Tree, init: str) -> None:
     tree.file("init", HERE / init, 0o755)
 
 
-def guest(dest: Path) -> Path:
-    """The guest's initramfs: a static busybox and an /init that prints a marker on hvc0 and powers off."""
+def guest(dest: Path, modules: Path) -> Path:
+    """The guest's initramfs: a static busybox, xen-netfront, and an /init that pings dom0 over the bridge, prints a
+    marker on hvc0 and powers off."""
     tree = Tree()
     _base(tree, "guest-init.sh")
     tree.file("bin/busybox", tool("busybox"), 0o755)
+    for name, folder in GUEST_MODULES.items():
+        tree.file(f"lib/modules/{name}.ko", modules / "kernel" / folder / f"{name}.ko")
     return tree.write(dest)
 
 

@@ -1,7 +1,10 @@
 """Boot an ISO under QEMU (software emulation) and follow its serial console through the stages of the boot.
 
 Stages, in order: `grub` (GRUB's config runs), `hypervisor` (Xen's own banner on its console), then the stages
-dom0's /init prints: `xen`, `dom0`, `xenstored`, `xl-info`, `xl-parse`, `guest-created`, `guest-marker`.
+dom0's /init prints: `xen`, `dom0`, `xenstored`, `xl-info`, `xl-parse`, `guest-created`, `guest-marker`,
+`guest-network`.
+Booted by UEFI (OVMF) instead, the first stages are `firmware` (OVMF starts a Boot#### entry) and `xen-efi` (xen.efi's
+own loader banner), then `hypervisor` and the rest.
 The boot stops at XENBOOK-DONE, at the first sign of failure (a GRUB error, a panic, XENBOOK-FAIL), when QEMU
 exits, or at a hard timeout; the result says which stage was reached last and keeps the console's tail.
 """
@@ -15,12 +18,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STAGES = ("grub", "hypervisor", "xen", "dom0", "xenstored", "xl-info", "xl-parse", "guest-created", "guest-marker")
+DOM0_STAGES = ("hypervisor", "xen", "dom0", "xenstored", "xl-info", "xl-parse", "guest-created", "guest-marker",
+               "guest-network")
+STAGES = ("grub",) + DOM0_STAGES
+UEFI_STAGES = ("firmware", "xen-efi") + DOM0_STAGES
+# Debian's OVMF (ovmf): the firmware's code read-only, and a copy of its variable store per boot.
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 # +svm lets Xen run HVM and PVH guests; +npt adds nested paging, which Debian's Xen needs for them (it has no
 # shadow paging: without +npt `xl create` of a PVH guest fails "neither hap nor shadow paging available").
 # Not -cpu max: dom0 crashes with a page fault there.
-QEMU = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "qemu64,+svm,+npt", "-m", "2048", "-smp", "2",
-        "-nographic", "-no-reboot"]
+CPU = "qemu64,+svm,+npt"
+QEMU = ["qemu-system-x86_64", "-machine", "q35", "-cpu", CPU, "-m", "2048", "-smp", "2", "-nographic", "-no-reboot"]
 DONE = "XENBOOK-DONE"
 GRUB_FAILURES = [
     re.compile(r"^error: .*", re.M),                      # GRUB: a file not found, a bad command, ...
@@ -28,6 +37,9 @@ GRUB_FAILURES = [
 ]
 FAILURES = [
     re.compile(r"XENBOOK-FAIL .*"),                       # dom0's /init
+    # xen.efi's loader (xen/common/efi/boot.c: read_file's "<what> failed for <file>: <status>", and blexit's)
+    re.compile(r"(?:Open|Seek|Get size|Allocation|Read) failed for .*"),
+    re.compile(r"No initial domain kernel specified\.|No configuration file found\.|Configuration file not found\."),
     re.compile(r"Panic on CPU \d+:(?:\s*\(XEN\))?\s*.*"),  # Xen
     re.compile(r"Kernel panic - .*"),                     # Linux
 ]
@@ -61,6 +73,10 @@ def stages_in(console: str) -> list[str]:
     seen = []
     if "XENBOOK-STAGE grub" in console:
         seen.append("grub")
+    if re.search(r"BdsDxe: starting Boot[0-9A-F]{4}", console):
+        seen.append("firmware")
+    if re.search(r"Xen \d+\.\d+\S* \(c/s [^)]*\) EFI loader", console):  # after systemd-boot's menu, no newline
+        seen.append("xen-efi")
     if re.search(r"\(XEN\) Xen version \d", console):
         seen.append("hypervisor")
     seen += [m[1] for m in re.finditer(r"^XENBOOK-STAGE ([a-z0-9-]+)\s*$", console, re.M) if m[1] != "grub"]
@@ -77,11 +93,32 @@ def failure_in(console: str) -> str | None:
     return min(hits)[1] if hits else None
 
 
-def boot(iso: Path, log: Path, timeout: float = 300.0, processes: list | None = None) -> Boot:
-    """Boot ISO, its serial console copied to LOG; PROCESSES gets the QEMU process (for a teardown that outlives
-    this call). QEMU is always stopped, by its own process id, before this returns."""
+def cdrom(iso: Path) -> list[str]:
+    """QEMU's arguments to boot ISO by the BIOS (SeaBIOS) from the CD drive."""
+    return ["-cdrom", str(iso), "-boot", "d"]
+
+
+def uefi(disk: Path, vars_file: Path) -> list[str]:
+    """QEMU's arguments to boot DISK (a raw GPT image holding the ESP) by OVMF, with VARS_FILE (this boot's own copy
+    of the variable store: the boot entries) as the second flash chip. No display adapter: with one, OVMF hands Xen
+    and dom0 a 1280x800 graphics framebuffer and the boot takes about twice as long under emulation (the consoles
+    are all on the serial port anyway)."""
+    return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={vars_file}",
+            "-drive", f"file={disk},format=raw,if=none,id=esp", "-device", "virtio-blk-pci,drive=esp",
+            "-nic", "none", "-vga", "none"]
+
+
+def boot(media: list[str] | Path, log: Path, timeout: float = 300.0, processes: list | None = None,
+         cpu: str = CPU, until: str | None = None) -> Boot:
+    """Boot MEDIA (QEMU's arguments for the boot disk, or an ISO path), its serial console copied to LOG; PROCESSES
+    gets the QEMU process (for a teardown that outlives this call). With UNTIL (a stage /init prints), the boot ends
+    as soon as that stage is reached instead of at XENBOOK-DONE. QEMU is always stopped, by its own process id,
+    before this returns."""
     start = time.monotonic()
-    proc = subprocess.Popen(QEMU + ["-cdrom", str(iso), "-boot", "d"], stdin=subprocess.DEVNULL,
+    media = cdrom(media) if isinstance(media, Path) else media
+    command = QEMU[:3] + ["-cpu", cpu] + QEMU[5:]
+    proc = subprocess.Popen(command + media, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if processes is not None:
         processes.append(proc)
@@ -102,7 +139,7 @@ def boot(iso: Path, log: Path, timeout: float = 300.0, processes: list | None = 
             time.sleep(0.25)
             console = ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
             result.failure = failure_in(console)
-            if DONE in console or result.failure:
+            if DONE in console or result.failure or (until and f"XENBOOK-STAGE {until}\n" in console):
                 break
             if proc.poll() is not None:
                 result.failure = f"QEMU exited ({proc.returncode}) before {DONE}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 
-from tests.e2e import iso, qemu
+import pytest
+
+from tests.e2e import esp, iso, network, qemu, recordings
 from tests.e2e.cpio import Tree
 
 ENTRY = """\
@@ -68,3 +70,68 @@ def test_initramfs_is_a_newc_archive_with_merged_usr(tmp_path):
     assert raw.startswith(b"070701") and raw.rstrip(b"\0").endswith(b"TRAILER!!!")
     names = [chunk.split(b"\0", 1)[0][104:] for chunk in raw.split(b"070701")[1:]]
     assert {b"init", b"usr/bin/sh", b"dev/console", b"bin", b"lib"} <= set(names)
+
+
+def test_uefi_stages_and_xen_efis_own_failures_are_read_from_the_console():
+    console = ('BdsDxe: starting Boot0003 "Arch Linux with Xen (xenbook)" from HD(1,GPT,...)/\\xen.efi\r\n'
+               "Xen 4.17.7 (c/s ) EFI loader\r\nUsing configuration file 'xen.cfg'\r\n"
+               "Open failed for vmlinuz-missing: Not found\r\n")
+    assert qemu.stages_in(console) == ["firmware", "xen-efi"]
+    assert qemu.failure_in(console) == "Open failed for vmlinuz-missing: Not found"
+    menu = "    Arch Linux (linux), with Xen hypervisor     Boot in 1 s.   Xen 4.17.7 (c/s ) EFI loader\r\n"
+    assert qemu.stages_in(menu) == ["xen-efi"]  # systemd-boot's menu leaves no newline before it
+    assert qemu.failure_in("Xen 4.17.7 (c/s ) EFI loader\nNo initial domain kernel specified.\n") == \
+        "No initial domain kernel specified."
+
+
+XEN_CFG = """\
+# BEGIN xenbook xen-cfg
+[global]
+default=xenbook
+
+[xenbook]
+options=dom0_mem=512M,max:512M console=com1
+kernel=vmlinuz-linux root=UUID=8d2f rw console=hvc0
+kernel=ignored-second
+ramdisk=initramfs-linux.img
+# END xenbook xen-cfg
+"""
+
+
+def test_xen_cfg_is_read_as_xen_efi_reads_it(tmp_path):
+    section = esp.xen_cfg_section(XEN_CFG)
+    assert section == {"options": "dom0_mem=512M,max:512M console=com1", "ramdisk": "initramfs-linux.img",
+                       "kernel": "vmlinuz-linux root=UUID=8d2f rw console=hvc0"}  # the first kernel= wins
+    assert esp.xen_cfg_section(XEN_CFG.replace("[xenbook]", "[other]")) == {}
+    files = esp.uefi_files(tmp_path, XEN_CFG, {"kernel": tmp_path / "k", "ramdisk": tmp_path / "r",
+                                               "ucode": tmp_path / "u"}, systemd_boot=False)
+    assert files == {"xen.efi": esp.XEN_EFI, "vmlinuz-linux": tmp_path / "k", "initramfs-linux.img": tmp_path / "r"}
+
+
+def test_the_bridge_is_made_from_xenbooks_networkd_files(tmp_path):
+    (tmp_path / "00-xenbook-xenbr0.netdev").write_text(
+        "# Managed by xenbook\n[NetDev]\nName=xenbr0\nKind=bridge\nMACAddress=3c:ec:ef:6a:41:0e\n")
+    (tmp_path / "00-xenbook-xenbr0.network").write_text("[Match]\nName=xenbr0\n\n[Network]\nDHCP=yes\n")
+    (tmp_path / "00-xenbook-xenbr0-enp1s0.network").write_text("[Match]\nName=enp1s0\n\n[Network]\nBridge=xenbr0\n")
+    (tmp_path / "00-xenbook-guest-interfaces.network").write_text("[Match]\nName=vif* tap*\n\n[Link]\nUnmanaged=yes\n")
+    (tmp_path / "20-wired.network").write_text("[Match]\nName=enp1s0\n\n[Network]\nDHCP=yes\n")  # not xenbook's
+    lines = network.script(tmp_path).splitlines()
+    commands = [ln for ln in lines if ln.startswith(("ip ", "if "))]
+    assert commands[:2] == ["ip link add name xenbr0 type bridge", "ip link set dev xenbr0 address 3c:ec:ef:6a:41:0e"]
+    assert commands[2].startswith("if [ -e /sys/class/net/enp1s0 ]; then ip link set dev enp1s0 master xenbr0;")
+    assert commands[3:] == [f"ip address add {network.DOM0_ADDRESS} dev xenbr0", "ip link set dev xenbr0 up"]
+    assert lines[0] == "set -e" and "20-wired" not in "\n".join(lines)
+    (tmp_path / "00-xenbook-xenbr0.netdev").write_text("[NetDev]\nName=xenbr0\nKind=bond\n")
+    with pytest.raises(ValueError, match="Kind=bond is not a bridge"):
+        network.script(tmp_path)
+    (tmp_path / "00-xenbook-xenbr0.netdev").unlink()
+    with pytest.raises(ValueError, match="no xenbook .netdev in"):
+        network.script(tmp_path)
+
+
+def test_a_recorded_failure_is_cut_from_the_console():
+    console = "x\nXENBOOK-RECORD-BEGIN oom: xl create /tmp/big.cfg\r\nlibxl: error: Out of memory\r\n" \
+              "XENBOOK-RECORD-END oom rc=1\r\nXENBOOK-RECORD-BEGIN next: true\n"
+    text = recordings.clean(recordings.between(console, "oom"))
+    assert text == ("XENBOOK-RECORD-BEGIN oom: xl create /tmp/big.cfg\nlibxl: error: Out of memory\n"
+                    "XENBOOK-RECORD-END oom rc=1\n")

@@ -37,7 +37,8 @@ def test_xen_and_dom0_run_with_the_command_lines_xenbook_wrote(good_boot, xen_im
     assert "dom0_mem=512M,max:512M" in xen_args and "console=com1" in xen_args
     assert f"(XEN) Command line: {xen_args}" in good_boot.console, good_boot.explain()
     assert re.search(r"^xen_commandline\s+: " + re.escape(xen_args) + r"\s*$", good_boot.console, re.M)
-    assert f"Kernel command line: {dom0_args}" in good_boot.console
+    assert dom0_args.endswith(" console=hvc0"), "the boot section ends dom0's options with it for Xen's com1"
+    assert f"dom0 cmdline: {dom0_args}" in good_boot.console
     # dom0_mem took effect: Xen lists dom0 with exactly 512 MiB
     assert re.search(r"^Domain-0\s+0\s+512\s", good_boot.console, re.M), good_boot.explain()
 
@@ -60,7 +61,18 @@ def test_the_guest_runs_and_prints_its_marker(good_boot, xen_images):
     assert f"dom01| XENBOOK-GUEST-MARKER cmdline: {cmdline}" in good_boot.console, good_boot.explain()
     assert re.search(r"^dom01\s+1\s+256\s+1\s", good_boot.console, re.M)
     # the guest's disk and network device were set up by Xen's hotplug scripts and offered to it
-    assert "vif1.0" in good_boot.console and "device/vbd/51712" in good_boot.console
+    assert "guest devices: vbd 51712; bridge xenbr0 ports: vif1.0" in good_boot.console, good_boot.explain()
+
+
+def test_the_guest_reaches_dom0_over_xenbooks_bridge(good_boot, xen_images):
+    """xenbr0 made from the dom0 section's networkd files (tests/e2e/network.py), vif1.0 in it by vif-bridge, and the
+    guest's ping of dom0's address on it answered."""
+    good_boot.assert_reached(qemu.STAGES)
+    mac = re.search(r"mac=([0-9a-f:]+)", xen_images.guest_cfg)[1]
+    assert re.search(rf"^dom01\| XENBOOK-GUEST-NET eth0 {mac} 10\.0\.0\.2/24: 3 packets transmitted, 3 packets "
+                     r"received, 0% packet loss", good_boot.console, re.M), good_boot.explain()
+    assert "dom0 xenbr0: 10.0.0.1/24" in good_boot.console
+    assert "network: 00-xenbook-xenbr0-enp1s0.network: no enp1s0 in this machine" in good_boot.console
 
 
 def _capture(console: str, name: str) -> str:
