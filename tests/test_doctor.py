@@ -63,6 +63,8 @@ def found_ids(host) -> list[str]:
     ("xen", breaks.loader_default_efivar, "systemd-boot-default-overridden"),
     ("xen", breaks.xen_cfg_missing, "xen-cfg-missing"),
     ("xen", breaks.xen_cfg_not_ascii, "xen-cfg-not-ascii"),
+    ("xen", breaks.xen_cfg_kernel_missing, "xen-cfg-broken"),
+    ("xen", breaks.xen_cfg_section_renamed, "xen-cfg-broken"),
     ("xen", breaks.catch_all_network, "networkd-catch-all"),
     ("xen", breaks.networkd_on_vif, "networkd-touches-vif"),
     ("xen", breaks.xendomains_saving, "xendomains-save-fills"),

@@ -132,3 +132,18 @@ def bridge_without_dhcp(host) -> None:
     from xenbook_sample.boot import reboot
     host.remove("/etc/systemd/network/00-xenbook-xenbr0.network")
     assert reboot(host)["xen"]
+
+
+def xen_cfg_kernel_missing(host) -> None:
+    """xen.cfg's kernel= names a file not beside xen.efi (the e2e tier's xen-cfg-missing-kernel)."""
+    text = host.read_text("/boot/xen.cfg")
+    broken = re.sub(r"(?m)^kernel=\S+", "kernel=vmlinuz-missing", text)
+    assert broken != text
+    host.write_atomic("/boot/xen.cfg", broken.encode())
+
+
+def xen_cfg_section_renamed(host) -> None:
+    """[global] default= names no section (the e2e tier's xen-cfg-missing-section)."""
+    text = host.read_text("/boot/xen.cfg")
+    assert "[xenbook]" in text
+    host.write_atomic("/boot/xen.cfg", text.replace("[xenbook]", "[xen-renamed]").encode())

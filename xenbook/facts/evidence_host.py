@@ -106,8 +106,38 @@ def boot_config(host: Host, ev: Evidence) -> None:
         ev.fact("xen_efi", "present")
         ev.fact("xen_cfg", "missing" if data is None else "present")
         if data is not None:
-            ev.add("xen.cfg", data.decode("utf-8", "replace"))
+            text = data.decode("utf-8", "replace")
+            ev.add("xen.cfg", text)
             ev.fact("xen_cfg_ascii", data.isascii())
+            for key, value in xen_cfg_facts(text, lambda name: host.exists(f"{esp}/{name}")):
+                ev.fact(key, value)
+
+
+def xen_cfg_facts(text: str, exists) -> list[tuple[str, str]]:
+    """What would stop xen.efi at this xen.cfg: "xen_cfg_section=missing NAME" when [global]'s default= names no
+    section (xen.efi: "No initial domain kernel specified."), "xen_cfg_missing_file=KEY=FILE" for each kernel=/ramdisk=
+    file not beside xen.efi (xen.efi: "Open failed for FILE: Not found"). exists(name) looks a name up beside
+    xen.efi (a name with a leading backslash from the ESP's root)."""
+    found = {}
+    current = None
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = found.setdefault(line[1:-1], {})
+        elif current is not None and "=" in line:
+            key, value = line.split("=", 1)
+            current.setdefault(key.strip(), value.strip())  # the first occurrence wins, as in xen.efi's get_value
+    name = found.get("global", {}).get("default", "")
+    if not name:  # what xen.efi then does is not checked here
+        return []
+    if name not in found:
+        return [("xen_cfg_section", f"missing {name}")]
+    out = []
+    for key in ("kernel", "ramdisk"):
+        parts = found[name].get(key, "").split()
+        if parts and not exists(parts[0].replace("\\", "/").lstrip("/")):
+            out.append(("xen_cfg_missing_file", f"{key}={parts[0]}"))
+    return out
 
 
 def xen_facts(host: Host, ev: Evidence) -> None:
