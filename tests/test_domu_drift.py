@@ -184,7 +184,7 @@ def test_attacks_change_nothing_and_say_why(xen_host):
     ({"state": "absent", "force": True}, "guests.0", "set confirm to the guest's name, g1"),
     ({"state": "absent", "force": True, "confirm": "/dev/vg0/g1"}, "guests.0", "set confirm to the guest's name"),
     ({"state": "gone"}, "guests.0.state", "'present' or 'absent'"),
-    ({"grow": "yes please"}, "guests.0.grow", "boolean"),
+    ({"grow": "yes please"}, "guests.0.grow", "must be true or false"),
 ])
 def test_bad_drift_parameters_are_named(values, where, words):
     with pytest.raises(ParameterError) as raised:

@@ -11,7 +11,7 @@ import pytest
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from tests.browser.test_jupyterlab import KEY, TIMEOUT, _open_and_run_all, _xenbook
+from tests.browser.test_jupyterlab import TIMEOUT, _open_and_run_all, _xenbook, xen_host_with_guest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,14 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def shut_off_guest(lab_workspace):
     """A sample host on Xen with the guest dom01 created, then shut down: defined (its /etc/xen/dom01.cfg) but off."""
     root, state = lab_workspace
-    host = state / "hosts" / "xen-dash"
-    params = state / "xen-dash.yaml"
-    params.write_text(f"target: sample:{host}\nguests:\n  - name: dom01\n    ssh_key: {KEY}\n")
-    _xenbook("sample", "init", str(host))
-    _xenbook("apply", "--params", str(params), "--sections", "install,boot,dom0", expected=3)
-    _xenbook("reboot", "--target", f"sample:{host}")
-    _xenbook("apply", "--params", str(params), "--sections", "dom0,domu")
-    _xenbook("apply", "--params", str(params), "--sections", "manage", "--set", "manage.action=shutdown",
+    host = xen_host_with_guest(state, "xen-dash")
+    _xenbook("apply", "--params", str(state / "xen-dash.yaml"), "--sections", "manage", "--set", "manage.action=shutdown",
              "--set", "manage.domain=dom01", "--set", "manage.snapshot=false")
     notebook = root / "60-manage.ipynb"
     nb = load_notebook_node(str(notebook))

@@ -25,18 +25,25 @@ def _xenbook(*args: str, expected: int = 0) -> None:
     assert proc.returncode == expected, f"xenbook {' '.join(args)}: {proc.returncode}\n{proc.stdout}{proc.stderr}"
 
 
-@pytest.fixture(scope="module")
-def sample_host(lab_workspace):
-    """A sample host through install, boot and dom0 (with the notebooks' defaults), rebooted into Xen, with a
-    guest; the notebooks' copies get it as their target in a papermill-injected parameters cell."""
-    root, state = lab_workspace
-    host = state / "hosts" / "xen1"
-    params = state / "xen1.yaml"
+def xen_host_with_guest(state, name: str):
+    """A sample host STATE/hosts/NAME through install, boot and dom0, rebooted into Xen, with the guest dom01 (its
+    parameters file STATE/NAME.yaml); returns the host's folder."""
+    host = state / "hosts" / name
+    params = state / f"{name}.yaml"
     params.write_text(f"target: sample:{host}\nguests:\n  - name: dom01\n    ssh_key: {KEY}\n")
     _xenbook("sample", "init", str(host))
     _xenbook("apply", "--params", str(params), "--sections", "install,boot,dom0", expected=3)
     _xenbook("reboot", "--target", f"sample:{host}")
     _xenbook("apply", "--params", str(params), "--sections", "dom0,domu")
+    return host
+
+
+@pytest.fixture(scope="module")
+def sample_host(lab_workspace):
+    """A sample host through install, boot and dom0 (with the notebooks' defaults), rebooted into Xen, with a
+    guest; the notebooks' copies get it as their target in a papermill-injected parameters cell."""
+    root, state = lab_workspace
+    host = xen_host_with_guest(state, "xen1")
     for notebook in (root / "20-boot.ipynb", root / "60-manage.ipynb"):
         if notebook.exists():
             nb = load_notebook_node(str(notebook))

@@ -74,12 +74,35 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return [n for k in kinds if isinstance(k, type) and issubclass(k, BaseModel) for n in k.model_fields]
 
 
+# pydantic's own wording, as a person reads a rule: "must be ..." like every rule xenbook writes.
+_RULES = [(re.compile(p), r) for p, r in (
+    (r"^Input should be greater than or equal to (.+)$", r"must be at least \1"),
+    (r"^Input should be less than or equal to (.+)$", r"must be at most \1"),
+    (r"^Input should be greater than (.+)$", r"must be more than \1"),
+    (r"^Input should be less than (.+)$", r"must be less than \1"),
+    (r"^Input should be a valid integer.*$", "must be a whole number, e.g. 2"),
+    (r"^Input should be a valid number.*$", "must be a number, e.g. 2.5"),
+    (r"^Input should be a valid boolean.*$", "must be true or false"),
+    (r"^Input should be a valid (string|list)$", r"must be a \1"),
+    (r"^Input should be (.+)$", r"must be \1"),
+)]
+
+
+def rule_text(rule: str) -> str:
+    """A rule in xenbook's words, never pydantic's ("must be at least 1", not "Input should be ...")."""
+    for pattern, replacement in _RULES:
+        if pattern.match(rule):
+            return pattern.sub(replacement, rule)
+    return rule
+
+
+
 def _problems(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
               ) -> list[tuple[str, Any, str]]:
     out = []
     for e in error.errors():
         loc = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
+        msg = rule_text(e["msg"].removeprefix("Value error, "))
         if e["type"] == "extra_forbidden":
             msg = "is not a known parameter"
             if model is not None and e["loc"] and isinstance(e["loc"][-1], str):

@@ -14,6 +14,7 @@ import ipywidgets as w
 
 from xenbook.core.errors import shown
 from xenbook.core.host import Host
+from xenbook.core.model import rule_text
 from xenbook.facts import boot as bootfacts
 
 # The host's fields, as every section's form shows them first (HostParams is the engine's; its form is the view's).
@@ -29,28 +30,6 @@ HOST_FACTS: dict[str, Callable[[Host], Any]] = {
     "boot_mode": bootfacts.boot_mode,  # uefi or bios
     "boot_loader": bootfacts.boot_loader,  # grub2, grub-legacy, systemd-boot, syslinux, or None
 }
-
-# pydantic's own wording, as a person reads a rule: "must be ..." like every rule xenbook writes.
-_RULES = [(re.compile(p), r) for p, r in (
-    (r"^Input should be greater than or equal to (.+)$", r"must be at least \1"),
-    (r"^Input should be less than or equal to (.+)$", r"must be at most \1"),
-    (r"^Input should be greater than (.+)$", r"must be more than \1"),
-    (r"^Input should be less than (.+)$", r"must be less than \1"),
-    (r"^Input should be a valid integer.*$", "must be a whole number, e.g. 2"),
-    (r"^Input should be a valid number.*$", "must be a number, e.g. 2.5"),
-    (r"^Input should be a valid boolean.*$", "must be true or false"),
-    (r"^Input should be a valid (string|list)$", r"must be a \1"),
-    (r"^Input should be (.+)$", r"must be \1"),
-)]
-
-
-def rule_text(rule: str) -> str:
-    """A rule in xenbook's words, never pydantic's ("must be at least 1", not "Input should be ...")."""
-    for pattern, replacement in _RULES:
-        if pattern.match(rule):
-            return pattern.sub(replacement, rule)
-    return rule
-
 
 def message(label: str, value: Any, rule: str) -> str:
     """One line: "parameter = value: rule", as HTML (the value and the rule escaped)."""
