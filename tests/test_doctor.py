@@ -120,7 +120,11 @@ def test_a_healthy_dom0(dom0):
     (lambda h: breaks.guest_log(h, "dom01", ["libxl: error: libxl_device.c:1319:device_hotplug_child_death_cb: "
                                              "script: Could not find bridge device xenbr1"]), "bridge-missing"),
     (lambda h: breaks.guest_log(h, "big", ["failed to free memory for the domain"]), "oom-autoballoon-off"),
-], ids=["xenstored", "grub-default", "apic", "br-netfilter", "device-model", "affinity", "bridge", "oom"])
+    (lambda h: breaks.guest_log(h, "dom02", ["libxl: error: libxl_create.c:46:libxl__domain_create_info_setdefault: "
+                                             "neither hap nor shadow paging available"]), "no-hap-nor-shadow"),
+    (breaks.old_xen_package, "zstd-kernel-old-xen"),
+], ids=["xenstored", "grub-default", "apic", "br-netfilter", "device-model", "affinity", "bridge", "oom", "no-hap",
+        "zstd-old-xen"])
 def test_a_broken_dom0_names_the_cause_evidence_and_fix(dom0, breaking, expected):
     breaking(dom0)
     before = tree_hashes(Path(dom0.root))

@@ -3,6 +3,7 @@ log the simulated tools print) into the sample's tree, through the sample's own 
 
 from __future__ import annotations
 
+import os
 import re
 
 from xenbook.core.commands import Command
@@ -147,3 +148,13 @@ def xen_cfg_section_renamed(host) -> None:
     text = host.read_text("/boot/xen.cfg")
     assert "[xenbook]" in text
     host.write_atomic("/boot/xen.cfg", text.replace("[xenbook]", "[xen-renamed]").encode())
+
+
+def old_xen_package(host, version: str = "4.14.6-1") -> None:
+    """pacman's local database as if Xen VERSION were installed (the sample's pacman -Q reads it)."""
+    local = "/var/lib/pacman/local"
+    (current,) = [name for name in host.listdir(local) if re.fullmatch(r"xen-\d[^-]*-\d+", name)]
+    os.rename(f"{host.root}{local}/{current}", f"{host.root}{local}/xen-{version}")  # as pacman names its entry
+    desc = f"{local}/xen-{version}/desc"
+    text = host.read_text(desc)
+    host.write_atomic(desc, re.sub(r"(?m)^(%VERSION%\n).*$", rf"\g<1>{version}", text).encode())
