@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import json
 import os
+import uuid
 from importlib import resources
 
 from xenbook_sample import devices
@@ -173,6 +174,8 @@ def files(profile: Profile) -> list[tuple[str, bytes | None, int, str | None]]:
         ("/etc/os-release", None, 0o777, "../usr/lib/os-release"),
         ("/etc/arch-release", b"", 0o644, None),
         ("/etc/hostname", f"{profile.hostname}\n".encode(), 0o644, None),
+        # a new one per sample host, as systemd-machine-id-setup makes it on a real install (machine-id(5))
+        ("/etc/machine-id", f"{uuid.uuid4().hex}\n".encode(), 0o444, None),
         ("/etc/locale.conf", b"LANG=en_US.UTF-8\n", 0o644, None),
         ("/etc/fstab", fstab.encode(), 0o644, None),
         ("/etc/mkinitcpio.conf", _data("mkinitcpio.conf"), 0o644, None),

@@ -91,18 +91,30 @@ def set_up(tree: Path, module: str, host: Path) -> None:
 
 
 @pytest.mark.slow
+def identity(root: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Each guest config's (MACs, root=UUID= values): what a guest is known by on the bridge and on its disk."""
+    out = {}
+    for cfg in sorted((root / "etc/xen").glob("*.cfg")):
+        text = cfg.read_text()
+        out[cfg.stem] = (re.findall(r"mac=([0-9a-f:]{17})", text), re.findall(r"root=UUID=([0-9a-f-]{36})", text))
+    return out
+
+
 def test_the_previous_release_then_this_one_converges_without_duplicates_or_losses(previous, tmp_path):
     host = tmp_path / "host"
     target = f"sample:{host}"
     set_up(previous, "xenbook.cli", host)
     old_files, old_blocks = set(files(host)), managed_blocks(host)
     old_ledger = (host / ledger.LEDGER[1:]).read_bytes()
+    old_identity = identity(host)
+    assert old_identity["dom01"][0] and old_identity["dom01"][1], "the previous release made the guest dom01"
     assert old_blocks and any(p.startswith("/etc/xen/") for p in old_files), "the previous release set the host up"
 
     params = str(CURRENT / "examples" / "sample-host.yaml")
     xenbook(CURRENT, "xenbook.cli.main", "apply", "--params", params, "--target", target)
 
     now_files, now_blocks = set(files(host)), managed_blocks(host)
+    assert identity(host) == old_identity, "an existing guest keeps its MAC and root filesystem UUID"
     lost = sorted(p for p in old_files - now_files if not p.startswith(TRANSIENT))
     assert not lost, f"files the previous release left are gone: {lost}"
     doubled = {p: ids for p, ids in now_blocks.items() if len(ids) != len(set(ids))}

@@ -33,9 +33,10 @@ def vif_spec(mac: str, bridge: str, model: str | None = None) -> str:
     return f"mac={mac}, bridge={bridge}" + (f", model={model}" if model else "")
 
 
-def derived_mac(name: str) -> str:
-    """A stable MAC in Xen's 00:16:3e range (lower half) derived from the guest's name."""
-    digest = hashlib.sha256(name.encode()).digest()
+def derived_mac(name: str, machine_id: str | None = None) -> str:
+    """A stable MAC in Xen's 00:16:3e range (lower half) derived from the dom0's machine ID and the guest's name, so
+    guests of one name on many hosts differ (without machine_id, from the name alone: what older releases wrote)."""
+    digest = hashlib.sha256((name if machine_id is None else f"{machine_id}:{name}").encode()).digest()
     return "00:16:3e:%02x:%02x:%02x" % (digest[0] & 0x7F, digest[1], digest[2])
 
 

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, abs_path, size_mib
@@ -55,7 +55,8 @@ class GuestParams(Model):
     boot: Literal["direct", "pvhgrub"] = Field("direct", description="direct kernel boot from dom0, or pvhgrub")
     fstab_device: Literal["uuid", "xvda"] = Field("uuid", description="name the root in fstab by UUID or /dev/xvda")
     bridge: str = Field("xenbr0", description="dom0 bridge for the guest's network")
-    mac: str | None = Field(None, description="MAC address; empty derives a stable one from the name")
+    mac: str | None = Field(None, description="MAC address; empty keeps the guest's own or derives one from the "
+                                              "name and the machine ID")
     hostname: str | None = Field(None, description="host name; empty uses the guest name")
     ssh_key: str | None = Field(None, description="public key allowed to log in as root")
     root_password_hash_file: str | None = Field(None, description="file holding root's password hash (crypt)")
@@ -212,14 +213,34 @@ class GuestParams(Model):
             return f"{self.image_dir}/{self.name}.img"
         return self.device or ""
 
+    # what the host says (xenbook.sections.domu.identity sets them): the guest's own MAC and root filesystem UUID
+    _root_uuid: str | None = PrivateAttr(default=None)
+    _vif_mac: str | None = PrivateAttr(default=None)
+
     @property
     def disk_uuid(self) -> str:
-        """The root filesystem's UUID, derived from the name: known before formatting, the same every run."""
-        return str(uuid.uuid5(NAMESPACE, f"root:{self.name}"))
+        """The root filesystem's UUID: known before formatting, the same every run. Once the host is read, the one its
+        guest already has or one derived from the dom0's machine ID and the name; before, legacy_uuid."""
+        return self._root_uuid or legacy_uuid(self.name)
+
+    @property
+    def vif_mac(self) -> str:
+        """The guest's MAC: the parameter, else what the host says (identity), else the one derived from the name."""
+        return self.mac or self._vif_mac or derived_mac(self.name)
 
     @property
     def host_name(self) -> str:
         return self.hostname or self.name.lower().replace("_", "-")
+
+
+def legacy_uuid(name: str) -> str:
+    """The root filesystem UUID releases before machine IDs derived from the name alone (the same on every host)."""
+    return str(uuid.uuid5(NAMESPACE, f"root:{name}"))
+
+
+def derived_uuid(name: str, machine_id: str) -> str:
+    """The root filesystem UUID of a new guest: from the dom0's machine ID and the guest's name."""
+    return str(uuid.uuid5(NAMESPACE, f"root:{machine_id}:{name}"))
 
 
 def unique_guests(guests: list[GuestParams]) -> list[GuestParams]:
@@ -231,7 +252,7 @@ def unique_guests(guests: list[GuestParams]) -> list[GuestParams]:
     problems = []
     for i, g in enumerate(guests):
         disk_field = {"partition": "device", "image": "image_dir"}.get(g.storage, "volume_group")
-        keys = [("name", "name", g.name.lower()), ("MAC address", "mac", g.mac or derived_mac(g.name)),
+        keys = [("name", "name", g.name.lower()), ("MAC address", "mac", g.vif_mac),
                 ("host name", "hostname", g.host_name), ("disk", disk_field, g.disk)]
         for what, field, key in keys:
             first = seen.setdefault((what, key), i)

@@ -14,6 +14,7 @@ from xenbook.edits import networkd, xlcfg
 from xenbook.facts import xen
 from xenbook.sections.domu.checks import password_hash
 from xenbook.sections.domu.header import MANAGED
+from xenbook.sections.domu.identity import bootstrap_marker, identified_guests
 from xenbook.sections.domu.grow import GuestDiskSize
 from xenbook.sections.domu.kernel import BOOT_DIR, GuestKernelCurrent
 from xenbook.sections.domu.params import GuestParams
@@ -121,7 +122,7 @@ class GuestBootstrapped(Step):
 
     def __init__(self, g: GuestParams):
         self.g, self.name, self.group = g, self.named(g.name), g.name
-        self.marker = f"{STATE}/guests/{g.name}.bootstrapped"
+        self.marker = bootstrap_marker(g.name)
 
     def plan(self, host: Host) -> Plan:
         g = self.g
@@ -183,7 +184,7 @@ def domain_config(g: GuestParams, host_cpus: int | None = None) -> str:
     else:
         kernel, ramdisk = f"{BOOT_DIR}/{g.name}/vmlinuz-linux", f"{BOOT_DIR}/{g.name}/initramfs-linux.img"
         cmdline = f"root={root} rw console=hvc0"
-    vif = xlcfg.vif_spec(g.mac or xlcfg.derived_mac(g.name), g.bridge)
+    vif = xlcfg.vif_spec(g.vif_mac, g.bridge)
     return xlcfg.render_domain(xlcfg.DomainConfig(
         name=g.name, type=g.type, memory=g.memory, maxmem=g.maxmem or g.memory, vcpus=g.vcpus, cpus=g.cpus,
         kernel=kernel, ramdisk=ramdisk, cmdline=cmdline, firmware=firmware, disks=tuple(disks), vifs=(vif,),
@@ -250,7 +251,7 @@ class GuestRunning(Step):
 
 
 def domu_steps(params: RunbookParams, host: Host) -> list[Step]:
-    guests = params.guests
+    guests = identified_guests(params.guests, host)
     steps: list[Step] = [XenRunning(guests)]
     for g in guests:
         if g.state == "absent":  # autostart off first: a reboot meanwhile does not start it again
