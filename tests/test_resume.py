@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.samples import copy_host
 from xenbook.engine import ledger
 from xenbook.engine.registry import SECTIONS as BUILT
 
@@ -128,7 +129,9 @@ def test_run_stops_at_the_reboot_then_finishes_every_section(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_apply_converges_like_one_never_stopped(tmp_path):
-    reference, victim = new_sample(tmp_path / "reference"), new_sample(tmp_path / "victim")
+    # one machine twice (each sample init draws its own /etc/machine-id, and guest identities derive from it)
+    reference = new_sample(tmp_path / "reference")
+    victim = Path(copy_host(str(reference), str(tmp_path / "victim")))
     sections = ("--sections", "install,boot")
     assert xenbook("apply", "--target", f"sample:{reference}", *sections).returncode == 0
 
