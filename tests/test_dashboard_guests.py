@@ -263,7 +263,8 @@ def test_the_screen_keeps_text_only():
 
 
 def test_each_target_gives_xl_console_its_terminal(tmp_path):
-    from xenbook.connectors.remote import SshHost, SudoLocalHost
+    from xenbook.connectors.remote import SudoLocalHost
+    from xenbook.connectors.ssh import SshHost
     from xenbook.connectors.rooted import ChrootHost, LocalHost
     from xenbook.core.errors import HostError
     command = Command.of("xl", "console", "web;rm -rf /")

@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xenbook.core.commands import Command  # noqa: E402
 from xenbook.core.errors import HostError, TargetError  # noqa: E402
-from xenbook.connectors.remote import SshHost, SudoLocalHost, remote_command  # noqa: E402
+from xenbook.connectors.remote import SudoLocalHost, remote_command  # noqa: E402
+from xenbook.connectors.ssh import SshHost  # noqa: E402
 from xenbook.connectors.targets import open_host  # noqa: E402
 from xenbook.core.errors import ValidationFailed  # noqa: E402
 from xenbook.safety.validators import VALIDATORS, Check, validate_candidate  # noqa: E402
@@ -88,11 +89,13 @@ def server(tmp_path_factory):
         proc.wait()
 
 
-@pytest.fixture(scope="session")
-def host(server):
+@pytest.fixture(scope="session", params=["agent", "commands"])
+def host(server, request):
+    """The same host both ways: through the agent shipped over one session, and one command per operation."""
     port, config, _ = server
-    h = SshHost("127.0.0.1", user="root", port=port, config=config)
+    h = SshHost("127.0.0.1", user="root", port=port, config=config, agent=request.param == "agent")
     yield h
+    assert h.transport == request.param
     h.close()
 
 

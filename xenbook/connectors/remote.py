@@ -1,14 +1,10 @@
-"""Hosts whose files are reached only through commands: one over SSH, and this machine through sudo."""
+"""Hosts whose files are reached only through commands: the base of the one over SSH (ssh.py), and this machine
+through sudo."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import shutil
 import stat as statmod
-import subprocess
-import tempfile
-import weakref
 from abc import abstractmethod
 from typing import Sequence
 
@@ -201,76 +197,6 @@ class CommandFilesHost(Host):
 def remote_command(argv: Sequence[str], *, sudo: bool = False) -> str:
     """The one place argv becomes a shell string: what ssh hands to the remote login shell."""
     return shlex.join((_SUDO if sudo else ()) + tuple(argv))
-
-
-def _ssh_hint(stderr: str) -> str:
-    """What to do about an ssh failure, judged from ssh's own words."""
-    low = stderr.lower()
-    if "identification has changed" in low or "host key" in low:
-        return ("the host key is unknown or has changed; check it with the host's administrator, then fix "
-                "~/.ssh/known_hosts (ssh-keygen -R HOST removes an old key; connect once with plain ssh "
-                "to accept a new one)")
-    if "permission denied" in low:
-        return "key authentication failed; install your public key with ssh-copy-id, or load it into ssh-agent"
-    return "check the host name, port and network, and that sshd runs there; try plain ssh to see more"
-
-
-def _cleanup(control: str, stop: list[str]) -> None:
-    """Stop the control master (if any) and remove its private directory."""
-    if os.path.isdir(control) and os.listdir(control):
-        try:
-            subprocess.run(stop, capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    shutil.rmtree(control, ignore_errors=True)
-
-
-class SshHost(CommandFilesHost):
-    """A host reached with the OpenSSH client, one shared connection, host keys checked as configured."""
-
-    over_network = True
-
-    def __init__(self, host: str, user: str | None = None, port: int = 22, sudo: bool = False,
-                 config: str | None = None):
-        if not host or host.startswith("-") or any(c.isspace() or c == "\0" for c in host):
-            raise TargetError(f"ssh host {host!r} is not a valid host name or address")
-        self.host, self.user, self.port, self.config = host, user, int(port), config
-        self.sudo = sudo and user != "root"
-        shown = f"[{host}]" if ":" in host else host
-        self.target = f"ssh:{user + '@' if user else ''}{shown}{'' if self.port == 22 else f':{self.port}'}"
-        self._control = tempfile.mkdtemp(prefix="xenbook-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
-        self._finalizer = weakref.finalize(self, _cleanup, self._control, self._ssh_argv("-O", "exit"))
-
-    def _ssh_argv(self, *extra: str) -> list[str]:
-        """The ssh client invocation, with extra options, up to the destination."""
-        argv = ["ssh"] + (["-F", self.config] if self.config else []) + list(extra)
-        argv += ["-p", str(self.port), "-o", "BatchMode=yes", "-o", "ControlMaster=auto",
-                 "-o", f"ControlPath={self._control}/%C", "-o", "ControlPersist=60"]
-        argv += (["-l", self.user] if self.user else []) + ["--", self.host]
-        return argv
-
-    def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
-        local = self._ssh_argv() + [remote_command(argv, sudo=self.sudo)]
-        try:
-            raw = spawn(local, stdin, timeout=timeout, on_line=on_line)
-        except FileNotFoundError:
-            raise TargetError("the ssh client is not installed here; install openssh") from None
-        if raw[0] == 255 and not self._master_alive():
-            raise TargetError(f"cannot connect to {self.target} with ssh (exit 255){output_tail(raw[2], 5)}\n"
-                              f"  what to do: {_ssh_hint(raw[2])}")
-        return raw
-
-    def terminal(self, command: Command) -> list[str]:
-        """ssh -t: the remote command gets a terminal (`xl console` needs one), through the shared connection."""
-        return self._ssh_argv("-t") + [remote_command(command.argv, sudo=self.sudo)]
-
-    def _master_alive(self) -> bool:
-        """True when the shared connection is up, so an exit code 255 came from the remote command."""
-        check = self._ssh_argv("-O", "check")
-        return subprocess.run(check, capture_output=True, stdin=subprocess.DEVNULL, timeout=30).returncode == 0
-
-    def close(self) -> None:
-        self._finalizer()
 
 
 class SudoLocalHost(CommandFilesHost):

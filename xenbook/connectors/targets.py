@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Callable
 
-from xenbook.connectors.remote import SshHost, SudoLocalHost
+from xenbook.connectors.remote import SudoLocalHost
+from xenbook.connectors.ssh import SshHost
 from xenbook.connectors.rooted import ChrootHost, LocalHost
 from xenbook.core.errors import ParameterError, XenbookError
 from xenbook.core.host import Host

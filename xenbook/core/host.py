@@ -131,6 +131,14 @@ class Host(ABC):
         """Drop cached facts after a change."""
         self.__dict__.pop("_facts", None)
 
+    def begin_run(self, dry_run: bool, scope: str = "") -> None:
+        """A run of scope (the sections it covers) begins: facts are read afresh; a dry run changes nothing until
+        end_run."""
+        self.forget()
+
+    def end_run(self) -> None:
+        """The run has ended."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -75,10 +75,14 @@ def run_sections(host: Host, params: RunbookParams, names: list[str] | None = No
     """Plan (dry run) or apply the named sections' steps on host; an apply waits up to wait s for the host's lock.
     Told as it goes: on_start(step) when a step begins, on_line(text) for each line of a long command's output,
     progress(result) when the step ends."""
-    runner = Runner(host, dry_run=params.dry_run if dry_run is None else dry_run, progress=progress,
-                    on_line=on_line, wait=wait, keep_backups=params.keep_backups,
-                    allow_unvalidated=params.allow_unvalidated, on_start=on_start)
-    return runner.run(section_steps(host, params, names))
+    dry_run = params.dry_run if dry_run is None else dry_run
+    runner = Runner(host, dry_run=dry_run, progress=progress, on_line=on_line, wait=wait,
+                    keep_backups=params.keep_backups, allow_unvalidated=params.allow_unvalidated, on_start=on_start)
+    host.begin_run(dry_run, ",".join(names or params.sections or ["all"]))  # with the reads that make the steps
+    try:
+        return runner.run(section_steps(host, params, names))
+    finally:
+        host.end_run()
 
 
 def __getattr__(name: str):

@@ -60,9 +60,15 @@ class Runner:
 
     def run(self, steps: Iterable[Step]) -> Report:
         report = Report(self.host.target, self.host.simulated, self.dry_run)
-        self.host.forget()  # facts are read afresh by every run: the host may have changed since the last one
+        steps = list(steps)
+        scope = ",".join(sorted({str(getattr(s, "section", "")) for s in steps}))
+        self.host.begin_run(self.dry_run, scope)  # facts are read afresh by every run: the host may have changed
         before = dict(getattr(self.host, "answered", {}))
-        self.journal.open(report)
+        try:
+            self.journal.open(report)
+        except BaseException:
+            self.host.end_run()
+            raise
         try:
             if not self.dry_run:
                 self._remove_leftovers()
@@ -73,6 +79,7 @@ class Runner:
             self.journal.close(report, e)
             raise
         finally:
+            self.host.end_run()
             after = getattr(self.host, "answered", None)
             if after is not None:  # a simulated host counts who answered its commands: real tools or the simulation
                 report.answered = {k: v - before.get(k, 0) for k, v in after.items()}

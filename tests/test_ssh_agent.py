@@ -1,0 +1,221 @@
+"""The ssh target's agent against a real OpenSSH server on 127.0.0.1: one session for everything, the same answers
+as one command per operation, a plan's reads batched ahead, and what a broken host or a hostile file does to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.test_ssh import server  # noqa: E402,F401  (the session's throwaway sshd)
+from xenbook.connectors.ssh import STATS_ENV, SshHost  # noqa: E402
+from xenbook.core.commands import Command  # noqa: E402
+from xenbook.core.errors import HostError, TargetError  # noqa: E402
+from xenbook.core.step import FileStep  # noqa: E402
+from xenbook.engine.runner import Runner  # noqa: E402
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "xenbook" / "read-ahead"
+
+
+def _open(server, **kw) -> SshHost:
+    port, config, _ = server
+    return SshHost("127.0.0.1", user="root", port=port, config=config, **kw)
+
+
+def _tree(root: Path) -> Path:
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "plain").write_text("one\n")
+    (root / "etc" / "bytes").write_bytes(bytes(range(256)) * 4096)  # 1 MiB, every byte value
+    (root / "etc" / "new\nline").write_text("odd name\n")
+    (root / "etc" / b"latin-\xe9".decode(errors="surrogateescape")).write_text("not UTF-8 name\n")
+    os.mkfifo(root / "etc" / "fifo")
+    return root
+
+
+def _ops(h: SshHost, root: Path) -> list:
+    """Every read kind on every path of the tree, as the host answers them (errors as their text)."""
+    out = []
+    for name in sorted(h.listdir(str(root / "etc"))) + ["missing", "plain/below"]:
+        p = str(root / "etc" / name)
+        for op in (h.stat, h.read_bytes, h.listdir):
+            try:
+                out.append((name, op.__name__, op(p)))
+            except HostError as e:
+                out.append((name, op.__name__, "error", str(e).split(" on ssh:")[0]))
+    return out
+
+
+def test_every_operation_goes_through_one_session_with_the_answers_of_one_command_each(server, tmp_path):
+    root = _tree(tmp_path)
+    with _open(server) as a, _open(server, agent=False) as c:
+        by_agent, by_commands = _ops(a, root), _ops(c, root)
+        assert a.run(Command.of("sh", "-c", "echo out; echo err >&2; exit 7")).returncode == 7
+        assert a.transport == "agent" and a.sessions == 1
+        assert c.transport == "commands" and c.sessions > 20
+    assert by_agent == by_commands
+    assert any(r[0] == "fifo" and r[2] == "error" and "a FIFO (named pipe)" in r[3] for r in by_agent)
+    assert dict(((r[0], r[1]), r[2]) for r in by_agent)[("bytes", "read_bytes")] == bytes(range(256)) * 4096
+
+
+def test_commands_keep_their_exit_codes_stdin_streams_and_timeouts(server):
+    with _open(server) as h:
+        big = os.urandom(3 << 20)
+        assert h.run(Command(("cat",), big)).stdout.encode(errors="surrogateescape") != b"" \
+            and h._run_bytes(("cat",), big)[1] == big
+        r = h.run(Command.of("sh", "-c", "echo out; echo err >&2; exit 7"))
+        assert (r.returncode, r.stdout, r.stderr) == (7, "out\n", "err\n")
+        lines = []
+        r = h.run(Command.of("sh", "-c", "for i in 1 2 3; do echo line $i; done"), on_line=lines.append)
+        assert lines == ["line 1", "line 2", "line 3"] and r.stdout == "line 1\nline 2\nline 3\n"
+        r = h.run(Command.of("sleep", "30"), timeout=0.5)
+        assert r.returncode == 124 and "timed out" in r.stderr
+        r = h.run(Command.of("no-such-program-here"))
+        assert r.returncode == 127
+        assert h.run(Command.of("printf", "%s", "a'b\"c $(x) `y`")).stdout == "a'b\"c $(x) `y`"
+        assert h.sessions == 1
+
+
+def test_a_host_without_python3_falls_back_to_one_command_per_operation(server, tmp_path):
+    (tmp_path / "f").write_text("x\n")
+    h = _open(server)
+    h.python = "python3-not-installed-here"
+    with h:
+        assert h.read_text(str(tmp_path / "f")) == "x\n" and h.stat(str(tmp_path / "g")) is None
+        assert h.transport == "commands" and "exit 127" in h.transport_note and h.sessions == 3
+
+
+def test_an_agent_that_dies_is_a_clear_error_not_a_hang_or_a_wrong_answer(server, tmp_path):
+    (tmp_path / "f").write_text("x\n")
+    with _open(server) as h:
+        assert h.read_text(str(tmp_path / "f")) == "x\n"
+        with pytest.raises(TargetError, match="ended in the middle of a request"):
+            h.run(Command.of("sh", "-c", "kill -9 $PPID; sleep 5"))  # the agent on the host dies mid-request
+        with pytest.raises(TargetError):
+            h.run(Command.of("true"))
+
+
+def test_an_unreachable_host_is_still_named_as_such(server, tmp_path):
+    port, config, _ = server
+    with SshHost("127.0.0.1", user="root", port=1, config=config) as h:
+        with pytest.raises(TargetError, match="cannot connect to ssh:root@127.0.0.1:1"):
+            h.read_bytes("/etc/hostname")
+
+
+class _File(FileStep):
+    section = "test"
+
+    def __init__(self, path: str, text: str):
+        self.name, self.path, self.text = f"File({path})", path, text
+
+    def render(self, host, old):
+        return self.text
+
+
+def _plan(h: SshHost, root: Path):
+    steps = [_File(str(root / "etc" / n), "wanted\n") for n in ("a", "b", "c", "d")]
+    report = Runner(h, dry_run=True).run(steps)
+    return [(r.name, r.status) for r in report.steps]
+
+
+def test_a_plan_reads_ahead_what_the_last_plan_read_and_still_sees_changes(server, tmp_path, cache, monkeypatch):
+    root = tmp_path / "host"
+    (root / "etc").mkdir(parents=True)
+    for n in "abcd":
+        (root / "etc" / n).write_text("wanted\n" if n in "ab" else "old\n")
+    stats = tmp_path / "stats.jsonl"
+    monkeypatch.setenv(STATS_ENV, str(stats))
+    with _open(server) as h:
+        first = _plan(h, root)
+    (root / "etc" / "c").write_text("wanted\n")  # changed between the plans: the batch reads it afresh
+    with _open(server) as h:
+        second = _plan(h, root)
+    with _open(server, agent=False) as h:
+        by_commands = _plan(h, root)
+    runs = [json.loads(line) for line in stats.read_text().splitlines()]
+    assert [s for _, s in first] == ["ok", "ok", "would-change", "would-change"]
+    assert second == by_commands and [s for _, s in second] == ["ok", "ok", "ok", "would-change"]
+    assert runs[1]["read_ahead_hits"] > 0 and runs[1]["exchanges"] < runs[0]["exchanges"]
+    assert runs[0]["sessions"] == runs[1]["sessions"] == 1
+    remembered = json.loads(next(cache.iterdir()).read_text())
+    assert all(set(op) == {"op", "path"} for op in remembered)  # requests only, never the answers
+
+
+def test_an_apply_never_answers_from_the_read_ahead(server, tmp_path, cache):
+    root = tmp_path / "host"
+    (root / "etc").mkdir(parents=True)
+    with _open(server) as h:
+        _plan(h, root)
+        Runner(h, dry_run=False).run([_File(str(root / "etc" / "a"), "wanted\n")])
+        assert h._ahead.hits == 0
+    assert (root / "etc" / "a").read_text() == "wanted\n"
+
+
+TOUCH = '[{"op": "run", "argv": ["touch", "/tmp/x"], "timeout": null}]'
+
+
+@pytest.mark.parametrize("memory,mode,owner", [
+    ("not json", 0o600, 0), ("{}", 0o600, 0), ('[{"op": "run", "argv": ["touch", "/tmp/x"]}]', 0o600, 0),
+    ('[{"op": "run", "argv": "touch /tmp/x", "timeout": null}]', 0o600, 0),
+    ('[{"op": "run", "argv": ["touch", "/tmp/x"], "timeout": -1}]', 0o600, 0),
+    ('[{"op": "read", "path": "relative"}]', 0o600, 0), ('[{"op": "read", "path": 7}]', 0o600, 0),
+    (TOUCH, 0o622, 0), (TOUCH, 0o600, 4321)])
+def test_a_broken_foreign_or_hostile_read_ahead_memory_is_ignored(server, tmp_path, cache, memory, mode, owner):
+    root = tmp_path / "host"
+    (root / "etc").mkdir(parents=True)
+    marker = tmp_path / "touched"
+    with _open(server) as h:
+        h.begin_run(True, "test")
+        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        h._ahead.file.write_text(memory.replace("/tmp/x", str(marker)))
+        os.chmod(h._ahead.file, mode)
+        os.chown(h._ahead.file, owner, -1)
+        assert [s for _, s in _plan(h, root)] == ["would-change"] * 4
+        assert h._ahead.hits == 0
+    assert not marker.exists()
+
+
+def test_a_plan_runs_its_commands_in_the_batch_and_an_apply_runs_them_itself(server, tmp_path, cache):
+    counter = tmp_path / "count"
+    counter.write_text("")
+    probe = Command.of("sh", "-c", f"echo x >> {counter}; wc -l < {counter}")
+    with _open(server) as h:
+        for dry in (True, True, False):
+            h.begin_run(dry, "probe")
+            first, second = h.run(probe).stdout, h.run(probe).stdout
+            h.end_run()
+            assert (first == second) == dry  # a plan has one answer per request: nothing changes in a plan
+    assert counter.read_text().count("x") == 1 + 1 + 2  # plan 1 ran it, plan 2 in its batch, the apply twice
+
+
+def test_the_whole_runbook_plans_the_same_through_the_agent_read_ahead_or_not_as_with_commands(server, cache, tmp_path):
+    """This machine over the loopback sshd, every section: the plan's every line is the same three ways."""
+    from xenbook.cli.main import load_params
+    from xenbook.engine.registry import run_sections
+
+    port, config, _ = server
+    params = load_params(str(Path(__file__).resolve().parents[1] / "examples" / "sample-host.yaml"),
+                         f"ssh:root@127.0.0.1:{port}", None, ("boot.dom0_max_vcpus=1",), ssh_config=config)
+
+    def plan(**kw):
+        with _open(server, **kw) as h:
+            report = run_sections(h, params, dry_run=True)
+            # free space and the like move between the plans on a busy machine: numbers are left out
+            return h, [(s.section, s.name, s.status, re.sub(r"\d+", "N", s.reason), s.diffs, s.commands)
+                       for s in report.steps]
+
+    first_host, first = plan()
+    again_host, again = plan()
+    commands_host, by_commands = plan(agent=False)
+    assert first == again == by_commands and len(first) > 20
+    assert first_host.sessions == again_host.sessions == 1 and commands_host.sessions > 60
+    assert again_host._agent.exchanges <= 3 < first_host._agent.exchanges

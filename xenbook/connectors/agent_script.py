@@ -1,0 +1,196 @@
+"""The agent an ssh target runs for the length of one connection: shipped as this file's text over the connection's
+one session and started by python3 there, it reads files and runs argv lists on request, so that a plan costs one
+SSH session instead of one per read.
+
+It imports only the standard library (it runs on the host's own Python 3.6 or newer, outside any venv) and never
+imports xenbook. Requests and replies are frames: a 4-byte big-endian length, then that many bytes. Each message
+is two frames, a JSON header and a data frame (file contents, a command's stdin or stdout, often empty). Strings
+that are not UTF-8 (file names, arguments) cross as surrogate escapes, which JSON carries as \\udcXX.
+
+Requests: {"op": "read"|"stat"|"list", "path": P}; {"op": "run", "argv": [...], "timeout": S|null, "stream": B}
+with stdin in the data frame ({"stdin": false}: none); {"op": "batch", "ops": [request, ...]}. Replies: for a
+file, {"missing": true}, {"error": TEXT, "kind": "not_regular"|"denied"}, or the answer ({"size": N} with the bytes
+in the data frame; {"stat": [KIND, MODE, UID, GID, SIZE]}; {"names": [...]}); for a command, any number of
+{"line": TEXT} headers while it runs (when streamed), then {"rc": N, "err": TEXT} with stdout as data; for a batch,
+{"results": [reply, ...]} with the replies' data frames joined in the data frame, each reply's "size" its share.
+"""
+
+import json
+import os
+import selectors
+import stat
+import struct
+import subprocess
+import sys
+import time
+
+HELLO = b"xenbook-agent 1\n"
+_KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "link"}
+_NOT_REGULAR = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]
+
+
+def _fs(text):
+    return os.fsencode(text)
+
+
+def _text(raw):
+    return os.fsdecode(raw)
+
+
+def _missing_or_denied(path, error):
+    """A read of a path that is not there: missing, unless an unsearchable directory hides it."""
+    if isinstance(error, PermissionError):
+        return {"error": "permission denied: cannot reach " + path, "kind": "denied"}, b""
+    return {"missing": True}, b""
+
+
+def do_read(path):
+    try:
+        info = os.stat(_fs(path))
+    except OSError as e:
+        return _missing_or_denied(path, e)
+    if not stat.S_ISREG(info.st_mode):
+        what = next((w for test, w in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
+        return {"error": path + " is " + what + " where a regular file should be; xenbook neither reads nor replaces "
+                "it: remove it or move it away (and put the real file back), then plan again",
+                "kind": "not_regular"}, b""
+    try:
+        with open(_fs(path), "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return _missing_or_denied(path, e)
+    return {"size": len(data)}, data
+
+
+def do_stat(path):
+    try:
+        info = os.stat(_fs(path))
+    except OSError as e:
+        return _missing_or_denied(path, e)
+    kind = _KINDS.get(stat.S_IFMT(info.st_mode), "other")
+    return {"stat": [kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, info.st_size]}, b""
+
+
+def do_list(path):
+    try:
+        names = os.listdir(_fs(path))
+    except NotADirectoryError:
+        return {"missing": True}, b""
+    except OSError as e:
+        return _missing_or_denied(path, e)
+    return {"names": sorted(_text(n) for n in names)}, b""
+
+
+def do_run(request, data, send):
+    """Run argv without a shell; stdout lines go out as they come when streamed; 124 at the timeout."""
+    argv = [_fs(a) for a in request["argv"]]
+    feed = request.get("stdin", True)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        code = 127 if isinstance(e, FileNotFoundError) else 126
+        return {"rc": code, "err": request["argv"][0] + ": " + (e.strerror or str(e))}, b""
+    timeout = request.get("timeout")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    got = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    out_fd, pending, finished = proc.stdout.fileno(), b"", True
+    sel = selectors.DefaultSelector()
+    for fd in got:
+        sel.register(fd, selectors.EVENT_READ)
+    if feed:
+        os.set_blocking(proc.stdin.fileno(), False)
+        sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE)
+    view = memoryview(data)
+    try:
+        while sel.get_map():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                finished = False
+                break
+            for key, _ in sel.select(left):
+                if key.fd not in got:  # stdin: write what it takes
+                    try:
+                        view = view[os.write(key.fd, view[:65536]):] if view else view
+                    except (BrokenPipeError, OSError):
+                        view = view[:0]
+                    if not view:
+                        sel.unregister(key.fd)
+                        proc.stdin.close()
+                    continue
+                block = os.read(key.fd, 65536)
+                if not block:
+                    sel.unregister(key.fd)
+                got[key.fd] += block
+                if key.fd == out_fd and request.get("stream"):
+                    lines = (pending + block).split(b"\n")
+                    pending = lines.pop()
+                    if not block and pending:
+                        lines, pending = lines + [pending], b""
+                    for line in lines:
+                        send({"line": line.decode("utf-8", "replace")}, b"")
+        if finished and deadline is not None:
+            proc.wait(max(deadline - time.monotonic(), 0.001))
+        elif finished:
+            proc.wait()
+    except subprocess.TimeoutExpired:
+        finished = False
+    finally:
+        sel.close()
+        if proc.poll() is None:  # timed out, or the agent itself is failing
+            proc.kill()
+        proc.wait()
+    if not finished:
+        return {"rc": 124, "err": request["argv"][0] + ": timed out after " + str(timeout) + " s"}, bytes(got[out_fd])
+    return {"rc": proc.returncode, "err": bytes(got[proc.stderr.fileno()]).decode("utf-8", "replace")}, bytes(got[out_fd])
+
+
+FILE_OPS = {"read": do_read, "stat": do_stat, "list": do_list}
+
+
+def answer(request, data, send):
+    op = request.get("op")
+    if op in FILE_OPS:
+        return FILE_OPS[op](request["path"])
+    if op == "run":
+        return do_run(request, data, send)
+    if op == "batch":
+        replies, blobs = [], []
+        for item in request["ops"]:
+            reply, blob = answer(item, b"", lambda *a: None)
+            reply["size"] = len(blob)
+            replies.append(reply)
+            blobs.append(blob)
+        return {"results": replies}, b"".join(blobs)
+    return {"error": "unknown request " + repr(op), "kind": "protocol"}, b""
+
+
+def main(stdin, stdout):
+    def frame():
+        head = stdin.read(4)
+        if len(head) < 4:
+            return None
+        size = struct.unpack(">I", head)[0]
+        body = stdin.read(size)
+        if len(body) < size:
+            return None
+        return body
+
+    def send(header, data):
+        raw = json.dumps(header).encode()
+        stdout.write(struct.pack(">I", len(raw)) + raw + struct.pack(">I", len(data)) + data)
+        stdout.flush()
+
+    stdout.write(HELLO)
+    stdout.flush()
+    while True:
+        header, data = frame(), frame()
+        if header is None or data is None:
+            return
+        reply, blob = answer(json.loads(header.decode()), data, send)
+        send(reply, blob)
+
+
+if __name__ == "__main__":
+    main(sys.stdin.buffer, sys.stdout.buffer)

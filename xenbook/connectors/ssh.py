@@ -1,0 +1,216 @@
+"""A host over SSH: the OpenSSH client, one shared connection, host keys checked as configured. Where the host has
+python3, its reads and commands go to an agent shipped over one session (agent.py), and a plan reads ahead in one
+batch what the last plan of the target read (readahead.py); elsewhere each operation is one command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import weakref
+
+from xenbook.connectors.agent import BOOT, Agent, AgentUnavailable
+from xenbook.connectors.process import Raw, spawn
+from xenbook.connectors.readahead import ReadAhead
+from xenbook.connectors.remote import CommandFilesHost, remote_command
+from xenbook.core.commands import Command, Result, output_tail
+from xenbook.core.errors import HostError, TargetError
+from xenbook.core.host import FileInfo, check_path
+
+STATS_ENV = "XENBOOK_SSH_STATS"  # a file: each connection appends {"target", "sessions", "exchanges", ...} at close
+
+
+def _ssh_hint(stderr: str) -> str:
+    """What to do about an ssh failure, judged from ssh's own words."""
+    low = stderr.lower()
+    if "identification has changed" in low or "host key" in low:
+        return ("the host key is unknown or has changed; check it with the host's administrator, then fix "
+                "~/.ssh/known_hosts (ssh-keygen -R HOST removes an old key; connect once with plain ssh "
+                "to accept a new one)")
+    if "permission denied" in low:
+        return "key authentication failed; install your public key with ssh-copy-id, or load it into ssh-agent"
+    return "check the host name, port and network, and that sshd runs there; try plain ssh to see more"
+
+
+def _cleanup(control: str, stop: list[str], agent: list) -> None:
+    """End the agent, stop the control master (if any) and remove its private directory."""
+    if agent[0] is not None:
+        agent[0].close()
+    if os.path.isdir(control) and os.listdir(control):
+        try:
+            subprocess.run(stop, capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    shutil.rmtree(control, ignore_errors=True)
+
+
+class SshHost(CommandFilesHost):
+    """A host reached with the OpenSSH client; agent=False keeps to one command per operation."""
+
+    over_network = True
+    python = "python3"  # the host's interpreter the agent runs on, found on the login shell's PATH
+
+    def __init__(self, host: str, user: str | None = None, port: int = 22, sudo: bool = False,
+                 config: str | None = None, *, agent: bool = True):
+        if not host or host.startswith("-") or any(c.isspace() or c == "\0" for c in host):
+            raise TargetError(f"ssh host {host!r} is not a valid host name or address")
+        self.host, self.user, self.port, self.config = host, user, int(port), config
+        self.sudo = sudo and user != "root"
+        shown = f"[{host}]" if ":" in host else host
+        self.target = f"ssh:{user + '@' if user else ''}{shown}{'' if self.port == 22 else f':{self.port}'}"
+        self.sessions = 0  # SSH sessions opened: the agent's one, or one per command without it
+        self.transport = "agent" if agent else "commands"
+        self._agent: Agent | None = None
+        self._agent_tried = not agent
+        self._ahead = ReadAhead(self.target)
+        self._control = tempfile.mkdtemp(prefix="xenbook-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        self._holder: list[Agent | None] = [None]  # the finalizer's view of the agent, for it to end
+        self._finalizer = weakref.finalize(self, _cleanup, self._control, self._ssh_argv("-O", "exit"), self._holder)
+
+    def _ssh_argv(self, *extra: str) -> list[str]:
+        """The ssh client invocation, with extra options, up to the destination."""
+        argv = ["ssh"] + (["-F", self.config] if self.config else []) + list(extra)
+        argv += ["-p", str(self.port), "-o", "BatchMode=yes", "-o", "ControlMaster=auto",
+                 "-o", f"ControlPath={self._control}/%C", "-o", "ControlPersist=60"]
+        argv += (["-l", self.user] if self.user else []) + ["--", self.host]
+        return argv
+
+    # the agent
+
+    def agent(self) -> Agent | None:
+        """The running agent, started on first use; None when the host cannot run it (then commands it is)."""
+        if not self._agent_tried:
+            self._agent_tried = True
+            self.sessions += 1
+            try:
+                self._agent = Agent(self._ssh_argv() + [remote_command((self.python, "-c", BOOT), sudo=self.sudo)],
+                                    self.target)
+                self._holder[0] = self._agent
+            except AgentUnavailable as e:
+                if e.returncode == 255 and not self._master_alive():
+                    raise self._unreachable(e.stderr) from None
+                self.transport = "commands"
+                self.transport_note = f"no agent (exit {e.returncode}){output_tail(e.stderr, 2)}"
+        return self._agent
+
+    def _file(self, op: str, path: str) -> tuple[dict, bytes] | None:
+        """The agent's reply to a file request (read ahead when a plan asked for it already); None without agent."""
+        agent = self.agent()
+        if agent is None:
+            return None
+        return self._ask(agent, {"op": op, "path": path})
+
+    def _ask(self, agent: Agent, request: dict) -> tuple[dict, bytes]:
+        """One request: answered from the plan's batch, which the first request of a plan sends, or on its own."""
+        wanted = self._ahead.wanted()
+        if wanted:
+            batch = [dict(op, stdin=False) if op["op"] == "run" else op for op in wanted]
+            reply, blob = agent.exchange({"op": "batch", "ops": batch})
+            self._ahead.fill(wanted, reply.get("results", []), blob)
+        found = self._ahead.take(request)
+        if found is not None:
+            return found
+        answer = agent.exchange(dict(request, stdin=False) if request["op"] == "run" else request)
+        self._ahead.keep(request, answer)
+        return answer
+
+    def run(self, command: Command, *, timeout: float | None = None, on_line=None) -> Result:
+        """A command; in a plan, one without stdin or streamed output may come from the plan's batch."""
+        agent = self.agent()
+        if agent is None or on_line is not None or command.stdin is not None:
+            return super().run(command, timeout=timeout, on_line=on_line)
+        reply, out = self._ask(agent, {"op": "run", "argv": list(command.argv), "timeout": timeout})
+        if "rc" not in reply:
+            raise HostError(f"running {command.argv[0]} on {self.target} failed: {reply.get('error', reply)}")
+        return Result(reply["rc"], out.decode(errors="replace"), reply["err"])
+
+    def _reply(self, what: str, path: str, reply: dict) -> bool:
+        """True when the reply says the path is missing; HostError for an error."""
+        if "error" in reply:
+            if reply.get("kind") == "not_regular":
+                raise HostError(reply["error"])
+            raise HostError(f"{what} {path} on {self.target} failed: {reply['error']}")
+        return bool(reply.get("missing"))
+
+    def read_bytes(self, path: str) -> bytes | None:
+        path = check_path(path)
+        got = self._file("read", path)
+        if got is None:
+            return super().read_bytes(path)
+        return None if self._reply("reading", path, got[0]) else got[1]
+
+    def stat(self, path: str) -> FileInfo | None:
+        path = check_path(path)
+        got = self._file("stat", path)
+        if got is None:
+            return super().stat(path)
+        if self._reply("stat of", path, got[0]):
+            return None
+        kind, mode, uid, gid, size = got[0]["stat"]
+        return FileInfo(kind, mode, uid, gid, size)
+
+    def listdir(self, path: str) -> list[str] | None:
+        path = check_path(path)
+        got = self._file("list", path)
+        if got is None:
+            return super().listdir(path)
+        return None if self._reply("listing", path, got[0]) else list(got[0]["names"])
+
+    def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
+        agent = self.agent()
+        if agent is not None:
+            reply, out = agent.exchange({"op": "run", "argv": list(argv), "timeout": timeout,
+                                         "stream": on_line is not None, "stdin": stdin is not None},
+                                        stdin or b"", on_line)
+            if "rc" not in reply:
+                raise HostError(f"running {argv[0]} on {self.target} failed: {reply.get('error', reply)}")
+            return reply["rc"], out, reply["err"]
+        self.sessions += 1
+        local = self._ssh_argv() + [remote_command(argv, sudo=self.sudo)]
+        try:
+            raw = spawn(local, stdin, timeout=timeout, on_line=on_line)
+        except FileNotFoundError:
+            raise TargetError("the ssh client is not installed here; install openssh") from None
+        if raw[0] == 255 and not self._master_alive():
+            raise self._unreachable(raw[2])
+        return raw
+
+    def _unreachable(self, stderr: str) -> TargetError:
+        return TargetError(f"cannot connect to {self.target} with ssh (exit 255){output_tail(stderr, 5)}\n"
+                           f"  what to do: {_ssh_hint(stderr)}")
+
+    # runs
+
+    def begin_run(self, dry_run: bool, scope: str = "") -> None:
+        super().begin_run(dry_run, scope)
+        self._ahead.start(dry_run, scope)
+
+    def end_run(self) -> None:
+        self._ahead.end()
+
+    def terminal(self, command: Command) -> list[str]:
+        """ssh -t: the remote command gets a terminal (`xl console` needs one), through the shared connection."""
+        self.sessions += 1
+        return self._ssh_argv("-t") + [remote_command(command.argv, sudo=self.sudo)]
+
+    def _master_alive(self) -> bool:
+        """True when the shared connection is up, so an exit code 255 came from the remote command."""
+        check = self._ssh_argv("-O", "check")
+        return subprocess.run(check, capture_output=True, stdin=subprocess.DEVNULL, timeout=30).returncode == 0
+
+    def close(self) -> None:
+        stats = os.environ.get(STATS_ENV)
+        if stats and self._finalizer.alive:
+            line = {"target": self.target, "transport": self.transport, "sessions": self.sessions,
+                    "exchanges": self._agent.exchanges if self._agent else self.sessions,
+                    "read_ahead_hits": self._ahead.hits}
+            try:
+                with open(stats, "a") as f:
+                    f.write(json.dumps(line) + "\n")
+            except OSError:
+                pass
+        self._finalizer()
+
+
