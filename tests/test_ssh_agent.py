@@ -219,3 +219,30 @@ def test_the_whole_runbook_plans_the_same_through_the_agent_read_ahead_or_not_as
     assert first == again == by_commands and len(first) > 20
     assert first_host.sessions == again_host.sessions == 1 and commands_host.sessions > 60
     assert again_host._agent.exchanges <= 3 < first_host._agent.exchanges
+
+
+def test_without_python3_a_plan_batches_its_reads_in_one_command(server, tmp_path, cache):
+    root = _tree(tmp_path / "host")
+    (root / "etc" / "c").write_text("wanted\n")
+    os.chmod(root / "etc" / "c", 0o640)
+
+    def without_python():
+        h = _open(server)
+        h.python = "python3-not-installed-here"
+        return h
+
+    def reads(h):
+        h.begin_run(True, "reads")
+        try:
+            return _plan(h, root), _ops(h, root)
+        finally:
+            h.end_run()
+
+    with without_python() as h:
+        first = reads(h)
+        first_sessions = h.sessions
+    with without_python() as h:
+        again = reads(h)
+        assert h._ahead.hits > 20 and h.sessions < first_sessions / 4
+    with _open(server) as h:
+        assert reads(h) == first == again

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import weakref
 
+from xenbook.connectors import shellbatch
 from xenbook.connectors.agent import BOOT, Agent, AgentUnavailable
 from xenbook.connectors.process import Raw, spawn
 from xenbook.connectors.readahead import ReadAhead
@@ -99,8 +100,18 @@ class SshHost(CommandFilesHost):
         """The agent's reply to a file request (read ahead when a plan asked for it already); None without agent."""
         agent = self.agent()
         if agent is None:
-            return None
+            return self._ask_script({"op": op, "path": path})
         return self._ask(agent, {"op": op, "path": path})
+
+    def _ask_script(self, request: dict) -> tuple[dict, bytes] | None:
+        """Without the agent: a plan's batch of file requests as one command (shellbatch.py); None: ask alone."""
+        wanted = [op for op in self._ahead.wanted() if op["op"] != "run"][:shellbatch.LIMIT]
+        if wanted:
+            raw = self._sh(shellbatch.SCRIPT, *shellbatch.arguments(wanted))
+            for op, answer in zip(wanted, shellbatch.answers(wanted, raw)):
+                if answer is not None:
+                    self._ahead.keep(op, answer)
+        return self._ahead.take(request)
 
     def _ask(self, agent: Agent, request: dict) -> tuple[dict, bytes]:
         """One request: answered from the plan's batch, which the first request of a plan sends, or on its own."""
