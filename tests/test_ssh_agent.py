@@ -197,7 +197,8 @@ def test_a_plan_runs_its_commands_in_the_batch_and_an_apply_runs_them_itself(ser
     assert counter.read_text().count("x") == 1 + 1 + 2  # plan 1 ran it, plan 2 in its batch, the apply twice
 
 
-def test_the_whole_runbook_plans_the_same_through_the_agent_read_ahead_or_not_as_with_commands(server, cache, tmp_path):
+def test_the_whole_runbook_plans_the_same_through_the_agent_read_ahead_or_not_as_with_commands(server, cache, tmp_path,
+                                                                                              monkeypatch):
     """This machine over the loopback sshd, every section: the plan's every line is the same three ways."""
     from xenbook.cli.main import load_params
     from xenbook.engine.registry import run_sections
@@ -215,6 +216,7 @@ def test_the_whole_runbook_plans_the_same_through_the_agent_read_ahead_or_not_as
 
     first_host, first = plan()
     again_host, again = plan()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "none"))  # no read-ahead: one command per read
     commands_host, by_commands = plan(agent=False)
     assert first == again == by_commands and len(first) > 20
     assert first_host.sessions == again_host.sessions == 1 and commands_host.sessions > 60
