@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -102,6 +103,17 @@ def test_an_agent_that_dies_is_a_clear_error_not_a_hang_or_a_wrong_answer(server
             h.run(Command.of("sh", "-c", "kill -9 $PPID; sleep 5"))  # the agent on the host dies mid-request
         with pytest.raises(TargetError):
             h.run(Command.of("true"))
+    with _open(server) as h:
+        assert h.read_text(str(tmp_path / "f")) == "x\n"
+        h.agent().proc.kill()  # the connection here ends
+        with pytest.raises(TargetError, match="ended in the middle of a request"):
+            h.read_text(str(tmp_path / "f"))
+    with _open(server) as h, pytest.MonkeyPatch.context() as mp:
+        mp.setattr("xenbook.connectors.agent.STALL", 0.5)
+        h.run(Command.of("true"))
+        with pytest.raises(TargetError, match="ended in the middle of a request"):
+            h.run(Command.of("sh", "-c", f"echo $PPID > {tmp_path / 'pid'}; kill -STOP $PPID"), timeout=0.5)
+    os.kill(int((tmp_path / "pid").read_text()), signal.SIGCONT)  # the stalled agent goes on: finds its input ended
 
 
 def test_an_unreachable_host_is_still_named_as_such(server, tmp_path):

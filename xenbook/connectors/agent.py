@@ -17,6 +17,7 @@ from xenbook.core.errors import TargetError
 BOOT = ('import sys;r=sys.stdin.buffer;'
         'exec(compile(r.read(int(r.readline())),"xenbook-agent","exec"),{"__name__":"__main__"})')
 HELLO = b"xenbook-agent 1\n"
+STALL = 60  # seconds past a command's timeout without its answer: the session is given up
 
 
 class AgentUnavailable(Exception):
@@ -89,12 +90,22 @@ class Agent:
                 self.proc.stdin.flush()
             except OSError:
                 pass  # the agent is gone: reading the reply says so
-            while True:
-                reply, blob = json.loads(self._frame().decode()), self._frame()
-                if "line" not in reply:
-                    return reply, blob
-                if on_line is not None:
-                    on_line(reply["line"])
+            # the agent ends a command at its timeout; should the host or the network stall, end the session
+            timeout = header.get("timeout")
+            watchdog = threading.Timer(timeout + STALL, self.proc.kill) if timeout is not None else None
+            if watchdog is not None:
+                watchdog.daemon = True
+                watchdog.start()
+            try:
+                while True:
+                    reply, blob = json.loads(self._frame().decode()), self._frame()
+                    if "line" not in reply:
+                        return reply, blob
+                    if on_line is not None:
+                        on_line(reply["line"])
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
 
     def _stop(self) -> None:
         try:
