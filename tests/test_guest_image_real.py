@@ -13,6 +13,8 @@ import pytest
 
 from xenbook.core.errors import ValidationFailed
 from xenbook.safety.validators import validate_bytes
+from xenbook.connectors.fake import FakeHost
+from xenbook.sections.domu.identity import identified
 from xenbook.sections.domu.params import GuestParams
 from xenbook.sections.domu.steps import guest_files
 
@@ -30,7 +32,8 @@ def tool(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory):
     """(params, files, image): the guest's files under a folder, made into an ext4 image of that folder."""
-    g = GuestParams(name="dom01", ssh_key=KEY)
+    g = identified(GuestParams(name="dom01", ssh_key=KEY), FakeHost({"/etc/machine-id": "5" * 32 + "\n"},
+                                                                      absent=["blkid"]))
     files = guest_files(g, "")
     tree = tmp_path_factory.mktemp("guest") / "root"
     for path, (data, mode) in files.items():

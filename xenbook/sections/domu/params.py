@@ -10,7 +10,6 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from xenbook.core.errors import ParameterError
 from xenbook.core.model import Model, abs_path, size_mib
-from xenbook.edits.xlcfg import derived_mac
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _IFNAME = re.compile(r"^[a-z][a-z0-9_-]{0,14}$")
@@ -219,14 +218,20 @@ class GuestParams(Model):
 
     @property
     def disk_uuid(self) -> str:
-        """The root filesystem's UUID: known before formatting, the same every run. Once the host is read, the one its
-        guest already has or one derived from the dom0's machine ID and the name; before, legacy_uuid."""
-        return self._root_uuid or legacy_uuid(self.name)
+        """The root filesystem's UUID: known before formatting, the same every run: the one the guest already has on
+        its host, or one derived from the dom0's machine ID and the name (identity.identified reads them)."""
+        if self._root_uuid is None:
+            raise RuntimeError(f"guest {self.name}: its root filesystem UUID is read from its host first "
+                               "(xenbook.sections.domu.identity.identified)")
+        return self._root_uuid
 
     @property
     def vif_mac(self) -> str:
-        """The guest's MAC: the parameter, else what the host says (identity), else the one derived from the name."""
-        return self.mac or self._vif_mac or derived_mac(self.name)
+        """The guest's MAC: the parameter, else the one its host has or derives (identity.identified)."""
+        if not (self.mac or self._vif_mac):
+            raise RuntimeError(f"guest {self.name}: its MAC is read from its host first "
+                               "(xenbook.sections.domu.identity.identified)")
+        return self.mac or self._vif_mac
 
     @property
     def host_name(self) -> str:
@@ -252,8 +257,8 @@ def unique_guests(guests: list[GuestParams]) -> list[GuestParams]:
     problems = []
     for i, g in enumerate(guests):
         disk_field = {"partition": "device", "image": "image_dir"}.get(g.storage, "volume_group")
-        keys = [("name", "name", g.name.lower()), ("MAC address", "mac", g.vif_mac),
-                ("host name", "hostname", g.host_name), ("disk", disk_field, g.disk)]
+        keys = [("name", "name", g.name.lower()), ("host name", "hostname", g.host_name), ("disk", disk_field, g.disk)]
+        keys += [("MAC address", "mac", g.mac.lower())] if g.mac else []  # derived ones: identity.identified_guests
         for what, field, key in keys:
             first = seen.setdefault((what, key), i)
             if first != i:
