@@ -69,7 +69,8 @@ def measure(work: Path, log, forks: int = FORKS) -> dict:
         if r.code != 0 or not recap_ok(r.out, n):
             raise cases.GateFailed(f"the fleet play over {n} sample hosts failed (exit {r.code}):\n"
                                    f"{r.out[-3000:]}\n{r.err[-2000:]}")
-        out[str(n)] = {"seconds": r.wall, "per_host_s": r.wall / n, "cpu": r.cpu}
+        changed = len(re.findall(r"\bchanged=[1-9]", r.out))  # a fresh sample host has changes to plan
+        out[str(n)] = {"seconds": r.wall, "per_host_s": r.wall / n, "cpu": r.cpu, "hosts_with_changes": changed}
         log(f"remote fleet: {n} hosts, forks {forks}: {r.wall:.2f} s, {r.wall / n:.3f} s per host")
     return out
 

@@ -100,7 +100,9 @@ def _fleet_rows(r: dict) -> list[list[str]]:
             out.append([f"fleet plan through xenbook.xen.runbook, {n} sample hosts, forks {f['forks']}",
                         f"{fmt(x['per_host_s'])} per host ({fmt(x['seconds'])} in all)", "a time per host",
                         "measured", "one check-mode play, ansible_connection=local: each host's module runs "
-                        "`xenbook plan` of its sample host, forks at a time"])
+                        f"`xenbook plan` of its sample host, {f['forks']} at a time "
+                        f"({x.get('hosts_with_changes', '?')} of {n} hosts reported the changes a fresh sample host "
+                        "has to plan); no target was set for it"])
     return out
 
 

@@ -148,3 +148,16 @@ def test_fleet_recap_needs_every_host_reached_and_none_failed():
     assert remote_fleet.recap_ok(ok, 2)
     assert not remote_fleet.recap_ok(ok, 3)
     assert not remote_fleet.recap_ok(ok.replace("unreachable=0 failed=0\n", "unreachable=0 failed=1\n"), 2)
+
+
+def test_merge_replaces_only_the_parts_measured_now():
+    import main
+    old = {"meta": {"date": "then", "runs": 5, "load_after": {"edits": 1.0, "remote": 9.0}}, "edits": {"files": 11},
+           "remote": {"old": True}}
+    new = {"meta": {"date": "now", "runs": 3, "minutes": 7.5, "load_after": {"remote": 2.0}},
+           "remote": {"new": True}, "edits": {"files": 12}}
+    out = main.merge(old, new, ["remote"])
+    assert out["remote"] == {"new": True} and out["edits"] == {"files": 11}
+    assert out["meta"]["date"] == "then" and out["meta"]["load_after"] == {"edits": 1.0, "remote": 2.0}
+    assert out["meta"]["merged"] == [{"parts": ["remote"], "date": "now", "runs": 3, "minutes": 7.5}]
+    assert old["meta"]["load_after"]["remote"] == 9.0  # the old data is not changed in place
