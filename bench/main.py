@@ -144,7 +144,7 @@ def main(argv: list[str]) -> int:
                 data["imports"] = cases.import_times(max(args.runs, 10), log)
             elif part == "remote":
                 data["remote"] = {**remote.part(where, args.runs, log), "meta": {
-                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": args.runs}}
+                    "date": data["meta"]["date"], "runs": args.runs}}
             elif part == "hostops":
                 data["hostops"] = {k: cases.python_json("hostops.py", str(make(where / k))) for k, make in
                                    (("fresh", samples.fresh), ("converged", samples.converged))}

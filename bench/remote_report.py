@@ -21,7 +21,7 @@ def _n(x: float | None) -> str:
 def _trips(c: dict) -> str:
     """'27 sessions (1 connection), exchanges n/a' for one tool's case."""
     kinds = ", ".join(f"{n} {k}" for k, n in c["kinds"].items() if k != "command")
-    return (f"{_n(c['sessions'])} sessions{f' ({kinds})' if kinds else ''}, {_n(c['connections'])} new "
+    return (f"{_n(c['sessions'])} sessions{f' of which {kinds}' if kinds else ''}, {_n(c['connections'])} new "
             f"connection{'' if c['connections'] == 1 else 's'}, exchanges {_n(c.get('exchanges'))}")
 
 
@@ -34,41 +34,44 @@ def _margin(a: float, b: float, unit: str) -> str:
     return fmt(d) if unit == "s" else f"{d:.1f}{unit}" if d >= 1 else f"{d:.2f}{unit}"
 
 
+def _ssh_cost(c: dict, cost: dict) -> str:
+    """What xenbook's SSH traffic costs at this machine's prices: sessions and new connections."""
+    if c.get("exchanges") is not None:
+        return (f"its {_n(c['exchanges'])} requests go over {_n(c['sessions'])} session(s) of its agent, the "
+                f"connection about {fmt(c['connections'] * cost['connect_s'])}")
+    return (f"its {_n(c['sessions'])} ssh commands (today's SshHost: one per read, stat, listing, write and "
+            f"validator) and {_n(c['connections'])} new connection cost about "
+            f"{fmt(c['sessions'] * cost['median_s'] + c['connections'] * cost['connect_s'])} at {fmt(cost['median_s'])}"
+            f" a session and {fmt(cost['connect_s'])} a connection here")
+
+
+PEER_WHY = {"ansible": "Ansible starts a Python module per task (over the control master its warm-up run left, "
+                       "ControlPersist being its default, so it opens no connection of its own)",
+            "pyinfra": "pyinfra runs shell commands for each operation's facts over its paramiko connection"}
+
+
 def _edit_rows(r: dict) -> list[list[str]]:
-    e, cost = r["edits"], r["session_cost"]["median_s"]
+    e, cost = r["edits"], r["session_cost"]
     out = []
     for key in ("check", "apply"):
         c = e[key]
         x = c["xenbook"]
         for tool, limit in EDIT_TARGETS:
             ratio = c[tool]["median"] / x["median"]
-            agent = x.get("exchanges") is not None
-            why = (f"xenbook {fmt(x['median'])} with {_trips(x)}; {tool} {fmt(c[tool]['median'])} with "
-                   f"{_trips(c[tool])}; a session costs {fmt(cost)} here, so ")
-            if agent:
-                why += (f"xenbook's {_n(x['exchanges'])} requests over its agent's one channel cost little beyond "
-                        "its start")
-            else:
-                why += (f"xenbook's {_n(x['sessions'])} ssh commands (one per read, stat, listing, write and "
-                        f"validator: today's SshHost) are about {fmt(x['sessions'] * cost)} of its time")
-            why += (f"; {tool} " + ("starts a Python module per task over its persistent control master" if
-                                    tool == "ansible" else "runs shell commands per operation over paramiko"))
+            why = (f"xenbook {fmt(x['median'])} ({_trips(x)}): {_ssh_cost(x, cost)}, the rest its start, "
+                   f"planning and spawning; {tool} {fmt(c[tool]['median'])} ({_trips(c[tool])}): "
+                   f"{PEER_WHY[tool]}; {limit}× needs xenbook at {fmt(c[tool]['median'] / limit)}")
             out.append([f"{e['files']} edits over SSH, {key.replace('_', ' ')}: faster than {tool}",
                         f"{ratio:.2f}×", f"≥ {limit}×", _verdict(ratio >= limit, _margin(ratio, limit, "×")), why])
     return out
 
 
 def _plan_rows(r: dict) -> list[list[str]]:
-    p, cost = r["plan"], r["session_cost"]["median_s"]
+    p, cost = r["plan"], r["session_cost"]
     whole = p["runbook"]
     out = []
-    agent = whole.get("exchanges") is not None
-    why = f"{_trips(whole)}, statuses {_statuses(whole)}; "
-    if agent:
-        why += "the reads go over the agent's channel, so the time is the CLI's start, the agent's and planning"
-    else:
-        why += (f"one ssh session per read, stat, listing and command, each {fmt(cost)} here: about "
-                f"{fmt(whole['sessions'] * cost)} of it; the rest is the CLI's start and planning")
+    why = (f"{_trips(whole)}, statuses {_statuses(whole)}: {_ssh_cost(whole, cost)}; the rest is the CLI's start "
+           "and planning")
     out.append(["whole-runbook plan over SSH (this machine, cold process)",
                 f"{fmt(whole['median'])} (fastest {fmt(whole['min'])})", f"< {PLAN_LIMIT_S} s",
                 _verdict(whole["median"] < PLAN_LIMIT_S, _margin(whole["median"], PLAN_LIMIT_S, "s")), why])
