@@ -32,7 +32,18 @@ def stats(path: Path) -> dict | None:
     """The sessions and exchanges SshHost reported in path (summed over its connections); None without a file."""
     if not path.exists():
         return None
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:
+            row = "malformed"
+        if row is not None and not (isinstance(row, dict) and all(
+                isinstance(row.get(k, 0), int) for k in ("sessions", "exchanges"))):
+            raise cases.GateFailed(f"{path} line {n} is no {{\"target\", \"sessions\", \"exchanges\"}} record: "
+                                   f"{line[:200]!r}")
+        if row is not None:
+            rows.append(row)
     return {"connections": len(rows), "sessions": sum(r.get("sessions", 0) for r in rows),
             "exchanges": sum(r.get("exchanges", 0) for r in rows)}
 

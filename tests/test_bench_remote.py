@@ -75,6 +75,14 @@ def test_ssh_stats_file_is_summed_over_connections(tmp_path, text, expected):
     assert remote.stats(path) == expected
 
 
+@pytest.mark.parametrize("line", ['{"sessions": 1, "exchanges": 2', '[1, 2]', '{"sessions": "1"}', "null x"])
+def test_a_malformed_stats_line_voids_the_figures_naming_it(tmp_path, line):
+    path = tmp_path / "stats.jsonl"
+    path.write_text('{"target": "t", "sessions": 1, "exchanges": 2}\n' + line + "\n")
+    with pytest.raises(SystemExit, match="line 2"):
+        remote.stats(path)
+
+
 class Recorder:
     """An inner host that records each call; write_atomic calls its validate with the temporary file beside."""
 
