@@ -39,12 +39,14 @@ def _ssh_cost(c: dict, cost: dict) -> str:
     if c.get("exchanges") is not None:
         return (f"its {_n(c['exchanges'])} requests go over {_n(c['sessions'])} session(s) of its agent, the "
                 f"connection about {fmt(c['connections'] * cost['connect_s'])}")
-    return (f"its {_n(c['sessions'])} ssh commands (today's SshHost: one per read, stat, listing, write and "
-            f"validator) and {_n(c['connections'])} new connection cost about "
+    return (f"its {_n(c['sessions'])} ssh commands (today's SshHost: one per read, stat, listing, command, write "
+            f"and validator) and {_n(c['connections'])} new connection cost about "
             f"{fmt(c['sessions'] * cost['median_s'] + c['connections'] * cost['connect_s'])} at {fmt(cost['median_s'])}"
             f" a session and {fmt(cost['connect_s'])} a connection here")
 
 
+APPLY_WHY = (" (and an apply's durability: each file, backup, folder and ledger record is synced on the target "
+             "before it goes on, which Ansible's copy and blockinfile and pyinfra's files operations do not do)")
 PEER_WHY = {"ansible": "Ansible starts a Python module per task (over the control master its warm-up run left, "
                        "ControlPersist being its default, so it opens no connection of its own)",
             "pyinfra": "pyinfra runs shell commands for each operation's facts over its paramiko connection"}
@@ -59,8 +61,8 @@ def _edit_rows(r: dict) -> list[list[str]]:
         for tool, limit in EDIT_TARGETS:
             ratio = c[tool]["median"] / x["median"]
             why = (f"xenbook {fmt(x['median'])} ({_trips(x)}): {_ssh_cost(x, cost)}, the rest its start, "
-                   f"planning and spawning; {tool} {fmt(c[tool]['median'])} ({_trips(c[tool])}): "
-                   f"{PEER_WHY[tool]}; {limit}× needs xenbook at {fmt(c[tool]['median'] / limit)}")
+                   f"planning and spawning{APPLY_WHY if key == 'apply' else ''}; {tool} {fmt(c[tool]['median'])} "
+                   f"({_trips(c[tool])}): {PEER_WHY[tool]}; {limit}× needs xenbook at {fmt(c[tool]['median'] / limit)}")
             out.append([f"{e['files']} edits over SSH, {key.replace('_', ' ')}: faster than {tool}",
                         f"{ratio:.2f}×", f"≥ {limit}×", _verdict(ratio >= limit, _margin(ratio, limit, "×")), why])
     return out
