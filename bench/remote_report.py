@@ -62,7 +62,8 @@ def _edit_rows(r: dict) -> list[list[str]]:
             ratio = c[tool]["median"] / x["median"]
             why = (f"xenbook {fmt(x['median'])} ({_trips(x)}): {_ssh_cost(x, cost)}, the rest its start, "
                    f"planning and spawning{APPLY_WHY if key == 'apply' else ''}; {tool} {fmt(c[tool]['median'])} "
-                   f"({_trips(c[tool])}): {PEER_WHY[tool]}; {limit}× needs xenbook at {fmt(c[tool]['median'] / limit)}")
+                   f"({_trips(c[tool])}): {PEER_WHY[tool]}; {limit}× needs xenbook at "
+                   f"{fmt(c[tool]['median'] / limit)}")
             out.append([f"{e['files']} edits over SSH, {key.replace('_', ' ')}: faster than {tool}",
                         f"{ratio:.2f}×", f"≥ {limit}×", _verdict(ratio >= limit, _margin(ratio, limit, "×")), why])
     return out
