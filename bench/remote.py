@@ -13,6 +13,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
+import yaml
+
 import cases
 import fixture
 import remote_fleet
@@ -156,7 +158,6 @@ def _statuses(r: Run, label: str) -> dict[str, int]:
 def plans(sshd: remote_sshd.Sshd, work: Path, runs: int, log) -> dict:
     """`xenbook plan` of the whole runbook over SSH against this machine, and of each section alone."""
     work.mkdir(parents=True, exist_ok=True)
-    import yaml
     sections = yaml.safe_load(samples.PARAMS.read_text())["sections"]
     keys = [None] + list(sections)
     env = samples.env()

@@ -12,10 +12,11 @@ import json
 import re
 from pathlib import Path
 
+import yaml
+
 import cases
 import peers
 import samples
-import yaml
 from measure import run
 
 COLLECTION = samples.REPO / "ansible_collections" / "xenbook" / "xen"
