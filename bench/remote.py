@@ -192,7 +192,12 @@ def _stop_masters(work: Path) -> None:
 
 
 def part(work: Path, runs: int, log) -> dict:
-    """The whole remote part; the loopback sshd is stopped whatever happens."""
+    """The whole remote part ({"skipped": why} without root or OpenSSH); the loopback sshd is stopped whatever
+    happens."""
+    why = remote_sshd.unavailable()
+    if why:
+        log(f"remote: {why}")
+        return {"skipped": why}
     sshd = remote_sshd.start(work / "sshd")
     try:
         out = {"session_cost": session_cost(sshd, work), "openssh": _openssh()}

@@ -116,13 +116,15 @@ def rows(data: dict) -> list[list[str]]:
     r = data.get("remote")
     if not r:
         return []
+    if "skipped" in r:
+        return [["the remote part (edits, plans and fleet over SSH)", r["skipped"], "", "—", ""]]
     return _edit_rows(r) + _plan_rows(r) + _fleet_rows(r)
 
 
 def figure_rows(data: dict) -> list[list[str]]:
     """Rows for the main figures table: [case, xenbook, pyinfra, ansible, p÷x, a÷x, runs]."""
     r = data.get("remote")
-    if not r:
+    if not r or "skipped" in r:
         return []
     e = r["edits"]
     out = []
@@ -146,6 +148,8 @@ def section(data: dict, markdown_table) -> list[str]:
     r = data.get("remote")
     if not r:
         return []
+    if "skipped" in r:
+        return ["## Remote (over SSH, a loopback sshd)", "", f"The remote part was {r['skipped']}.", ""]
     m = r.get("meta") or {}
     cost = r["session_cost"]
     return ["## Remote (over SSH, a loopback sshd)", "",

@@ -118,10 +118,20 @@ def _ppid(pid: int) -> int | None:
         return None
 
 
+def unavailable() -> str:
+    """Why no loopback sshd can be started here ("" when one can)."""
+    missing = [p for p in (SSHD, shutil.which("ssh"), shutil.which("ssh-keygen")) if not p or not os.path.exists(p)]
+    if os.geteuid() != 0:
+        return "not measured: the loopback sshd needs root (run bash bench/run as root)"
+    if missing:
+        return f"not measured: {SSHD}, ssh and ssh-keygen are needed (install openssh-server and openssh-client)"
+    return ""
+
+
 def start(folder: Path) -> Sshd:
     """Start sshd on a free port of 127.0.0.1 (root only); its keys, configs and log in folder."""
-    if os.geteuid() != 0 or not os.path.exists(SSHD):
-        raise SystemExit(f"the remote part needs root and {SSHD} (openssh-server) to start a loopback sshd")
+    if unavailable():
+        raise SystemExit(unavailable())
     if folder.exists():
         shutil.rmtree(folder)  # keys of an earlier run: ssh-keygen would not overwrite them
     (folder / "home").mkdir(parents=True)

@@ -169,3 +169,21 @@ def test_merge_replaces_only_the_parts_measured_now():
     assert out["meta"]["date"] == "then" and out["meta"]["load_after"] == {"edits": 1.0, "remote": 2.0}
     assert out["meta"]["merged"] == [{"parts": ["remote"], "date": "now", "runs": 3, "minutes": 7.5}]
     assert old["meta"]["load_after"]["remote"] == 9.0  # the old data is not changed in place
+
+
+def test_a_skipped_remote_part_is_said_in_the_results():
+    import remote_report
+    data = {"meta": {"date": "now", "runs": 5}, "remote": {"skipped": "not measured: the loopback sshd needs root"}}
+    assert remote_report.figure_rows(data) == []
+    assert remote_report.rows(data)[0][1] == "not measured: the loopback sshd needs root"
+    assert "not measured" in "\n".join(remote_report.section(data, lambda header, body: ""))
+
+
+def test_without_root_the_remote_part_is_skipped_and_says_why(monkeypatch, tmp_path):
+    import remote_sshd
+    monkeypatch.setattr(remote_sshd.os, "geteuid", lambda: 1000)
+    said = []
+    assert remote.part(tmp_path, 1, said.append) == {"skipped": remote_sshd.unavailable()}
+    assert "needs root" in said[0] and not (tmp_path / "sshd").exists()
+    with pytest.raises(SystemExit, match="needs root"):
+        remote_sshd.start(tmp_path / "sshd")
