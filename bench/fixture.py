@@ -28,7 +28,20 @@ FINDMNT = ('{"filesystems": [{"target": "/", "source": "/dev/sda3", "fstype": "e
            '"fstype": "ext4", "uuid": "8d2e4f6a-0b1c-4d3e-8f5a-6b7c8d9e0f1a"}]}')
 PACSTRAP_FSTAB = ("# Static information about the filesystems.\n# See fstab(5) for details.\n\n"
                   "# <file system> <dir> <type> <options> <dump> <pass>\n")
+# what `ip -j -d link show` prints there: the loopback and the uplink, a plain Ethernet NIC
+IP_LINK = ('[{"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"], "mtu": 65536, '
+           '"link_type": "loopback", "address": "00:00:00:00:00:00"}, {"ifindex": 2, "ifname": "enp1s0", '
+           '"flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], "mtu": 1500, "link_type": "ether", '
+           '"address": "52:54:00:12:34:56"}]')
+CANNED = {("findmnt",): FINDMNT, ("ip", "-j", "-d", "link", "show"): IP_LINK}
 SCALE_FILE = "# sample config\nkey1 = a\nkey2 = b\n"
+
+
+def canned(argv) -> str | None:
+    """What the fixture machine prints for argv (findmnt, whatever its options, and the link table); None for any
+    other command, which a fixture host does not run."""
+    argv = tuple(argv)
+    return CANNED.get(argv[:1]) if argv[:1] == ("findmnt",) else CANNED.get(argv)
 
 
 def _write(root: Path, path: str, data: str | bytes, mode: int = 0o644) -> None:

@@ -1,6 +1,7 @@
 """The benchmark: xenbook against Ansible and pyinfra on the same file edits, xenbook's own costs, a table and
 RESULTS.md. Run it as `bash bench/run` (which makes the venvs); options: --runs N (default 5, at least 5 for the
-published figures), --ansible-big-runs N (Ansible at N=500, default 2), --parts a,b (a subset, for trying)."""
+published figures), --ansible-big-runs N (Ansible at N=500, default 2), --parts a,b (a subset, for trying), --merge
+(the parts measured replace theirs in --out's data, the others kept)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ sys.path.insert(0, str(BENCH))
 
 import cases  # noqa: E402
 import fixture  # noqa: E402
+import remote  # noqa: E402
 import results  # noqa: E402
 import samples  # noqa: E402
 from measure import machine, python_version, version_of  # noqa: E402
 
-PARTS = ("edits", "sample", "scaling", "notebook", "domains", "imports", "hostops")
+PARTS = ("edits", "sample", "scaling", "notebook", "domains", "imports", "hostops", "remote")
 SCALES = (10, 100, 500)
 
 
@@ -84,6 +86,17 @@ def part_notebook(work: Path, runs: int, log) -> dict:
     return out
 
 
+def merge(old: dict, new: dict, parts: list[str]) -> dict:
+    """old's figures with the parts measured now replaced by new's; the machine and versions stay old's (the
+    parts' own dates are in their meta), the load after each part measured now is added."""
+    out = {**old, **{p: new[p] for p in parts if p in new}}
+    meta = out["meta"] = dict(old["meta"])
+    meta["load_after"] = {**meta.get("load_after", {}), **new["meta"].get("load_after", {})}
+    meta["merged"] = [*meta.get("merged", []), {"parts": parts, "date": new["meta"]["date"],
+                                                 "runs": new["meta"]["runs"], "minutes": new["meta"]["minutes"]}]
+    return out
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="bash bench/run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="timed runs of each case (default 5)")
@@ -92,6 +105,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", default=str(BENCH / "RESULTS.md"),
                     help="the Markdown results (default bench/RESULTS.md; its data beside it as .json)")
     ap.add_argument("--report-only", action="store_true", help="rewrite --out from its .json, measuring nothing")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the parts not measured now from --out's .json (e.g. --parts remote --merge)")
     args = ap.parse_args(argv)
     if args.report_only:
         out = Path(args.out).resolve()
@@ -127,6 +142,9 @@ def main(argv: list[str]) -> int:
                 data["domains"] = cases.python_json("domains.py")
             elif part == "imports":
                 data["imports"] = cases.import_times(max(args.runs, 10), log)
+            elif part == "remote":
+                data["remote"] = {**remote.part(where, args.runs, log), "meta": {
+                    "date": data["meta"]["date"], "runs": args.runs}}
             elif part == "hostops":
                 data["hostops"] = {k: cases.python_json("hostops.py", str(make(where / k))) for k, make in
                                    (("fresh", samples.fresh), ("converged", samples.converged))}
@@ -138,6 +156,8 @@ def main(argv: list[str]) -> int:
     data["meta"]["load_end"] = os.getloadavg()
     data["meta"]["minutes"] = round((time.monotonic() - started) / 60, 1)
     out = Path(args.out).resolve()
+    if args.merge and out.with_suffix(".json").exists():
+        data = merge(json.loads(out.with_suffix(".json").read_text()), data, parts)
     raw = json.dumps(data, indent=1, default=str) + "\n"
     out.with_suffix(".json").write_text(raw.replace(str(BENCH.parent), "."))  # paths relative to the checkout
     before = BENCH / "RESULTS-before.json"  # the figures before the speed fixes, kept for comparison

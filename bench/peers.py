@@ -77,8 +77,8 @@ def pyinfra_changed(out: str) -> int | None:
     return int(m.group(1)) if m.group(1) != "-" else 0
 
 
-def pyinfra_dry_changed(out: str) -> int | None:
+def pyinfra_dry_changed(out: str, host: str = "@local") -> int | None:
     """The changed count of a --dry run: operations whose 'Change' column names the host."""
     if "Detected changes" not in out:
         return None
-    return len(re.findall(r"^\s*edit \d+\s+1 \(@local\)", out, re.M))
+    return len(re.findall(rf"^\s*edit \d+\s+1 \({re.escape(host)}\)", out, re.M))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import remote_report
 from measure import fmt
 from results import _get
 from results import markdown_table as _markdown_table
@@ -44,16 +45,17 @@ def _row(target: str, measured: str, verdict: str, why: str) -> list[str]:
 
 
 def targets(data: dict) -> list[list[str]]:
-    from results import slope, verdict
+    from results import cli_module, slope, verdict
     out = []
     imports, sample, edits, nb = data.get("imports"), data.get("sample"), data.get("edits"), data.get("notebook")
+    cli = cli_module(imports or {})
     py = imports["python"]["median"] if imports else None
     if sample:
         worst = max(sample["plan_fresh"]["median"], sample["plan_converged"]["median"])
         why = "a cold process: Python's start-up"
         if imports:
             why += (f" ({fmt(py)}), importing the CLI with its pydantic models "
-                    f"(`import xenbook.cli.main` {fmt(imports['xenbook.cli.main']['median'] - py)} beyond start-up)")
+                    f"(`import {cli}` {fmt(imports[cli]['median'] - py)} beyond start-up)")
         why += ", then planning every step; the steps themselves are a small part (see the notebook rows)"
         out.append(_row("whole-runbook check on the sample host ≤ 0.5 s (cold process)",
                         f"fresh {fmt(sample['plan_fresh']['median'])} (fastest {fmt(sample['plan_fresh']['min'])}), "
@@ -110,8 +112,8 @@ def targets(data: dict) -> list[list[str]]:
     if imports:
         x = imports["xenbook"]["median"]
         out.append(_row("`import xenbook` ≤ 150 ms (cold process, start-up included)",
-                        f"{fmt(x)} ({fmt(x - py)} beyond `python -c pass`); `import xenbook.cli.main` "
-                        f"{fmt(imports['xenbook.cli.main']['median'])}", verdict(x, 0.150, "s"),
+                        f"{fmt(x)} ({fmt(x - py)} beyond `python -c pass`); `import {cli}` "
+                        f"{fmt(imports[cli]['median'])}", verdict(x, 0.150, "s"),
                         "xenbook is a namespace package: importing it loads no module; the CLI imports click, "
                         "PyYAML and pydantic (its parameter models are built at import), and papermill, rich and "
                         "ipywidgets only in the commands that use them"))
@@ -133,7 +135,9 @@ BEFORE_AFTER = (("runbook edits: xenbook check", "edits/check/xenbook"),
                 ("xenbook apply, converged sample host", "sample/apply_converged"),
                 ("xenbook run, one notebook", "notebook/xenbook_run"),
                 ("import xenbook", "imports/xenbook"), ("import xenbook.cli.main", "imports/xenbook.cli.main"),
-                ("import xenbook.ui.notebook", "imports/xenbook.ui.notebook"))
+                ("import xenbook.cli", "imports/xenbook.cli"),  # the modules' names in runs before the layers
+                ("import xenbook.ui.notebook", "imports/xenbook.ui.notebook"),
+                ("import xenbook.notebook", "imports/xenbook.notebook"))
 
 
 def before_after(data: dict, before: dict) -> str:
@@ -159,7 +163,10 @@ def document(data: dict, before: dict | None, figures: str) -> str:
     parts = ["# xenbook benchmark results", "",
              f"Made by `bash bench/run` on {data['meta']['date']} in {data['meta'].get('minutes', '?')} minutes; "
              f"{data['meta']['runs']} timed runs per case (Ansible at N=500: {data['meta']['ansible_big_runs']}, "
-             "as each of its runs takes minutes).", "",
+             "as each of its runs takes minutes)."
+             + "".join(f" The {', '.join(m['parts'])} part{'s' if len(m['parts']) > 1 else ''} measured again on "
+                       f"{m['date']} ({m['runs']} runs, {m['minutes']} minutes) and merged in (`--merge`)."
+                       for m in data["meta"].get("merged", [])), "",
              "## Machine", "",
              _markdown_table(["", ""], [[k, str(x)] for k, x in m.items()] + [["load average (1 min)", load]]
                              + [[k, x] for k, x in v.items()]), "",
@@ -167,6 +174,7 @@ def document(data: dict, before: dict | None, figures: str) -> str:
              "absolute times then carry that noise, while the ratios come from runs interleaved side by side.", "",
              "## Targets", "", _markdown_table(TARGET_HEADER, targets(data)), "",
              "## Figures (medians, each a cold process)", "", figures, ""]
+    parts += remote_report.section(data, _markdown_table)
     hostops = data.get("hostops")
     if hostops:
         parts += ["## Host operations in one whole-runbook plan", "",

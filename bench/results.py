@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import remote_report
 from measure import fmt
 
 TOOLS = ("xenbook", "pyinfra", "ansible")
@@ -37,6 +38,7 @@ def rows(data: dict) -> list[list[str]]:
                         ratio(c["pyinfra"], c["xenbook"]), ratio(c["ansible"], c["xenbook"]),
                         "/".join(str(c[t]["n"]) for t in TOOLS)])
         out += _processes(f"runbook edits ({e['files']} files)", e)
+    out += remote_report.figure_rows(data)
     for n, s in (data.get("scaling") or {}).items():
         for key in ("check", "apply"):
             c = s[key]
@@ -67,10 +69,15 @@ def rows(data: dict) -> list[list[str]]:
                     "", "", "", "", str(d["runs"])])
     imports = data.get("imports")
     if imports:
-        for key in ("python", "xenbook", "xenbook.cli.main", "xenbook.ui.notebook"):
+        for key in [k for k in imports if not k.startswith("importtime_")]:  # data of older layouts name others
             label = "python -c pass" if key == "python" else f"python -c 'import {key}'"
             out.append([label, fmt(imports[key]["median"]), "", "", "", "", str(imports[key]["n"])])
     return out
+
+
+def cli_module(imports: dict) -> str:
+    """The CLI's module in the imports data: xenbook.cli.main, or xenbook.cli in runs made before the layers."""
+    return next((k for k in ("xenbook.cli.main", "xenbook.cli") if k in imports), "xenbook.cli.main")
 
 
 def _processes(label: str, part: dict) -> list[list[str]]:

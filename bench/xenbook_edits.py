@@ -3,10 +3,10 @@
     python bench/xenbook_edits.py ROOT check|apply             the runbook's file edits (real steps)
     python bench/xenbook_edits.py ROOT check|apply SPEC.json   the edits of a spec (marker blocks, whole files)
 
-The host is a chroot-like RootedHost at ROOT that runs no commands: findmnt is answered from the fixture's canned
-mount table, anything else "is not installed". Validators (bash -n, grub-script-check) do run, as in a real plan.
-Prints one JSON line: step counts, files with a diff ("files"), and the seconds the runner took (imports and
-parameters excluded)."""
+The host is a chroot-like RootedHost at ROOT that runs no commands: findmnt and `ip -j -d link show` are answered
+from the fixture's canned tables, anything else "is not installed". Validators (bash -n, grub-script-check) do
+run, as in a real plan. Prints one JSON line: step counts, files with a diff ("files"), and the seconds the runner
+took (imports and parameters excluded)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ class FixtureHost(RootedHost):
         self.target = f"chroot:{self.root}"
 
     def run(self, command: Command, *, timeout=None, on_line=None) -> Result:
-        if command.argv[0] == "findmnt":
-            from fixture import FINDMNT
-            return Result(0, FINDMNT, "")
+        from fixture import canned
+        out = canned(command.argv)
+        if out is not None:
+            return Result(0, out, "")
         return Result(127, "", f"{command.argv[0]}: not run on a benchmark fixture")
 
 
