@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Sequence
 
-from xenbook.connectors.remote import SshHost
+from xenbook.connectors.ssh import SshHost
 from xenbook.core.commands import Command, Result
 from xenbook.core.errors import HostError
 from xenbook.core.host import FileInfo, Host, Validate, check_path
@@ -85,6 +85,14 @@ class PrefixedHost(Host):
 
     def exec_validator(self, argv: Sequence[str], path: str, data: bytes | None = None) -> Result | None:
         return self.inner.exec_validator(argv, self.real(path), data)
+
+    def begin_run(self, dry_run: bool, scope: str = "") -> None:
+        super().begin_run(dry_run, scope)
+        # an ssh host's plan reads ahead what the last plan of the scope read: each fixture tree is a scope of its own
+        self.inner.begin_run(dry_run, f"{scope}@{self.root}")
+
+    def end_run(self) -> None:
+        self.inner.end_run()
 
     def close(self) -> None:
         self.inner.close()

@@ -24,7 +24,7 @@ HOST = "127.0.0.1"
 
 def xenbook(sshd: Sshd, root: Path, check: bool) -> tuple[list[str], dict]:
     return ([cases.PY, str(BENCH / "remote_edits.py"), str(root), "check" if check else "apply", str(sshd.port),
-             str(sshd.client_config)], dict(os.environ))
+             str(sshd.client_config)], {**os.environ, "XDG_CACHE_HOME": str(BENCH / "work" / "xdg-cache-edits")})
 
 
 def pyinfra(sshd: Sshd, root: Path, spec_file: Path, check: bool) -> tuple[list[str], dict]:

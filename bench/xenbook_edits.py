@@ -65,8 +65,12 @@ def runbook_steps(params) -> list[Step]:
     from xenbook.sections.dom0.steps import XlConfSettings
     from xenbook.sections.domu.steps import GuestConfig, guest_files
 
+    from xenbook.connectors.fake import FakeHost
+    from xenbook.sections.domu.identity import identified
+
     from fixture import GUEST_FILES, GUEST_MOUNT
-    guest = params.guests[0]
+    # the guest's MAC and root UUID, as its dom0 gives them: from the name and the dom0's machine ID
+    guest = identified(params.guests[0], FakeHost({"/etc/machine-id": "b3c4" * 8 + "\n"}))
     facts = BootFacts(params.boot)
     steps: list[Step] = [GrubDefaults(facts), GrubXenEntry(facts), XlConfSettings(params),
                          XenBridge(params, "systemd-networkd"), GuestConfig(guest)]
