@@ -70,8 +70,6 @@ def test_the_command_is_an_argv_list_whatever_the_values():
     assert argv == ["/opt/xb/bin/xenbook", "apply", "--params", "/tmp/p.yaml", "--target", target,
                     "--sections", "boot,dom0", "--yes", "--wait", "5", "--json"]
     assert results.command("x", "plan", "p", None, None) == ["x", "plan", "--params", "p", "--json"]
-    assert results.command("x", "report", "p", "local", None, out="/r/report.html") == \
-           ["x", "report", "--params", "p", "--target", "local", "--out", "/r/report.html"]
     assert results.command("x", "plan", "p", None, [])[-2:] == ["", "--json"]  # xenbook refuses an empty --sections
 
 

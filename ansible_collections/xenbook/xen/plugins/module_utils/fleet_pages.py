@@ -34,8 +34,8 @@ def row(host: str, record: dict | None, files: list[str]) -> dict:
         phase, r = failed[0]
         out.update(state="failed", message=f"{phase}: {r.get('msg', '')}")
     elif not ran:
-        out.update(state="no result", message="the runbook did not run on this host (unreachable, or an earlier "
-                                              "task failed: see the play's output)")
+        out.update(state="no result", message="no result from the runbook on this host (not yet run, "
+                                              "unreachable, or an earlier task failed: see the play's output)")
     elif "verify" not in ran:
         plan = ran.get("plan") or any_run
         out.update(state="planned", message=plan.get("msg", ""))

@@ -47,8 +47,8 @@ def bad_env_names(env: dict) -> list[str]:
 
 
 def command(xenbook: str, verb: str, params_path: str, target: str | None, sections: list | None,
-            wait: float = 0.0, out: str | None = None) -> list[str]:
-    """The argv of one xenbook run: verb is plan, apply or report; never a shell string."""
+            wait: float = 0.0) -> list[str]:
+    """The argv of one xenbook run: verb is plan or apply; never a shell string."""
     argv = [xenbook, verb, "--params", params_path]
     if target:
         argv += ["--target", target]
@@ -56,11 +56,7 @@ def command(xenbook: str, verb: str, params_path: str, target: str | None, secti
         argv += ["--sections", ",".join(sections)]
     if verb == "apply":
         argv += ["--yes", "--wait", str(wait)]
-    if verb in ("plan", "apply"):
-        argv += ["--json"]
-    if out:
-        argv += ["--out", out]
-    return argv
+    return argv + ["--json"]
 
 
 def _step(step: dict) -> dict:

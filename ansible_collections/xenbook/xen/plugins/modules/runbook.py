@@ -39,9 +39,6 @@ options:
         Give them from Ansible Vault; they are never part of the result.
     type: dict
     default: {}
-  report:
-    description: Also write xenbook's host report to this path on the node (HTML, and its Markdown twin beside it).
-    type: path
   wait:
     description: Seconds to wait for another run's lock on the target.
     type: float
@@ -61,7 +58,6 @@ EXAMPLES = r"""
     params:
       sections: [preflight, install, boot, dom0]
       boot: {dom0_mem: 4096M}
-    report: /var/lib/xenbook/report/report.html
   register: xen
 - name: Into Xen
   ansible.builtin.reboot:
@@ -101,10 +97,6 @@ counts:
   description: Steps per status.
   type: dict
   returned: when xenbook printed a report
-report:
-  description: The host report's HTML and Markdown paths on the node.
-  type: dict
-  returned: when O(report) is set and the report was written
 """
 
 import json
@@ -117,11 +109,6 @@ from ansible_collections.xenbook.xen.plugins.module_utils.runbook_result import 
     bad_env_names, command, result, secret_values)
 
 
-def _run(module, argv, env):
-    rc, out, err = module.run_command(argv, environ_update=env, expand_user_and_vars=False)
-    return rc, out, err
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -130,7 +117,6 @@ def main():
             sections=dict(type="list", elements="str"),
             xenbook=dict(type="path", default="/opt/xenbook/venv/bin/xenbook"),
             secret_env=dict(type="dict", default={}, no_log=True),
-            report=dict(type="path"),
             wait=dict(type="float", default=0),
         ),
         supports_check_mode=True,
@@ -151,20 +137,13 @@ def main():
         with os.fdopen(fd, "w") as f:
             json.dump(p["params"], f)  # JSON is YAML: xenbook reads and validates it as its parameters file
         verb = "plan" if module.check_mode else "apply"
-        rc, out, err = _run(module, command(p["xenbook"], verb, path, p["target"], p["sections"], p["wait"]), env)
+        argv = command(p["xenbook"], verb, path, p["target"], p["sections"], p["wait"])
+        rc, out, err = module.run_command(argv, environ_update=env, expand_user_and_vars=False)
         try:
             report = json.loads(out) if out.strip() else None
         except ValueError:
             report = None
         res = result(report, rc, err, module.check_mode, module._diff)
-        if p["report"]:
-            os.makedirs(os.path.dirname(p["report"]) or ".", exist_ok=True)
-            rrc, _, rerr = _run(module, command(p["xenbook"], "report", path, p["target"], p["sections"],
-                                                out=p["report"]), env)
-            if rrc == 0:
-                res["report"] = {"html": p["report"], "md": os.path.splitext(p["report"])[0] + ".md"}
-            else:
-                module.warn(f"the host report was not written: {rerr.strip().splitlines()[-1:]}")
     finally:
         os.unlink(path)
     if res["failed"]:
