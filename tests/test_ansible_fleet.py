@@ -214,8 +214,9 @@ def test_the_role_installs_xenbook_on_the_nodes_over_ssh(fleet):
         xenbook = fleet["base"] / node / "venv" / "bin" / "xenbook"
         version = _run([xenbook, "--version"], fleet["base"], {"PATH": "/usr/bin:/bin"})
         assert version.returncode == 0 and version.stdout.startswith("xenbook, version ")
-        where = _run([fleet["base"] / node / "venv" / "bin" / "python", "-c", "import xenbook; print(xenbook.__file__)"],
-                     fleet["base"], {"PATH": "/usr/bin:/bin"})
+        python = fleet["base"] / node / "venv" / "bin" / "python"
+        where = _run([python, "-c", "import xenbook; print(xenbook.__file__)"], fleet["base"],
+                     {"PATH": "/usr/bin:/bin"})
         assert where.stdout.startswith(str(fleet["base"] / node / "venv" / "lib")), where  # the wheel, not this tree
         assert (fleet["base"] / node / "venv" / "xenbook-wheelhouse.json").exists()
         wheel_ids = list((fleet["base"] / node).glob("wheelhouse-*/manifest.json"))
@@ -243,7 +244,8 @@ def test_each_host_has_its_own_reports_and_the_summary_links_them(fleet):
         assert (reports / host / "report.md").exists()
         assert f'href="{host}/report.html"' in (reports / "index.html").read_text()
     bad = (reports / BAD / "report.html").read_text()  # the host's own report: it has no Xen yet
-    assert str(fleet["base"] / "hosts" / BAD) in bad and f'href="{BAD}/report.html"' in (reports / "index.html").read_text()
+    assert str(fleet["base"] / "hosts" / BAD) in bad
+    assert f'href="{BAD}/report.html"' in (reports / "index.html").read_text()
 
 
 def test_the_guests_root_hash_reaches_xenbook_and_no_output(fleet):

@@ -135,7 +135,7 @@ def main():
     fd, path = tempfile.mkstemp(prefix="xenbook-params-", suffix=".yaml", dir=module.tmpdir)  # mode 0600
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(p["params"], f, default=str)  # JSON is YAML: xenbook reads and validates it as its parameters file
+            json.dump(p["params"], f, default=str)  # JSON is YAML: xenbook reads and checks it as its params file
         verb = "plan" if module.check_mode else "apply"
         argv = command(p["xenbook"], verb, path, p["target"], p["sections"], p["wait"])
         rc, out, err = module.run_command(argv, environ_update=env, expand_user_and_vars=False)
