@@ -53,13 +53,17 @@ def totals(rows: list[dict]) -> dict[str, int]:
     return out
 
 
+def _hosts(rows: list[dict]) -> str:
+    return f"{len(rows)} host{'' if len(rows) == 1 else 's'}"
+
+
 def _line(text) -> str:
     return " ".join(str(text).split())
 
 
 def markdown(rows: list[dict], title: str) -> str:
     count = ", ".join(f"{n} {s}" for s, n in sorted(totals(rows).items()))
-    lines = [f"# {title}", "", f"{len(rows)} hosts: {count or 'none'}", "",
+    lines = [f"# {title}", "", f"{_hosts(rows)}: {count or 'none'}", "",
              "| host | state | target | changes | rebooted | second run | message | reports |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -87,6 +91,6 @@ def page(rows: list[dict], title: str) -> str:
                     f"<td>{r['changes']}</td><td>{'yes' if r['rebooted'] else 'no'}</td>"
                     f"<td>{e(r['second_run'])}</td><td>{e(r['message'])}</td><td>{links}</td></tr>")
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{e(title)}</title><style>{CSS}</style>"
-            f"</head><body><h1>{e(title)}</h1><p>{len(rows)} hosts: {count or 'none'}</p><table><tr><th>host</th>"
+            f"</head><body><h1>{e(title)}</h1><p>{_hosts(rows)}: {count or 'none'}</p><table><tr><th>host</th>"
             "<th>state</th><th>target</th><th>changes</th><th>rebooted</th><th>second run</th><th>message</th>"
             "<th>reports</th></tr>\n" + "\n".join(body) + "\n</table></body></html>\n")
