@@ -167,6 +167,7 @@ def test_the_pages_escape_and_link_each_hosts_folder():
     assert "2 hosts: 1 converged, 1 failed" in md and "a \\| b <b>" in md
     assert "[html](xen%202/report.html) [md](xen%202/report.md)" in md
     assert {len(re.split(r"(?<!\\)\|", line)) for line in md.splitlines() if line.startswith("|")} == {10}
+    assert "1 host: 1 failed" in fleet.markdown(rows[:1], "Fleet") and "<p>1 host: 1 failed</p>" in fleet.page(rows[:1], "F")
 
 
 def _wheels(folder: Path, names: list[str]) -> None:
