@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_ssh import server  # noqa: E402,F401  (the session's throwaway sshd)
+from tests.sshd import server  # noqa: E402,F401  (the session's throwaway sshd)
 from xenbook.connectors.ssh import STATS_ENV, SshHost  # noqa: E402
 from xenbook.core.commands import Command  # noqa: E402
 from xenbook.core.errors import HostError, TargetError  # noqa: E402
