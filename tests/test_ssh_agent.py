@@ -260,3 +260,52 @@ def test_without_python3_a_plan_batches_its_reads_in_one_command(server, tmp_pat
         assert h._ahead.hits > 20 and h.sessions < first_sessions / 4
     with _open(server) as h:
         assert reads(h) == first == again
+
+
+def _writes(h: SshHost, root: Path) -> list:
+    """The write operations' outcomes on a tree made for them: what each left, or the words of its error."""
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "target").write_text("old\n")
+    os.chmod(root / "real" / "target", 0o640)
+    os.chown(root / "real" / "target", 1234, 2345)
+    (root / "link").symlink_to(root / "real" / "target")
+    (root / "real" / ".target.xenbook-AbC123").write_text("left by a killed run\n")
+    (root / "adir").mkdir()
+    out = []
+
+    def attempt(label, call):
+        try:
+            out.append((label, call()))
+        except HostError as e:
+            out.append((label, "error", re.sub(r" on ssh:\S+", "", str(e))))
+
+    attempt("through a link", lambda: h.write_atomic(str(root / "link"), b"new\n"))
+    attempt("mode given", lambda: h.write_atomic(str(root / "real" / "fresh"), b"x", mode=0o600))
+    attempt("no folder", lambda: h.write_atomic(str(root / "nowhere" / "f"), b"x"))
+    attempt("a directory", lambda: h.write_atomic(str(root / "adir"), b"x"))
+    attempt("append new", lambda: h.append(str(root / "log"), b"one\n", mode=0o640))
+    attempt("append again", lambda: h.append(str(root / "log"), b"two\n", mode=0o600))
+    attempt("create", lambda: h.create_exclusive(str(root / "lock"), b"me\n", mode=0o644))
+    attempt("create again", lambda: h.create_exclusive(str(root / "lock"), b"other\n"))
+    attempt("copy", lambda: h.copy_file(str(root / "real" / "target"), str(root / "backup" / "deep" / "target")))
+    attempt("copy missing", lambda: h.copy_file(str(root / "missing"), str(root / "backup" / "x")))
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        out.append((str(p.relative_to(root)), oct(st.st_mode), st.st_uid, st.st_gid,
+                    None if p.is_dir() or p.is_symlink() else p.read_bytes()))
+    out.append(("copy keeps times", (root / "backup" / "deep" / "target").stat().st_mtime_ns
+                == (root / "real" / "target").stat().st_mtime_ns))
+    return out
+
+
+def test_writes_through_the_agent_leave_what_the_scripts_leave(server, tmp_path):
+    with _open(server) as a, _open(server, agent=False) as c:
+        by_agent, by_commands = _writes(a, tmp_path / "a"), _writes(c, tmp_path / "c")
+        assert a.sessions == 1 and a.transport == "agent"
+    assert dict(x[:2] for x in by_agent)["through a link"] is None
+    assert ("target", "0o100640", 1234, 2345, b"new\n") in [(x[0].split("/")[-1],) + x[1:] for x in by_agent]
+    assert not any(".xenbook-" in x[0] for x in by_agent)  # the killed run's candidate is gone
+    # the same files, modes, owners and contents; errors the same but for the words of the tool that refused
+    assert [x for x in by_agent if x[1] != "error"] == [x for x in by_commands if x[1] != "error"]
+    assert [x[0] for x in by_agent if x[1] == "error"] == [x[0] for x in by_commands if x[1] == "error"] \
+        == ["no folder", "a directory", "copy missing"]

@@ -147,6 +147,140 @@ def do_run(request, data, send):
 
 
 FILE_OPS = {"read": do_read, "stat": do_stat, "list": do_list}
+# Writes, as remote.py's sh scripts make them (the same contract, without a program per step): each answers
+# {"ok": ...} or {"error": TEXT, "kind": ...}.
+_LOOSE_FS = ("msdos", "vfat", "fuseblk", "exfat")  # no Unix modes: a refused chmod or chown is the mount's choice
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _sync(path, directory=False):
+    fd = os.open(_fs(path), os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fstype(folder):
+    try:
+        return subprocess.run(["stat", "-f", "-c", "%T", "--", folder], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL).stdout.decode().strip()
+    except OSError:
+        return ""
+
+
+def _temp(folder, prefix):
+    """A new file folder/prefix + 6 letters (mktemp's XXXXXX), mode 0600; its path."""
+    import random
+    for _ in range(100):
+        name = folder.rstrip("/") + "/" + prefix + "".join(random.SystemRandom().choice(_LETTERS) for _ in range(6))
+        try:
+            os.close(os.open(_fs(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return name
+        except FileExistsError:
+            continue
+    raise OSError("no free temporary name in " + folder)
+
+
+def do_prepare(request, data):
+    """The candidate beside the real path (links followed), owner and mode as the file's, on disk: [temp, real]."""
+    path, mode = request["path"], request.get("mode")
+    real = _text(os.path.realpath(_fs(path)))
+    folder, base = real.rsplit("/", 1)
+    folder = folder or "/"
+    if not os.path.isdir(_fs(folder)):
+        return {"error": "directory of " + path + " does not exist", "kind": "other"}, b""
+    if os.path.lexists(_fs(real)) and not os.path.isfile(_fs(real)):
+        reply, _ = do_read(real)
+        return reply, b""
+    import glob
+    for old in glob.glob(glob.escape(_fs(folder.rstrip("/") + "/." + base + ".xenbook-")) + b"??????"):
+        os.unlink(old)  # what a killed run left of an earlier write
+    temp = _temp(folder, "." + base + ".xenbook-")
+    try:
+        with open(_fs(temp), "wb") as f:
+            f.write(data)
+        try:
+            if os.path.exists(_fs(real)):
+                info = os.stat(_fs(real))
+                os.chown(_fs(temp), info.st_uid, info.st_gid)
+            os.chmod(_fs(temp), int(mode, 8) if mode else (stat.S_IMODE(info.st_mode) if os.path.exists(_fs(real))
+                                                         else 0o644))
+        except PermissionError:
+            if _fstype(folder) not in _LOOSE_FS:
+                raise
+        _sync(temp)
+    except BaseException:
+        os.unlink(_fs(temp))
+        raise
+    return {"ok": [temp, real]}, b""
+
+
+def do_replace(request, data):
+    temp, real = request["temp"], request["path"]
+    os.rename(_fs(temp), _fs(real))
+    try:
+        _sync(real.rsplit("/", 1)[0] or "/", directory=True)
+    except OSError:
+        pass
+    return {"ok": True}, b""
+
+
+def do_copy(request, data):
+    """A backup: src copied with its mode, owner and times, then it and every folder above it synced."""
+    import shutil
+    src, dst = request["path"], request["to"]
+    folder = dst.rsplit("/", 1)[0] or "/"
+    os.makedirs(_fs(folder), exist_ok=True)
+    shutil.copy2(_fs(src), _fs(dst))
+    info = os.stat(_fs(src))
+    try:
+        os.chown(_fs(dst), info.st_uid, info.st_gid)
+    except PermissionError:
+        pass  # as cp -p: the owner only where it may be given
+    _sync(dst)
+    while folder not in ("", "/"):
+        _sync(folder, directory=True)
+        folder = folder.rsplit("/", 1)[0]
+    _sync("/", directory=True)
+    return {"ok": True}, b""
+
+
+def do_append(request, data):
+    path, new = request["path"], not os.path.lexists(_fs(request["path"]))
+    fd = os.open(_fs(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, data)
+        if new:
+            os.fchmod(fd, int(request["mode"], 8))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return {"ok": True}, b""
+
+
+def do_create(request, data):
+    """An exclusive create: {"ok": false} when the path exists."""
+    try:
+        fd = os.open(_fs(request["path"]), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return {"ok": False}, b""
+    try:
+        os.write(fd, data)
+        os.fchmod(fd, int(request["mode"], 8))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return {"ok": True}, b""
+
+
+def do_have(request, data):
+    import shutil
+    return {"ok": shutil.which(request["path"]) is not None}, b""
+
+
+WRITE_OPS = {"prepare": do_prepare, "replace": do_replace, "copy": do_copy, "append": do_append,
+             "create": do_create, "have": do_have}
 
 
 def answer(request, data, send):
@@ -155,6 +289,12 @@ def answer(request, data, send):
         return FILE_OPS[op](request["path"])
     if op == "run":
         return do_run(request, data, send)
+    if op in WRITE_OPS:
+        try:
+            return WRITE_OPS[op](request, data)
+        except OSError as e:
+            return {"error": (e.strerror or str(e)) + (": " + _text(e.filename) if e.filename else ""),
+                    "kind": "other"}, b""
     if op == "batch":
         replies, blobs = [], []
         for item in request["ops"]:

@@ -179,9 +179,13 @@ class CommandFilesHost(Host):
             raise self._fail("creating", path, raw)
         return raw[0] == 0
 
+    def _have(self, program: str) -> bool:
+        """Whether program is installed on the host (on the PATH its commands see)."""
+        return self._sh(_HAVE, program)[0] == 0
+
     def exec_validator(self, argv: Sequence[str], path: str, data: bytes | None = None) -> Result | None:
         path = check_path(path)
-        if self._sh(_HAVE, argv[0])[0] != 0:
+        if not self._have(argv[0]):
             return None
         if data is None:
             return self.run(Command(tuple(path if a == "{path}" else a for a in argv)))

@@ -172,6 +172,54 @@ class SshHost(CommandFilesHost):
             return super().listdir(path)
         return None if self._reply("listing", path, got[0]) else list(got[0]["names"])
 
+    # writes: through the agent, the contract of remote.py's scripts without a program per step
+
+    def _write_op(self, what: str, path: str, request: dict, data: bytes = b"") -> dict | None:
+        """The agent's answer to a write request, HostError for its error; None without the agent."""
+        agent = self.agent()
+        if agent is None:
+            return None
+        reply, _ = agent.exchange(request, data)
+        if "error" in reply:
+            if reply.get("kind") == "not_regular":
+                raise HostError(reply["error"])
+            raise HostError(f"{what} {path} on {self.target} failed: {reply['error']}")
+        return reply
+
+    def write_atomic(self, path: str, data: bytes, *, mode: int | None = None, validate=None) -> None:
+        path = check_path(path)
+        request = {"op": "prepare", "path": path, "mode": "" if mode is None else f"{mode:04o}"}
+        reply = self._write_op("writing", path, request, data)
+        if reply is None:
+            return super().write_atomic(path, data, mode=mode, validate=validate)
+        tmp, real = reply["ok"]
+        try:
+            if validate is not None:
+                validate(tmp)
+            self._write_op("replacing", path, {"op": "replace", "temp": tmp, "path": real})
+        except BaseException:
+            self._run_bytes(("rm", "-f", "--", tmp))
+            raise
+
+    def copy_file(self, src: str, dst: str) -> None:
+        src, dst = check_path(src), check_path(dst)
+        if self._write_op(f"copying {src} to", dst, {"op": "copy", "path": src, "to": dst}) is None:
+            super().copy_file(src, dst)
+
+    def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        path = check_path(path)
+        if self._write_op("appending to", path, {"op": "append", "path": path, "mode": f"{mode:04o}"}, data) is None:
+            super().append(path, data, mode=mode)
+
+    def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
+        path = check_path(path)
+        reply = self._write_op("creating", path, {"op": "create", "path": path, "mode": f"{mode:04o}"}, data)
+        return super().create_exclusive(path, data, mode=mode) if reply is None else bool(reply["ok"])
+
+    def _have(self, program: str) -> bool:
+        reply = self._write_op("looking for", program, {"op": "have", "path": program})
+        return super()._have(program) if reply is None else bool(reply["ok"])
+
     def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
         agent = self.agent()
         if agent is not None:
