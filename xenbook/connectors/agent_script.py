@@ -15,9 +15,12 @@ in the data frame; {"stat": [KIND, MODE, UID, GID, SIZE]}; {"names": [...]}); fo
 {"results": [reply, ...]} with the replies' data frames joined in the data frame, each reply's "size" its share.
 """
 
+import glob
 import json
 import os
+import random
 import selectors
+import shutil
 import stat
 import struct
 import subprocess
@@ -171,7 +174,6 @@ def _fstype(folder):
 
 def _temp(folder, prefix):
     """A new file folder/prefix + 6 letters (mktemp's XXXXXX), mode 0600; its path."""
-    import random
     for _ in range(100):
         name = folder.rstrip("/") + "/" + prefix + "".join(random.SystemRandom().choice(_LETTERS) for _ in range(6))
         try:
@@ -193,7 +195,6 @@ def do_prepare(request, data):
     if os.path.lexists(_fs(real)) and not os.path.isfile(_fs(real)):
         reply, _ = do_read(real)
         return reply, b""
-    import glob
     for old in glob.glob(glob.escape(_fs(folder.rstrip("/") + "/." + base + ".xenbook-")) + b"??????"):
         os.unlink(old)  # what a killed run left of an earlier write
     temp = _temp(folder, "." + base + ".xenbook-")
@@ -228,7 +229,6 @@ def do_replace(request, data):
 
 def do_copy(request, data):
     """A backup: src copied with its mode, owner and times, then it and every folder above it synced."""
-    import shutil
     src, dst = request["path"], request["to"]
     folder = dst.rsplit("/", 1)[0] or "/"
     os.makedirs(_fs(folder), exist_ok=True)
@@ -275,7 +275,6 @@ def do_create(request, data):
 
 
 def do_have(request, data):
-    import shutil
     return {"ok": shutil.which(request["path"]) is not None}, b""
 
 
