@@ -12,8 +12,9 @@ from typing import Callable
 
 from xenbook.core.errors import TargetError
 
-# What the host's python3 runs: read the agent's text from stdin (its length first), then run it; the rest of stdin
-# is the requests. A constant: nothing of the caller's reaches this text.
+# What the host's python3 runs (isolated, -I -S: no PYTHON* variables, user or site packages reach it): read the
+# agent's text from stdin (its length first), then run it; the rest of stdin is the requests. A constant: nothing of
+# the caller's reaches this text.
 BOOT = ('import sys;r=sys.stdin.buffer;'
         'exec(compile(r.read(int(r.readline())),"xenbook-agent","exec"),{"__name__":"__main__"})')
 HELLO = b"xenbook-agent 1\n"
@@ -79,7 +80,8 @@ class Agent:
                           f"{self.proc.returncode}): {self.stderr().strip()[-500:] or 'no message'}",
                           "check the network and that sshd runs there, then plan again")
 
-    def exchange(self, header: dict, data: bytes = b"", on_line: Callable[[str], None] | None = None) -> tuple[dict, bytes]:
+    def exchange(self, header: dict, data: bytes = b"",
+                 on_line: Callable[[str], None] | None = None) -> tuple[dict, bytes]:
         raw = json.dumps(header).encode()
         with self._lock:
             if self.proc.poll() is not None:

@@ -146,7 +146,8 @@ def do_run(request, data, send):
         proc.wait()
     if not finished:
         return {"rc": 124, "err": request["argv"][0] + ": timed out after " + str(timeout) + " s"}, bytes(got[out_fd])
-    return {"rc": proc.returncode, "err": bytes(got[proc.stderr.fileno()]).decode("utf-8", "replace")}, bytes(got[out_fd])
+    err = bytes(got[proc.stderr.fileno()]).decode("utf-8", "replace")
+    return {"rc": proc.returncode, "err": err}, bytes(got[out_fd])
 
 
 FILE_OPS = {"read": do_read, "stat": do_stat, "list": do_list}

@@ -89,8 +89,8 @@ class SshHost(CommandFilesHost):
                 # the agent's ssh is the shared connection's master for as long as the agent runs (no ControlPersist
                 # fork holding its pipes): when it ends, the session ends, and a silent network ends it in a minute
                 keep = ("-o", "ControlPersist=no", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4")
-                self._agent = Agent(self._ssh_argv(*keep) + [remote_command((self.python, "-c", BOOT),
-                                                                            sudo=self.sudo)], self.target)
+                boot = remote_command((self.python, "-I", "-S", "-c", BOOT), sudo=self.sudo)
+                self._agent = Agent(self._ssh_argv(*keep) + [boot], self.target)
                 self._holder[0] = self._agent
             except AgentUnavailable as e:
                 if e.returncode == 255 and not self._master_alive():
