@@ -10,7 +10,6 @@ as xenbook_edits.py does."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Sequence
@@ -101,18 +100,11 @@ class PrefixedHost(Host):
 def main(argv: list[str]) -> int:
     root, mode, port, config = argv[0], argv[1], int(argv[2]), argv[3]
     from fixture import runbook_params
-    from xenbook_edits import runbook_steps
+    from xenbook_edits import runbook_steps, told
     steps = runbook_steps(runbook_params())
     started = time.perf_counter()
     with PrefixedHost(SshHost("127.0.0.1", user="root", port=port, config=config), root) as host:
-        report = Runner(host, dry_run=mode == "check").run(steps)
-    counts = {k: report.count(k) for k in ("ok", "would-change", "changed", "failed", "skipped")}
-    counts["files"] = sum(len(s.diffs) for s in report.steps if s.status in ("would-change", "changed"))
-    for s in report.steps:
-        if s.status == "failed":
-            print(f"{s.name}: {s.reason}", file=sys.stderr)
-    print(json.dumps({**counts, "steps": len(report.steps), "seconds": round(time.perf_counter() - started, 4)}))
-    return 1 if counts["failed"] else 0
+        return told(Runner(host, dry_run=mode == "check").run(steps), started)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,11 @@ def main(argv: list[str]) -> int:
         from fixture import runbook_params
         steps = runbook_steps(runbook_params())
     started = time.perf_counter()
-    report = Runner(FixtureHost(root), dry_run=mode == "check").run(steps)
+    return told(Runner(FixtureHost(root), dry_run=mode == "check").run(steps), started)
+
+
+def told(report, started: float) -> int:
+    """Print the run's JSON line (step counts, files with a diff, seconds since started); 1 when a step failed."""
     counts = {k: report.count(k) for k in ("ok", "would-change", "changed", "failed", "skipped")}
     counts["files"] = sum(len(s.diffs) for s in report.steps if s.status in ("would-change", "changed"))
     for s in report.steps:

@@ -6,24 +6,16 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from remote_sshd import _free_port, _keygen  # noqa: E402,F401  (the bench's loopback sshd makes its keys alike)
+
 SSHD = "/usr/sbin/sshd"
-
-
-def _keygen(path: Path) -> str:
-    """Make an ed25519 key pair without passphrase; return the public key as 'type base64'."""
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)], check=True)
-    return " ".join(path.with_suffix(".pub").read_text().split()[:2])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _client_config(d: Path, name: str, known_hosts: str, key: Path, strict: bool = True) -> str:

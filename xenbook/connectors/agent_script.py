@@ -247,16 +247,22 @@ def do_copy(request, data):
     return {"ok": True}, b""
 
 
-def do_append(request, data):
-    path, new = request["path"], not os.path.lexists(_fs(request["path"]))
-    fd = os.open(_fs(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+def _fill(fd, data, mode):
+    """All of data written to the open file, its mode set (when given), on disk; the file closed."""
     try:
-        os.write(fd, data)
-        if new:
-            os.fchmod(fd, int(request["mode"], 8))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if mode:
+            os.fchmod(fd, int(mode, 8))
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def do_append(request, data):
+    path, new = request["path"], not os.path.lexists(_fs(request["path"]))
+    _fill(os.open(_fs(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), data, request["mode"] if new else "")
     return {"ok": True}, b""
 
 
@@ -266,12 +272,7 @@ def do_create(request, data):
         fd = os.open(_fs(request["path"]), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return {"ok": False}, b""
-    try:
-        os.write(fd, data)
-        os.fchmod(fd, int(request["mode"], 8))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fill(fd, data, request["mode"])
     return {"ok": True}, b""
 
 
