@@ -309,3 +309,50 @@ def test_writes_through_the_agent_leave_what_the_scripts_leave(server, tmp_path)
     assert [x for x in by_agent if x[1] != "error"] == [x for x in by_commands if x[1] != "error"]
     assert [x[0] for x in by_agent if x[1] == "error"] == [x[0] for x in by_commands if x[1] == "error"] \
         == ["no folder", "a directory", "copy missing"]
+
+
+def _lifecycle(host_for, root: Path) -> list:
+    """The runbook's real file steps on a fixture tree: apply, apply again, plan, restore the first apply, plan; the
+    statuses of each run and the tree after each (modes, owners, bytes; xenbook's records left out)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import fixture
+    from xenbook.engine.restore import restore_steps
+    from xenbook_edits import runbook_steps
+
+    fixture.runbook_tree(root)
+    steps = runbook_steps(fixture.runbook_params())
+
+    def tree():
+        return sorted((str(p.relative_to(root)), p.lstat().st_mode, p.lstat().st_uid,
+                       None if p.is_dir() or p.is_symlink() else p.read_bytes())
+                      for p in root.rglob("*") if "xenbook" not in str(p.relative_to(root)))
+
+    out = []
+    with host_for(root) as h:
+        first = Runner(h, dry_run=False).run(steps)
+        for dry in (False, True):
+            out.append([s.status for s in Runner(h, dry_run=dry).run(steps).steps])
+        out.append(tree())
+        out.append([s.status for s in Runner(h, dry_run=False).run(restore_steps(h, first_run(h))).steps])
+        out.append([s.status for s in Runner(h, dry_run=True).run(steps).steps])
+        out.append(tree())
+    out.insert(0, [s.status for s in first.steps])
+    return out
+
+
+def first_run(h) -> str:
+    from xenbook.engine.ledger import read_records
+    return next(r["run"] for r in read_records(h) if r["kind"] == "end")
+
+
+def test_apply_again_plan_and_restore_over_the_agent_as_on_the_tree_itself(server, tmp_path, cache):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from remote_edits import PrefixedHost
+    from xenbook_edits import FixtureHost
+
+    by_agent = _lifecycle(lambda root: PrefixedHost(_open(server), str(root)), tmp_path / "ssh")
+    on_tree = _lifecycle(lambda root: FixtureHost(str(root)), tmp_path / "local")
+    assert by_agent == on_tree
+    assert set(by_agent[0]) == {"changed"} and set(by_agent[1]) == set(by_agent[2]) == {"ok"}
+    # restored: dom0's files as the fixture had them (the guest's, below xenbook's own folder, are not restored)
+    assert set(by_agent[4]) == {"changed"} and by_agent[5] == ["would-change"] * 5 + ["ok"] * 4
