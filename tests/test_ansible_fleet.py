@@ -1,6 +1,6 @@
 """The collection xenbook.xen on a fleet, with ansible-core: README's "Many hosts" commands run as written (the
 inventory's path, the vault password file and a --limit aside) over README's inventory with its hosts replaced by
-8 sample hosts on this machine (one with a bad parameter) and two nodes over a real OpenSSH server on 127.0.0.1,
+10 sample hosts on this machine (one with a bad parameter) and two nodes over a real OpenSSH server on 127.0.0.1,
 which the role installs xenbook on from the wheelhouse README's command builds. Three runs: a check run with
 --diff, the rolling apply (-v), and the same apply again."""
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
 NODE_PYTHON = "/usr/bin/python3"  # the nodes' interpreter (this machine's, as a node over SSH sees it)
 HASH = "$6$xenbookfleet$ZUNEPgKlXYSS2z21Q3PMIwRADRpQMX2tLF2US1GcmG25PqsRbbAnFpdMgMwgKzKdc1tF8fxmV9kvPuFVpa/420"
-SAMPLES = [f"s{i:02}" for i in range(1, 9)]
+SAMPLES = [f"s{i:02}" for i in range(1, 11)]  # ten sample hosts on the controller, and two nodes over SSH
 BAD = "s03"  # boot.dom0_mem: lots
 NODES = ["node1", "node2"]
 
