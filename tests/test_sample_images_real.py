@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from xenbook.core.commands import Command
+from xenbook.sections.domu.identity import identified
 from xenbook.sections.domu.params import GuestParams
 from xenbook.sections.domu.storage import GuestFilesystem
 from xenbook_sample import images, init_sample
@@ -94,7 +95,7 @@ def test_signatures_other_than_ext4_are_what_the_real_blkid_finds(pair):
             f.write(mbr)
     export = same(pair, "blkid", "-p", "-o", "export")
     assert "PTTYPE=dos" in export[1]
-    plan = GuestFilesystem(GuestParams(name="dom01", storage="image")).plan(host)
+    plan = GuestFilesystem(identified(GuestParams(name="dom01", storage="image"), host)).plan(host)
     assert plan.failed and "dos partition table" in plan.reason
     for path in (host.real(IMAGE), local):  # a hand-made qcow2 header: the real blkid knows no qcow2 either
         with open(path, "r+b") as f:

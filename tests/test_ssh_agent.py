@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_an_agent_that_dies_is_a_clear_error_not_a_hang_or_a_wrong_answer(server
     with _open(server) as h, pytest.MonkeyPatch.context() as mp:
         mp.setattr("xenbook.connectors.agent.STALL", 0.5)
         h.run(Command.of("true"))
-        with pytest.raises(TargetError, match="ended in the middle of a request"):
+        with pytest.raises(TargetError, match="gave no answer to run within 1 s: the session was ended"):
             h.run(Command.of("sh", "-c", f"echo $PPID > {tmp_path / 'pid'}; kill -STOP $PPID"), timeout=0.5)
     os.kill(int((tmp_path / "pid").read_text()), signal.SIGCONT)  # the stalled agent goes on: finds its input ended
 
@@ -176,6 +177,7 @@ TOUCH = '[{"op": "run", "argv": ["touch", "/tmp/x"], "timeout": null}]'
 
 
 @pytest.mark.parametrize("memory,mode,owner", [
+    ('[{"op": "run", "argv": ["touch", "/tmp/x"], "timeout": Infinity}]', 0o600, 0),
     ("not json", 0o600, 0), ("{}", 0o600, 0), ('[{"op": "run", "argv": ["touch", "/tmp/x"]}]', 0o600, 0),
     ('[{"op": "run", "argv": "touch /tmp/x", "timeout": null}]', 0o600, 0),
     ('[{"op": "run", "argv": ["touch", "/tmp/x"], "timeout": -1}]', 0o600, 0),
@@ -356,3 +358,95 @@ def test_apply_again_plan_and_restore_over_the_agent_as_on_the_tree_itself(serve
     assert set(by_agent[0]) == {"changed"} and set(by_agent[1]) == set(by_agent[2]) == {"ok"}
     # restored: dom0's files as the fixture had them (the guest's, below xenbook's own folder, are not restored)
     assert set(by_agent[4]) == {"changed"} and by_agent[5] == ["would-change"] * 5 + ["ok"] * 4
+
+
+def _script(path: Path, text: str) -> str:
+    path.write_text("#!/bin/sh\n" + text)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_host_that_stalls_or_answers_junk_is_an_error_in_bounded_time(server, tmp_path, monkeypatch):
+    (tmp_path / "f").write_text("x\n")
+    monkeypatch.setattr("xenbook.connectors.agent.FILES", 1)
+    with _open(server) as h:  # the agent stops (a hung disk would do the same) while a file is asked for
+        h.run(Command.of("sh", "-c", f"echo $PPID > {tmp_path / 'pid'}"))
+        os.kill(int((tmp_path / "pid").read_text()), signal.SIGSTOP)
+        with pytest.raises(TargetError, match="gave no answer to read within 1 s"):
+            h.read_bytes(str(tmp_path / "f"))
+    os.kill(int((tmp_path / "pid").read_text()), signal.SIGCONT)
+    monkeypatch.setattr("xenbook.connectors.agent.START", 1)
+    h = _open(server)
+    h.python = _script(tmp_path / "silent", "exec sleep 30\n")  # a python3 that never starts the agent
+    with h, pytest.raises(TargetError, match="did not answer within 1 s"):
+        h.read_bytes(str(tmp_path / "f"))
+    h = _open(server)  # an "agent" whose first answer is no JSON: the frames would be out of step after it
+    h.python = _script(tmp_path / "junk", "printf 'xenbook-agent 1\\n\\000\\000\\000\\003abc\\000\\000\\000\\000'; "
+                                          "exec cat >/dev/null\n")
+    with h, pytest.raises(TargetError, match="answered what xenbook cannot read"):
+        h.read_bytes(str(tmp_path / "f"))
+
+
+@pytest.mark.parametrize("agent", [True, False])
+def test_fifos_and_link_loops_where_files_should_be_are_refused_not_waited_on(server, tmp_path, agent):
+    os.mkfifo(tmp_path / "ledger")
+    os.mkfifo(tmp_path / "lock")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    def hung(*_):
+        raise TimeoutError("a FIFO was waited on")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)  # a FIFO that is waited on would hang the test: fail it instead
+    try:
+        with _open(server, agent=agent) as h:
+            with pytest.raises(HostError, match="a FIFO"):
+                h.append(str(tmp_path / "ledger"), b"record\n")
+            with pytest.raises(HostError, match="a FIFO"):
+                h.create_exclusive(str(tmp_path / "lock"), b"me\n")
+            with pytest.raises(HostError):
+                h.write_atomic(str(tmp_path / "loop1"), b"x")
+            with pytest.raises(HostError, match="a FIFO"):
+                h.copy_file(str(tmp_path / "ledger"), str(tmp_path / "backup"))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_apply_in_another_thread_never_answers_from_a_plans_batch(server, tmp_path, cache):
+    import threading
+    f = tmp_path / "f"
+    f.write_text("old")
+    with _open(server) as h:
+        h.begin_run(True, "t")
+        assert h.read_bytes(str(f)) == b"old"
+        seen = []
+
+        def apply():
+            h.begin_run(False, "t")
+            h.write_atomic(str(f), b"new")
+            seen.append(h.read_bytes(str(f)))
+            h.end_run()
+        t = threading.Thread(target=apply)
+        t.start()
+        t.join(30)
+        assert seen == [b"new"] and h.read_bytes(str(f)) == b"old"  # the plan keeps what it read at its start
+        h.end_run()
+
+
+def test_the_batch_without_python3_asks_again_for_a_folder_it_cannot_list():
+    import shutil
+    import tempfile
+    from xenbook.connectors import shellbatch
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to list as another user")
+    top = Path(tempfile.mkdtemp(prefix="xenbook-batch-", dir="/tmp"))  # searchable by nobody, unlike pytest's
+    try:
+        top.chmod(0o755)
+        (top / "closed").mkdir(mode=0o311)
+        ops = [{"op": "list", "path": str(top / "closed")}, {"op": "stat", "path": str(top / "closed")}]
+        raw = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                              shellbatch.SCRIPT, "sh", *shellbatch.arguments(ops)], capture_output=True)
+        answers = shellbatch.answers(ops, (raw.returncode, raw.stdout, ""))
+        assert answers[0] is None and answers[1][0]["stat"][0] == "dir"  # the listing is asked again, alone
+    finally:
+        shutil.rmtree(top)

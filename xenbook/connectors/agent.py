@@ -3,6 +3,7 @@ through it once, then requests and replies as frames on its pipes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 import subprocess
@@ -10,6 +11,7 @@ import threading
 from importlib.resources import files
 from typing import Callable
 
+from xenbook.core.commands import output_tail
 from xenbook.core.errors import TargetError
 
 # What the host's python3 runs (isolated, -I -S: no PYTHON* variables, user or site packages reach it): read the
@@ -19,6 +21,17 @@ BOOT = ('import sys;r=sys.stdin.buffer;'
         'exec(compile(r.read(int(r.readline())),"xenbook-agent","exec"),{"__name__":"__main__"})')
 HELLO = b"xenbook-agent 1\n"
 STALL = 60  # seconds past a command's timeout without its answer: the session is given up
+START = 120  # seconds for ssh to connect and the host's python3 to start the agent
+FILES = 600  # seconds for a file request or a write (a hung disk or network filesystem)
+
+
+def _patience(header: dict) -> float | None:
+    """How long a request may go unanswered: a command its timeout and STALL (none without a timeout: pacman may
+    run for an hour); a batch none (its commands may have none); a file request or a write FILES."""
+    if header.get("op") == "run":
+        timeout = header.get("timeout")
+        return None if timeout is None else timeout + STALL
+    return None if header.get("op") == "batch" else FILES
 
 
 class AgentUnavailable(Exception):
@@ -48,16 +61,41 @@ class Agent:
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
         script = _script()
-        try:
-            self.proc.stdin.write(b"%d\n" % len(script) + script)
-            self.proc.stdin.flush()
-            hello = self.proc.stdout.readline()
-        except OSError:
-            hello = b""
+        with self._watchdog(START) as fired:
+            try:
+                self.proc.stdin.write(b"%d\n" % len(script) + script)
+                self.proc.stdin.flush()
+                hello = self.proc.stdout.readline()
+            except OSError:
+                hello = b""
+        if fired:
+            self._stop()
+            raise TargetError(f"{target} did not answer within {START} s: no agent started there (ssh connected, "
+                              f"or hung connecting){output_tail(self.stderr(), 3)}",
+                              "check that plain ssh to the host works and that python3 there starts")
         if hello != HELLO:
             self._stop()
             self._drainer.join(5)  # all of ssh's words, for the message
             raise AgentUnavailable(self.proc.returncode, self.stderr())
+
+    @contextlib.contextmanager
+    def _watchdog(self, seconds: float | None):
+        """Within the block, the session is ended after seconds; the list yielded holds True when it was."""
+        fired: list[bool] = []
+        if seconds is None:
+            yield fired
+            return
+
+        def end():
+            fired.append(True)
+            self.proc.kill()
+        timer = threading.Timer(seconds, end)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield fired
+        finally:
+            timer.cancel()
 
     def _drain(self) -> None:
         for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
@@ -92,22 +130,36 @@ class Agent:
                 self.proc.stdin.flush()
             except OSError:
                 pass  # the agent is gone: reading the reply says so
-            # the agent ends a command at its timeout; should the host or the network stall, end the session
-            timeout = header.get("timeout")
-            watchdog = threading.Timer(timeout + STALL, self.proc.kill) if timeout is not None else None
-            if watchdog is not None:
-                watchdog.daemon = True
-                watchdog.start()
-            try:
-                while True:
-                    reply, blob = json.loads(self._frame().decode()), self._frame()
-                    if "line" not in reply:
-                        return reply, blob
-                    if on_line is not None:
-                        on_line(reply["line"])
-            finally:
-                if watchdog is not None:
-                    watchdog.cancel()
+            # the agent ends a command at its timeout; should the host or the network stall, the session is ended
+            with self._watchdog(_patience(header)) as fired:
+                try:
+                    while True:
+                        reply, blob = self._reply(), self._frame()
+                        if "line" not in reply:
+                            return reply, blob
+                        if on_line is not None:
+                            on_line(reply["line"])
+                except TargetError:
+                    if fired:
+                        raise TargetError(f"{self.target} gave no answer to {header.get('op')} within "
+                                          f"{_patience(header):g} s: the session was ended",
+                                          "check the host (a hung disk or network filesystem, a stopped "
+                                          "process), then run again") from None
+                    raise
+
+    def _reply(self) -> dict:
+        """The next reply's header; a header that is no JSON object ends the session (the frames are out of step)."""
+        raw = self._frame()
+        try:
+            reply = json.loads(raw.decode())
+            if isinstance(reply, dict):
+                return reply
+        except ValueError:
+            pass
+        self.proc.kill()
+        self._stop()
+        raise TargetError(f"the agent on {self.target} answered what xenbook cannot read: {raw[:80]!r}; the "
+                          "session was ended", "check what the host's python3 is, then run again")
 
     def _stop(self) -> None:
         try:

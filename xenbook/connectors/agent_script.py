@@ -48,16 +48,24 @@ def _missing_or_denied(path, error):
     return {"missing": True}, b""
 
 
-def do_read(path):
+def _kind(path):
+    """(stat of path, or None; the refusal when it is missing, unreachable or no regular file, or None)."""
     try:
         info = os.stat(_fs(path))
     except OSError as e:
-        return _missing_or_denied(path, e)
+        return None, _missing_or_denied(path, e)[0]
     if not stat.S_ISREG(info.st_mode):
         what = next((w for test, w in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
-        return {"error": path + " is " + what + " where a regular file should be; xenbook neither reads nor replaces "
-                "it: remove it or move it away (and put the real file back), then plan again",
-                "kind": "not_regular"}, b""
+        return info, {"error": path + " is " + what + " where a regular file should be; xenbook neither reads nor "
+                      "replaces it: remove it or move it away (and put the real file back), then plan again",
+                      "kind": "not_regular"}
+    return info, None
+
+
+def do_read(path):
+    info, refused = _kind(path)
+    if refused:
+        return refused, b""
     try:
         with open(_fs(path), "rb") as f:
             data = f.read()
@@ -89,13 +97,15 @@ def do_run(request, data, send):
     """Run argv without a shell; stdout lines go out as they come when streamed; 124 at the timeout."""
     argv = [_fs(a) for a in request["argv"]]
     feed = request.get("stdin", True)
+    timeout = request.get("timeout")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < 1e9):
+        return {"rc": 2, "err": "xenbook-agent: a timeout must be a number of seconds above 0: " + repr(timeout)}, b""
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
         code = 127 if isinstance(e, FileNotFoundError) else 126
         return {"rc": code, "err": request["argv"][0] + ": " + (e.strerror or str(e))}, b""
-    timeout = request.get("timeout")
     deadline = None if timeout is None else time.monotonic() + timeout
     got = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     out_fd, pending, finished = proc.stdout.fileno(), b"", True
@@ -112,7 +122,7 @@ def do_run(request, data, send):
             if left is not None and left <= 0:
                 finished = False
                 break
-            for key, _ in sel.select(left):
+            for key, _ in sel.select(3600 if left is None else min(left, 3600)):
                 if key.fd not in got:  # stdin: write what it takes
                     try:
                         view = view[os.write(key.fd, view[:65536]):] if view else view
@@ -174,19 +184,30 @@ def _fstype(folder):
 
 
 def _temp(folder, prefix):
-    """A new file folder/prefix + 6 letters (mktemp's XXXXXX), mode 0600; its path."""
+    """A new file folder/prefix + 6 letters (mktemp's XXXXXX), mode 0600: (its path, an open descriptor)."""
     for _ in range(100):
         name = folder.rstrip("/") + "/" + prefix + "".join(random.SystemRandom().choice(_LETTERS) for _ in range(6))
         try:
-            os.close(os.open(_fs(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            return name
+            return name, os.open(_fs(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:
             continue
     raise OSError("no free temporary name in " + folder)
 
 
+def _not_regular(path):
+    """The refusal of a path that exists and is no regular file (a link loop too), or None."""
+    _, reply = _kind(path)
+    if reply and "error" in reply:
+        return reply
+    if reply and reply.get("missing") and os.path.lexists(_fs(path)):
+        return {"error": path + " is a symbolic link that leads nowhere xenbook can write (a loop, or an "
+                "unsearchable folder); remove it or point it at the real file", "kind": "other"}
+    return None
+
+
 def do_prepare(request, data):
-    """The candidate beside the real path (links followed), owner and mode as the file's, on disk: [temp, real]."""
+    """The candidate beside the real path (links followed), owner and mode as the file's, on disk: [temp, real].
+    Owner and mode are set on the open candidate, never through its name, which others may write beside."""
     path, mode = request["path"], request.get("mode")
     real = _text(os.path.realpath(_fs(path)))
     folder, base = real.rsplit("/", 1)
@@ -194,27 +215,28 @@ def do_prepare(request, data):
     if not os.path.isdir(_fs(folder)):
         return {"error": "directory of " + path + " does not exist", "kind": "other"}, b""
     if os.path.lexists(_fs(real)) and not os.path.isfile(_fs(real)):
-        reply, _ = do_read(real)
-        return reply, b""
+        return _not_regular(real) or {"error": real + " cannot be replaced", "kind": "other"}, b""
     for old in glob.glob(glob.escape(_fs(folder.rstrip("/") + "/." + base + ".xenbook-")) + b"??????"):
         os.unlink(old)  # what a killed run left of an earlier write
-    temp = _temp(folder, "." + base + ".xenbook-")
+    temp, fd = _temp(folder, "." + base + ".xenbook-")
     try:
-        with open(_fs(temp), "wb") as f:
-            f.write(data)
+        info = os.stat(_fs(real)) if os.path.exists(_fs(real)) else None
         try:
-            if os.path.exists(_fs(real)):
-                info = os.stat(_fs(real))
-                os.chown(_fs(temp), info.st_uid, info.st_gid)
-            os.chmod(_fs(temp), int(mode, 8) if mode else (stat.S_IMODE(info.st_mode) if os.path.exists(_fs(real))
-                                                         else 0o644))
+            if info is not None:
+                os.fchown(fd, info.st_uid, info.st_gid)
+            os.fchmod(fd, int(mode, 8) if mode else (stat.S_IMODE(info.st_mode) if info is not None else 0o644))
         except PermissionError:
             if _fstype(folder) not in _LOOSE_FS:
                 raise
-        _sync(temp)
+        _fill(fd, data, "")
     except BaseException:
         os.unlink(_fs(temp))
         raise
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # _fill closed it
     return {"ok": [temp, real]}, b""
 
 
@@ -231,6 +253,9 @@ def do_replace(request, data):
 def do_copy(request, data):
     """A backup: src copied with its mode, owner and times, then it and every folder above it synced."""
     src, dst = request["path"], request["to"]
+    refused = _not_regular(src)
+    if refused:
+        return refused, b""
     folder = dst.rsplit("/", 1)[0] or "/"
     os.makedirs(_fs(folder), exist_ok=True)
     shutil.copy2(_fs(src), _fs(dst))
@@ -260,18 +285,36 @@ def _fill(fd, data, mode):
         os.close(fd)
 
 
+def _regular_fd(path, flags):
+    """path opened without waiting (a FIFO without a reader would block), refused unless a regular file."""
+    fd = os.open(_fs(path), flags | os.O_NONBLOCK, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    return fd
+
+
 def do_append(request, data):
     path, new = request["path"], not os.path.lexists(_fs(request["path"]))
-    _fill(os.open(_fs(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), data, request["mode"] if new else "")
+    if not new and (_not_regular(path) or not os.path.exists(_fs(path))):
+        return _not_regular(path) or {"error": "cannot append to " + path, "kind": "other"}, b""
+    fd = _regular_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    if fd is None:
+        return _not_regular(path) or {"error": path + " is not a regular file", "kind": "not_regular"}, b""
+    _fill(fd, data, request["mode"] if new else "")
     return {"ok": True}, b""
 
 
 def do_create(request, data):
     """An exclusive create: {"ok": false} when the path exists."""
+    path = request["path"]
     try:
-        fd = os.open(_fs(request["path"]), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(_fs(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return {"ok": False}, b""
+        if os.path.isfile(_fs(path)):
+            return {"ok": False}, b""
+        return _not_regular(path) or {"error": "cannot create " + path, "kind": "other"}, b""
     _fill(fd, data, request["mode"])
     return {"ok": True}, b""
 

@@ -17,6 +17,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 FILE_OPS = ("read", "stat", "list")
@@ -36,7 +37,7 @@ def _valid(op) -> bool:
     if isinstance(op, dict) and op.get("op") == "run" and set(op) == {"op", "argv", "timeout"}:
         argv, timeout = op["argv"], op["timeout"]
         return (isinstance(argv, list) and bool(argv) and all(isinstance(a, str) and "\0" not in a for a in argv)
-                and (timeout is None or (type(timeout) in (int, float) and timeout > 0)))
+                and (timeout is None or (type(timeout) in (int, float) and 0 < timeout < 1e9)))
     return (isinstance(op, dict) and set(op) == {"op", "path"} and op["op"] in FILE_OPS
             and isinstance(op["path"], str) and op["path"].startswith("/") and "\0" not in op["path"])
 
@@ -61,6 +62,7 @@ class ReadAhead:
         self.used: dict[str, dict] = {}
         self.hits = 0
         self.depth = 0  # runs begun and not ended
+        self.owner = 0  # the thread that began them
 
     def _file(self, scope: str) -> Path:
         name = hashlib.sha256(f"{self.target}\0{scope}".encode()).hexdigest()[:24]
@@ -68,14 +70,21 @@ class ReadAhead:
 
     def start(self, dry_run: bool, scope: str = "") -> None:
         """A run begins; scope (the sections planned) picks the memory. A run begun inside another one (the runner's
-        inside run_sections') is part of it."""
+        inside run_sections') is part of it. Only the thread that began the run reads ahead: another one's requests
+        (an apply, a dashboard's refresh) go to the host as they come, and a run it begins gets no batch."""
+        if self.depth and self.owner != threading.get_ident():
+            return
         self.depth += 1
         if self.depth == 1:
+            self.owner = threading.get_ident()
             self.active, self.snapshot, self.used, self.file = dry_run, None, {}, self._file(scope)
+
+    def _mine(self) -> bool:
+        return self.active and self.owner == threading.get_ident()
 
     def wanted(self) -> list[dict]:
         """The requests to batch now: those the last plan made, when a plan has begun and has no answers yet."""
-        if not self.active or self.snapshot is not None:
+        if not self._mine() or self.snapshot is not None:
             return []
         self.snapshot = {}
         if not _own(self.file):
@@ -95,7 +104,7 @@ class ReadAhead:
 
     def take(self, op: dict) -> tuple[dict, bytes] | None:
         """The batch's answer to op, if it has one; a dry run notes op for the next plan either way."""
-        if not self.active:
+        if not self._mine():
             return None
         key = _key(op)
         self.used[key] = op
@@ -105,12 +114,14 @@ class ReadAhead:
 
     def keep(self, op: dict, answer: tuple[dict, bytes]) -> None:
         """A plan's answer got on its own: the same request later in the plan gets it too (nothing changes)."""
-        if self.active and self.snapshot is not None:
+        if self._mine() and self.snapshot is not None:
             self.snapshot[_key(op)] = answer
 
     def end(self) -> None:
         """A run ends: the outermost one of a plan remembers what the plan read, for the next one."""
-        self.depth = max(self.depth - 1, 0)
+        if not self.depth or self.owner != threading.get_ident():
+            return
+        self.depth -= 1
         if self.depth == 0 and self.active:
             self._save()
 

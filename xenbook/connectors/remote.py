@@ -50,7 +50,8 @@ _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=
             'sync -- "$t"; trap - EXIT; printf "%s\\0%s" "$t" "$p"')
 _REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/null; exit 0'
 # A backup is durable before the ledger names it: sync(1) fsyncs the copy and every folder above it (coreutils 8.24+).
-_COPY = ('d=${2%/*}; mkdir -p -- "${d:-/}" && cp -p -- "$1" "$2" || exit; '
+_COPY = ('if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '
+         'd=${2%/*}; mkdir -p -- "${d:-/}" && cp -p -- "$1" "$2" || exit; '
          'set -- "$2"; while [ -n "$d" ]; do set -- "$@" "$d"; d=${d%/*}; done; exec sync -- "$@" /')
 _HAVE = 'command -v -- "$1"'
 # A validator run on a copy of the candidate (data on stdin) in a private temporary file beside path ($1): every
@@ -62,8 +63,11 @@ _CHECK = ('p=$1; shift; d=${p%/*}; d=${d:-/}; rm -f -- "${d%/}/.xenbook-check-"?
           'for a; do shift; if [ "$a" = "{path}" ]; then set -- "$@" "$t"; else set -- "$@" "$a"; fi; done; '
           '"$@"; r=$?; rm -f -- "$t"; trap - EXIT; exit $r')
 # The ledger's appends and the lock's exclusive create (noclobber: O_EXCL for a new file); exit 45: it exists.
-_APPEND = '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"'
-_CREATE = ('set -C; if ! (cat > "$1") 2>/dev/null; then [ -e "$1" ] && exit 45; echo "cannot create $1" >&2; '
+# Neither waits on a FIFO (or writes a device) where the file should be: such a path is refused with _KIND's words.
+_APPEND = ('if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '
+           '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"')
+_CREATE = ('if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '
+           'set -C; if ! (cat > "$1") 2>/dev/null; then [ -f "$1" ] && exit 45; echo "cannot create $1" >&2; '
            'exit 1; fi; chmod -- "$2" "$1" && sync -- "$1"')
 
 
@@ -165,16 +169,22 @@ class CommandFilesHost(Host):
     def copy_file(self, src: str, dst: str) -> None:
         src, dst = check_path(src), check_path(dst)
         raw = self._sh(_COPY, src, dst)
+        if raw[0] == _NOT_REGULAR:
+            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail(f"copying {src} to", dst, raw)
 
     def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         raw = self._sh(_APPEND, check_path(path), f"{mode:04o}", stdin=data)
+        if raw[0] == _NOT_REGULAR:
+            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail("appending to", path, raw)
 
     def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
         raw = self._sh(_CREATE, check_path(path), f"{mode:04o}", stdin=data)
+        if raw[0] == _NOT_REGULAR:
+            raise HostError(raw[2].strip())
         if raw[0] not in (0, 45):
             raise self._fail("creating", path, raw)
         return raw[0] == 0

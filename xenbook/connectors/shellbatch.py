@@ -24,7 +24,8 @@ SCRIPT = ('gone() { d=$1; while d=${d%/*}; d=${d:-/}; [ ! -e "$d" ]; do :; done;
           'elif [ -e "$p" ]; then echo other; else gone "$p"; fi;; '
           'stat) if [ -e "$p" ]; then d=$(stat -L -c "%f %u %g %s" -- "$p") && echo "ok $d" || echo other; '
           'else gone "$p"; fi;; '
-          'list) if [ -d "$p" ]; then d=$(find -H "$p" -mindepth 1 -maxdepth 1 -printf "%f\\0" | base64 -w0) '
+          'list) if [ -d "$p" ] && ! { [ -r "$p" ] && [ -x "$p" ]; }; then echo other; '
+          'elif [ -d "$p" ]; then d=$(find -H "$p" -mindepth 1 -maxdepth 1 -printf "%f\\0" | base64 -w0) '
           '&& echo "ok $d" || echo other; else echo missing; fi;; '
           '*) echo other;; esac; done')
 

@@ -136,9 +136,12 @@ class SshHost(CommandFilesHost):
         if agent is None or on_line is not None or command.stdin is not None:
             return super().run(command, timeout=timeout, on_line=on_line)
         reply, out = self._ask(agent, {"op": "run", "argv": list(command.argv), "timeout": timeout})
-        if "rc" not in reply:
-            raise HostError(f"running {command.argv[0]} on {self.target} failed: {reply.get('error', reply)}")
-        return Result(reply["rc"], out.decode(errors="replace"), reply["err"])
+        if not isinstance(reply.get("rc"), int):
+            raise self._odd("running", command.argv[0], reply)
+        return Result(reply["rc"], out.decode(errors="replace"), str(reply.get("err", "")))
+
+    def _odd(self, what: str, path: str, reply: dict) -> HostError:
+        return HostError(f"{what} {path} on {self.target} failed: the agent answered {str(reply)[:200]}")
 
     def _reply(self, what: str, path: str, reply: dict) -> bool:
         """True when the reply says the path is missing; HostError for an error."""
@@ -162,15 +165,23 @@ class SshHost(CommandFilesHost):
             return super().stat(path)
         if self._reply("stat of", path, got[0]):
             return None
-        kind, mode, uid, gid, size = got[0]["stat"]
-        return FileInfo(kind, mode, uid, gid, size)
+        try:
+            kind, mode, uid, gid, size = got[0]["stat"]
+            return FileInfo(str(kind), int(mode), int(uid), int(gid), int(size))
+        except (KeyError, TypeError, ValueError):
+            raise self._odd("stat of", path, got[0]) from None
 
     def listdir(self, path: str) -> list[str] | None:
         path = check_path(path)
         got = self._file("list", path)
         if got is None:
             return super().listdir(path)
-        return None if self._reply("listing", path, got[0]) else list(got[0]["names"])
+        if self._reply("listing", path, got[0]):
+            return None
+        names = got[0].get("names")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self._odd("listing", path, got[0])
+        return list(names)
 
     # writes: through the agent, the contract of remote.py's scripts without a program per step
 
@@ -182,8 +193,10 @@ class SshHost(CommandFilesHost):
         reply, _ = agent.exchange(request, data)
         if "error" in reply:
             if reply.get("kind") == "not_regular":
-                raise HostError(reply["error"])
+                raise HostError(str(reply["error"]))
             raise HostError(f"{what} {path} on {self.target} failed: {reply['error']}")
+        if "ok" not in reply:
+            raise self._odd(what, path, reply)
         return reply
 
     def write_atomic(self, path: str, data: bytes, *, mode: int | None = None, validate=None) -> None:
@@ -226,9 +239,9 @@ class SshHost(CommandFilesHost):
             reply, out = agent.exchange({"op": "run", "argv": list(argv), "timeout": timeout,
                                          "stream": on_line is not None, "stdin": stdin is not None},
                                         stdin or b"", on_line)
-            if "rc" not in reply:
-                raise HostError(f"running {argv[0]} on {self.target} failed: {reply.get('error', reply)}")
-            return reply["rc"], out, reply["err"]
+            if not isinstance(reply.get("rc"), int):
+                raise self._odd("running", argv[0], reply)
+            return reply["rc"], out, str(reply.get("err", ""))
         self.sessions += 1
         local = self._ssh_argv() + [remote_command(argv, sudo=self.sudo)]
         try:
