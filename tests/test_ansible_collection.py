@@ -51,6 +51,15 @@ SECRET_CASES = [
     ("a secret-named variable's name, which xenbook hides too", {"guests": [{"root_password_hash_env": "DOM01_HASH"}]},
      {"DOM01_HASH"}),
     ("numbers and empty values", {"token": "", "boot": {"dom0_max_vcpus": 2}}, set()),
+    ("a secret-named number, as Ansible prints it", {"root_password": 98765432, "api_key": 1.5},
+     {"98765432", "1.5"}),
+    ("every leaf under a secret-named mapping", {"tokens": {"github": "ghp_x", "more": [{"a": 7, "b_file": "/p"}]}},
+     {"ghp_x", "7", "/p"}),
+    ("under a secret-named list", {"passwords": ["a1", ["b2", 3]]}, {"a1", "b2", "3"}),
+    ("booleans and None, which Ansible cannot hide, and a secret-named key's empty value",
+     {"secret": True, "token": None, "tokens": {"a": False, "b": ""}}, set()),
+    ("a secret-named key's path is no secret at any depth", {"guests": [{"ssh": {"private_key_file": "/k"}}]},
+     set()),
 ]
 
 
