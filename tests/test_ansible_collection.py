@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from xenbook.core import masks
 
@@ -177,6 +178,24 @@ def test_the_pages_escape_and_link_each_hosts_folder():
     assert "[html](xen%202/report.html) [md](xen%202/report.md)" in md
     assert {len(re.split(r"(?<!\\)\|", line)) for line in md.splitlines() if line.startswith("|")} == {10}
     assert "1 host: 1 failed" in fleet.markdown(rows[:1], "Fleet") and "<p>1 host: 1 failed</p>" in fleet.page(rows[:1], "F")
+
+
+def _tasks(tasks: list[dict]):
+    for task in tasks:
+        yield task
+        for part in ("block", "rescue", "always"):
+            yield from _tasks(task.get(part, []))
+
+
+def test_a_check_run_writes_nothing_on_the_node():
+    """Every task of the rolling playbook that runs in check mode for real (check_mode: false) runs on the
+    controller, or only outside check mode (xenbook doctor reads; xenbook report writes its files)."""
+    play, = yaml.safe_load((COLLECTION / "playbooks" / "rolling.yml").read_text())
+    real = [t for t in _tasks(play["pre_tasks"] + play["tasks"]) if t.get("check_mode") is False]
+    assert len(real) >= 6
+    on_node = [t["name"] for t in real if t.get("delegate_to") != "localhost"
+               and "not ansible_check_mode" not in str(t.get("when", ""))]
+    assert on_node == []
 
 
 def _wheels(folder: Path, names: list[str]) -> None:
