@@ -51,8 +51,9 @@ PARAMETER_CASES = [
     ("a missing file", {"xenbook": "{missing}"}, "parameter xenbook = '{missing}': does not exist, and must be"),
     ("a device", {"xenbook": "/dev/null"}, "parameter xenbook = '/dev/null': is not a regular file, and must be"),
     ("a file without x", {"xenbook": "{plain}"}, "parameter xenbook = '{plain}': is not executable, and must be"),
-    ("no program", {"xenbook": "{noexec}"}, "parameter xenbook = '{noexec}': could not be run (Exec format error), "
-                                           f"and must be the xenbook command, an executable file on this node: {REMEDY}"),
+    ("no program", {"xenbook": "{noexec}"},
+     "parameter xenbook = '{noexec}': could not be run (Exec format error), and must be the xenbook command, an "
+     f"executable file on this node: {REMEDY}"),
     ("its interpreter missing", {"xenbook": "{no_interpreter}"},
      "parameter xenbook = '{no_interpreter}': could not be run (No such file or directory), and must be"),
     ("a negative wait", {"wait": -1}, "parameter wait = -1.0: must be a finite number of seconds, 0 or more"),
