@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-# The shapes and names xenbook masks (xenbook/core/masks.py; tests/ansible/test_runbook_result.py keeps them equal):
+# The shapes and names xenbook masks (xenbook/core/masks.py; tests/test_ansible_collection.py keeps them equal):
 # the module hands every such value to Ansible's no_log list, so not even the invocation echoes one.
 PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(-----END \1-----|\Z)", re.S)
 CRYPT = re.compile(r"\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$[./A-Za-z0-9$=,+-]{4,}")
