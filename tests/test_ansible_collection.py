@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from xenbook.core import masks
 
@@ -51,6 +52,15 @@ SECRET_CASES = [
     ("a secret-named variable's name, which xenbook hides too", {"guests": [{"root_password_hash_env": "DOM01_HASH"}]},
      {"DOM01_HASH"}),
     ("numbers and empty values", {"token": "", "boot": {"dom0_max_vcpus": 2}}, set()),
+    ("a secret-named number, as Ansible prints it", {"root_password": 98765432, "api_key": 1.5},
+     {"98765432", "1.5"}),
+    ("every leaf under a secret-named mapping", {"tokens": {"github": "ghp_x", "more": [{"a": 7, "b_file": "/p"}]}},
+     {"ghp_x", "7", "/p"}),
+    ("under a secret-named list", {"passwords": ["a1", ["b2", 3]]}, {"a1", "b2", "3"}),
+    ("booleans and None, which Ansible cannot hide, and a secret-named key's empty value",
+     {"secret": True, "token": None, "tokens": {"a": False, "b": ""}}, set()),
+    ("a secret-named key's path is no secret at any depth", {"guests": [{"ssh": {"private_key_file": "/k"}}]},
+     set()),
 ]
 
 
@@ -164,10 +174,65 @@ def test_the_pages_escape_and_link_each_hosts_folder():
     assert "<title>Fleet &lt;1&gt;</title>" in html_page and "a | b &lt;b&gt;" in html_page
     assert 'href="xen%202/report.html"' in html_page and 'href="xen%202/report.md"' in html_page
     assert "<script" not in html_page.lower() and "http" not in html_page  # self-contained, no script
-    assert "2 hosts: 1 converged, 1 failed" in md and "a \\| b <b>" in md
+    assert "2 hosts: 1 converged, 1 failed" in md and "a \\| b &lt;b&gt;" in md
     assert "[html](xen%202/report.html) [md](xen%202/report.md)" in md
     assert {len(re.split(r"(?<!\\)\|", line)) for line in md.splitlines() if line.startswith("|")} == {10}
     assert "1 host: 1 failed" in fleet.markdown(rows[:1], "Fleet") and "<p>1 host: 1 failed</p>" in fleet.page(rows[:1], "F")
+
+
+HOSTILE = "<img src=x onerror=alert(1)> <script>x</script> a|b \\| [l](javascript:x) &amp;\nnext | line"
+
+
+def test_the_markdown_page_shows_hostile_text_as_text():
+    rows = [fleet.row("xen1", {"plan": {"failed": True, "msg": HOSTILE, "target": HOSTILE}}, ["report.md"]),
+            fleet.row("xen2", {"plan": _ran(target=HOSTILE, msg=HOSTILE)}, [])]
+    md = fleet.markdown(rows, "Fleet <b>|\n")
+    assert "<" not in md and ">" not in md and "&amp;amp;" in md and "&lt;script&gt;" in md
+    assert "\\[l\\](javascript:x)" in md and "](javascript" not in md.replace("\\]", "")
+    assert md.startswith("# Fleet &lt;b&gt;\\|\n")
+    cells = [re.findall(r"(?:\\.|[^|\\])+", line) for line in md.splitlines() if line.startswith("| xen")]
+    assert [len(c) for c in cells] == [8, 8]  # no cell break: each | and \ escaped, one line per row
+    assert cells[0][2].strip().startswith("&lt;img") and cells[0][-1].strip() == "[md](xen1/report.md)"
+
+
+MALFORMED = [
+    ("counts a string", {"plan": _ran(), "apply": _ran(counts="many"), "verify": _ran(counts=["x"])},
+     {"state": "converged", "changes": 0, "second_run": "unknown (malformed counts)"}),
+    ("counts not whole numbers", {"apply": _ran(counts={"changed": "5"}), "verify": _ran(counts={"changed": True})},
+     {"changes": 0, "second_run": "unknown (malformed counts)"}),
+    ("a negative count", {"apply": _ran(counts={"changed": -3})}, {"changes": 0, "state": "planned"}),
+    ("msg a mapping", {"plan": {"failed": True, "msg": {"a": [1]}}},
+     {"state": "failed", "message": 'plan: {"a": [1]}'}),
+    ("msg a list, target a number", {"plan": _ran(msg=["x", 2], target=7)}, {"message": '["x", 2]', "target": "7"}),
+    ("msg null", {"verify": _ran(msg=None)}, {"message": ""}),
+    ("phases not mappings", {"plan": "ok", "apply": [1], "verify": 3}, {"state": "no result"}),
+    ("a list, not a record", ["plan"], {"state": "no result"}),
+]
+
+
+@pytest.mark.parametrize("record, expected", [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_a_malformed_result_is_shown_never_a_crash(record, expected):
+    row = fleet.row("xen1", record, [])
+    assert {k: row[k] for k in expected} == expected
+    assert fleet.page([row], "F").count("<tr>") == 2 and fleet.markdown([row], "F").count("\n| xen1 |") == 1
+
+
+def _tasks(tasks: list[dict]):
+    for task in tasks:
+        yield task
+        for part in ("block", "rescue", "always"):
+            yield from _tasks(task.get(part, []))
+
+
+def test_a_check_run_writes_nothing_on_the_node():
+    """Every task of the rolling playbook that runs in check mode for real (check_mode: false) runs on the
+    controller, or only outside check mode (xenbook doctor reads; xenbook report writes its files)."""
+    play, = yaml.safe_load((COLLECTION / "playbooks" / "rolling.yml").read_text())
+    real = [t for t in _tasks(play["pre_tasks"] + play["tasks"]) if t.get("check_mode") is False]
+    assert len(real) >= 6
+    on_node = [t["name"] for t in real if t.get("delegate_to") != "localhost"
+               and "not ansible_check_mode" not in str(t.get("when", ""))]
+    assert on_node == []
 
 
 def _wheels(folder: Path, names: list[str]) -> None:

@@ -147,6 +147,7 @@ def fleet(tmp_path_factory, server):  # noqa: F811
     before = {p: p.read_bytes() for p in (base / "hosts" / "s01" / "etc").rglob("*") if p.is_file()}
     runs = {"check": timed(as_run(check, "--limit", "samples"))}
     runs["check_index"] = (base / "reports" / "index.md").read_text()
+    runs["check_node_files"] = sorted((base / "node-reports").rglob("*"))  # the nodes' report folders
     runs["check_unchanged"] = before == {p: p.read_bytes() for p in (base / "hosts" / "s01" / "etc").rglob("*")
                                          if p.is_file()}
     runs["apply"] = timed(as_run(apply, "-v"))
@@ -179,6 +180,8 @@ def test_check_mode_plans_with_diffs_and_changes_nothing(fleet):
     assert run.returncode == 2, run.stdout[-3000:]  # the bad host failed; the others planned
     assert "+[multilib]" in run.stdout and "--- a/etc/pacman.conf" in run.stdout  # xenbook's diffs, --diff
     assert fleet["runs"]["check_unchanged"]
+    assert fleet["runs"]["check_node_files"] == []  # no host report written on a node in check mode
+    assert "[html](" not in fleet["runs"]["check_index"]  # so none fetched and linked
     plans = task_statuses(run.stdout)["Plan (a dry run on the node)"]
     assert {h: s for h, s in plans.items()} == {**{h: {"changed"} for h in SAMPLES if h != BAD}, BAD: {"fatal"}}
     assert f"{len(SAMPLES) - 1} planned" in fleet["runs"]["check_index"] and "1 failed" in fleet["runs"]["check_index"]

@@ -1,6 +1,6 @@
 """The module xenbook.xen.runbook through ansible-core against a stand-in xenbook that records what it was given:
 the argv (a list, whatever the values), the parameters file (mode 0600, removed afterwards), the secrets (in its
-environment only, never in the result nor in -v output), and what it prints becoming the result. One playbook run
+environment only, never in the result nor in -vvv output), and what it prints becoming the result. One playbook run
 holds every case; the real xenbook on many hosts is tests/test_ansible_fleet.py."""
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ TASKS = [
                "secret_env": {"DOM01_ROOT_HASH": SECRET}}, {}),
     ("plan", {"params": {"target": "sample:/x"}, "sections": ["boot", "dom0"]}, {"check_mode": True, "diff": True}),
     ("bad_param", {"params": {"boot": {"dom0_mem": "lots"}}}, {}),
-    ("secret_param", {"params": {"guests": [{"name": "dom01", "root_password": "{{ guest_password }}"}]}}, {}),
+    ("secret_param", {"params": {"guests": [{"name": "dom01", "root_password": "{{ guest_password }}"}],
+                                 "api_token": "{{ api_token }}", "tokens": "{{ tokens }}"}}, {}),
     ("bad_env", {"secret_env": {"1 BAD": "x"}}, {}),
     ("no_xenbook", {"xenbook": "/nonexistent/bin/xenbook"}, {}),
 ]
@@ -70,11 +71,12 @@ def ran(tmp_path_factory):
     keep = "{{ {" + ", ".join(f"'{name}': {name}" for name, _, _ in TASKS) + "} | to_json }}"
     tasks.append({"name": "keep", "ansible.builtin.copy": {"content": keep, "dest": str(d / "results.json")}})
     playbook = d / "play.yml"
+    secrets = {"guest_password": "hunter2-plain", "api_token": 98765432, "tokens": {"github": "ghp_NOTSHOWN"}}
     playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks,
-                                         "vars": {"guest_password": "hunter2-plain"}}]))  # as from a vault
+                                         "vars": secrets}]))  # as from a vault: a failed task's source shows no secret
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT), ANSIBLE_NOCOLOR="1", ANSIBLE_HOME=str(d / "ansible"))
-    run = subprocess.run([BIN / "ansible-playbook", "-v", "-i", "localhost,", "-c", "local", "-e",
+    run = subprocess.run([BIN / "ansible-playbook", "-vvv", "-i", "localhost,", "-c", "local", "-e",
                           f"ansible_python_interpreter={sys.executable}", playbook], cwd=d, env=env,
                          capture_output=True, text=True, timeout=300)
     assert (d / "results.json").exists(), run.stdout[-4000:] + run.stderr[-2000:]
@@ -108,8 +110,8 @@ def test_check_mode_plans_and_diff_mode_shows_xenbooks_diff(ran):
     ("bad_param", "xenbook: bad input, nothing was changed:\n  parameter boot.dom0_mem = 'lots': must be a whole "
                   "number with a unit K, M, G or T, e.g. 2048M or 4G"),
     ("bad_env", "parameter secret_env = '1 BAD': is not the name of an environment variable"),
-    ("no_xenbook", "parameter xenbook = '/nonexistent/bin/xenbook': is not an executable on this node: install "
-                   "xenbook with the role xenbook.xen.install"),
+    ("no_xenbook", "parameter xenbook = '/nonexistent/bin/xenbook': does not exist, and must be the xenbook command, "
+                   "an executable file on this node: install xenbook with the role xenbook.xen.install"),
 ])
 def test_errors_name_the_parameter(ran, name, message):
     result = ran["results"][name]
@@ -120,4 +122,8 @@ def test_no_secret_in_results_or_verbose_output(ran):
     text = ran["run"].stdout + ran["run"].stderr + json.dumps(ran["results"])
     assert SECRET not in text and SECRET.split("$")[-1] not in text
     assert "hunter2-plain" not in text  # a secret-named parameter's value, given by mistake
-    assert ran["calls"][3]["params"]["guests"][0]["root_password"] == "hunter2-plain"  # xenbook still gets it
+    assert "98765432" not in text and "ghp_NOTSHOWN" not in text  # a number, and a secret-named mapping's values
+    assert '"api_token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in ran["run"].stdout  # -vvv: the invocation
+    assert ran["calls"][3]["params"]["guests"][0]["root_password"] == "hunter2-plain"  # xenbook still gets them
+    assert (ran["calls"][3]["params"]["api_token"], ran["calls"][3]["params"]["tokens"]) == \
+           (98765432, {"github": "ghp_NOTSHOWN"})

@@ -6,6 +6,7 @@ standard library only."""
 from __future__ import annotations
 
 import html
+import json
 from urllib.parse import quote
 
 PHASES = ("plan", "apply", "after_reboot", "verify")  # the rolling playbook's runbook tasks, in order
@@ -16,9 +17,20 @@ def _done(result) -> bool:
     return isinstance(result, dict) and bool(result) and not result.get("skipped")
 
 
+def _text(value) -> str:
+    """A value of result.json as text: a string as it is, anything else (a hand-edited file's) as JSON."""
+    return value if isinstance(value, str) else "" if value is None else json.dumps(value, default=str)
+
+
+def _changed(result: dict) -> int | None:
+    """The phase's count of changed steps; None when its counts are malformed (not a mapping of whole numbers)."""
+    counts = result.get("counts", {})
+    n = counts.get("changed", 0) if isinstance(counts, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+
+
 def _changes(record: dict) -> int:
-    return sum((record.get(p) or {}).get("counts", {}).get("changed", 0) for p in ("apply", "after_reboot")
-               if _done(record.get(p)))
+    return sum(_changed(record[p]) or 0 for p in ("apply", "after_reboot") if _done(record.get(p)))
 
 
 def row(host: str, record: dict | None, files: list[str]) -> dict:
@@ -27,22 +39,24 @@ def row(host: str, record: dict | None, files: list[str]) -> dict:
     ran = {p: record[p] for p in PHASES if _done(record.get(p))}
     failed = [(p, r) for p, r in ran.items() if r.get("failed")]
     any_run = next(iter(ran.values()), {})
-    out = {"host": host, "target": any_run.get("target", ""), "changes": _changes(record),
+    out = {"host": host, "target": _text(any_run.get("target", "")), "changes": _changes(record),
            "rebooted": bool((ran.get("apply") or {}).get("reboot_required")), "second_run": "",
            "message": "", "files": [f for f in FILES if f in files]}
     if failed:
         phase, r = failed[0]
-        out.update(state="failed", message=f"{phase}: {r.get('msg', '')}")
+        out.update(state="failed", message=f"{phase}: {_text(r.get('msg', ''))}")
     elif not ran:
         out.update(state="no result", message="no result from the runbook on this host (not yet run, "
                                               "unreachable, or an earlier task failed: see the play's output)")
     elif "verify" not in ran:
         plan = ran.get("plan") or any_run
-        out.update(state="planned", message=plan.get("msg", ""))
+        out.update(state="planned", message=_text(plan.get("msg", "")))
     else:
         verify = ran["verify"]
-        out["second_run"] = f"{verify.get('counts', {}).get('changed', 0)} changed"
-        out.update(state="not converged" if verify.get("changed") else "converged", message=verify.get("msg", ""))
+        changed = _changed(verify)
+        out["second_run"] = "unknown (malformed counts)" if changed is None else f"{changed} changed"
+        out.update(state="not converged" if verify.get("changed") else "converged",
+                   message=_text(verify.get("msg", "")))
     return out
 
 
@@ -57,20 +71,25 @@ def _hosts(rows: list[dict]) -> str:
     return f"{len(rows)} host{'' if len(rows) == 1 else 's'}"
 
 
+MARKDOWN = str.maketrans({"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def _line(text) -> str:
-    return " ".join(str(text).split())
+    """text as one Markdown table cell or heading: on one line, no HTML, no link, no cell break (a backslash, |,
+    [ and ] escaped; &, < and > as HTML entities)."""
+    return " ".join(str(text).split()).translate(MARKDOWN)
 
 
 def markdown(rows: list[dict], title: str) -> str:
     count = ", ".join(f"{n} {s}" for s, n in sorted(totals(rows).items()))
-    lines = [f"# {title}", "", f"{_hosts(rows)}: {count or 'none'}", "",
+    lines = [f"# {_line(title)}", "", f"{_hosts(rows)}: {count or 'none'}", "",
              "| host | state | target | changes | rebooted | second run | message | reports |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         links = " ".join(f"[{f.split('.')[-1]}]({quote(r['host'])}/{f})" for f in r["files"])
         cells = [r["host"], r["state"], r["target"], r["changes"], "yes" if r["rebooted"] else "no",
                  r["second_run"], r["message"], links]
-        lines.append("| " + " | ".join(_line(c).replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(_line(c) for c in cells[:-1]) + f" | {links} |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,9 +5,10 @@ the managed node's Python, beside Ansible's module_utils)."""
 
 from __future__ import annotations
 
+import math
 import re
 
-# The shapes and names xenbook masks (xenbook/core/masks.py; tests/ansible/test_runbook_result.py keeps them equal):
+# The shapes and names xenbook masks (xenbook/core/masks.py; tests/test_ansible_collection.py keeps them equal):
 # the module hands every such value to Ansible's no_log list, so not even the invocation echoes one.
 PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(-----END \1-----|\Z)", re.S)
 CRYPT = re.compile(r"\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$[./A-Za-z0-9$=,+-]{4,}")
@@ -26,17 +27,22 @@ def secret_name(name) -> bool:
     return bool(SECRET_NAME.search(leaf)) and not leaf.lower().endswith("_file")
 
 
-def secret_values(value, name: str = "") -> set[str]:
-    """Every string in value that is a secret: the value of a secret-named key, or shaped like a crypt(3) or GRUB
-    password hash or a PEM private key (the whole string, and the matched part)."""
+def secret_values(value, name: str = "", hidden: bool = False) -> set[str]:
+    """Every value in value that is a secret, as Ansible's no_log list takes it (a string, the str of a number):
+    each leaf at any depth under a secret-named key (tokens: {github: ...} too), and any string shaped like a crypt(3)
+    or GRUB password hash or a PEM private key (the whole string, and the matched part). Empty strings, booleans and
+    None are left out, as Ansible leaves them out of a no_log parameter's values (it cannot hide them)."""
+    hidden = hidden or secret_name(name)
     if isinstance(value, dict):
-        return set().union(*(secret_values(v, str(k)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return set().union(*(secret_values(v, name) for v in value))
-    if not isinstance(value, str) or not value:
+        return set().union(*(secret_values(v, str(k), hidden) for k, v in value.items()))
+    if isinstance(value, (list, tuple, set)):
+        return set().union(*(secret_values(v, name, hidden) for v in value))
+    if value is None or isinstance(value, bool) or value == "":
         return set()
-    if secret_name(name):
-        return {value}
+    if hidden:
+        return {value if isinstance(value, str) else str(value)}
+    if not isinstance(value, str):
+        return set()
     found = {m.group(0) for pattern in (PEM, CRYPT, PBKDF2) for m in pattern.finditer(value)}
     return found | ({value} if found else set())
 
@@ -44,6 +50,13 @@ def secret_values(value, name: str = "") -> set[str]:
 def bad_env_names(env: dict) -> list[str]:
     """The keys of secret_env that are no environment variable's name."""
     return [str(k) for k in env if not ENV_NAME.match(str(k))]
+
+
+def wait_problem(wait) -> str:
+    """What is wrong with the module's wait (seconds to wait for another run's lock), or "" when nothing is."""
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not math.isfinite(wait) or wait < 0:
+        return f"parameter wait = {wait!r}: must be a finite number of seconds, 0 or more (0: do not wait)"
+    return ""
 
 
 def command(xenbook: str, verb: str, params_path: str, target: str | None, sections: list | None,

@@ -69,7 +69,7 @@ def _record(folder: str):
     try:
         with open(os.path.join(folder, "result.json"), encoding="utf-8") as f:
             return json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or nested too deep: no result
         return None
 
 

@@ -30,7 +30,7 @@ options:
     type: list
     elements: str
   xenbook:
-    description: The xenbook command on the node.
+    description: The xenbook command on the node (an executable file).
     type: path
     default: /opt/xenbook/venv/bin/xenbook
   secret_env:
@@ -40,7 +40,7 @@ options:
     type: dict
     default: {}
   wait:
-    description: Seconds to wait for another run's lock on the target.
+    description: Seconds to wait for another run's lock on the target; a finite number, 0 or more.
     type: float
     default: 0
 attributes:
@@ -106,7 +106,27 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenbook.xen.plugins.module_utils.runbook_result import (
-    bad_env_names, command, result, secret_values)
+    bad_env_names, command, result, secret_values, wait_problem)
+
+
+def executable_problem(path: str) -> str:
+    """What is wrong with the module's xenbook (an executable regular file on the node), or "" when nothing is."""
+    if os.path.isdir(path):
+        why = "is a folder"
+    elif not os.path.exists(path):
+        why = "does not exist"
+    elif not os.path.isfile(path):
+        why = "is not a regular file"
+    elif not os.access(path, os.X_OK):
+        why = "is not executable"
+    else:
+        return ""
+    return _not_xenbook(path, why)
+
+
+def _not_xenbook(path: str, why: str) -> str:
+    return (f"parameter xenbook = {path!r}: {why}, and must be the xenbook command, an executable file on this node: "
+            "install xenbook with the role xenbook.xen.install, or name its command")
 
 
 def main():
@@ -127,10 +147,9 @@ def main():
     if bad:
         module.fail_json(msg=f"parameter secret_env = {bad[0]!r}: is not the name of an environment variable "
                              "(letters, digits and _, not starting with a digit)", steps=[], reboot_required=False)
-    if not os.access(p["xenbook"], os.X_OK):
-        module.fail_json(msg=f"parameter xenbook = {p['xenbook']!r}: is not an executable on this node: install "
-                             "xenbook with the role xenbook.xen.install, or name its command", steps=[],
-                         reboot_required=False)
+    problem = wait_problem(p["wait"]) or executable_problem(p["xenbook"])
+    if problem:
+        module.fail_json(msg=problem, steps=[], reboot_required=False)
     env = {str(k): str(v) for k, v in p["secret_env"].items()}
     fd, path = tempfile.mkstemp(prefix="xenbook-params-", suffix=".yaml", dir=module.tmpdir)  # mode 0600
     try:
@@ -138,12 +157,18 @@ def main():
             json.dump(p["params"], f, default=str)  # JSON is YAML: xenbook reads and checks it as its params file
         verb = "plan" if module.check_mode else "apply"
         argv = command(p["xenbook"], verb, path, p["target"], p["sections"], p["wait"])
-        rc, out, err = module.run_command(argv, environ_update=env, expand_user_and_vars=False)
         try:
-            report = json.loads(out) if out.strip() else None
-        except ValueError:
-            report = None
-        res = result(report, rc, err, module.check_mode, module._diff)
+            rc, out, err = module.run_command(argv, environ_update=env, expand_user_and_vars=False,
+                                              handle_exceptions=False)
+        except OSError as e:  # not a program this node can run (a script without its interpreter, another CPU's)
+            res = {"changed": False, "failed": True, "rc": e.errno, "reboot_required": False, "steps": [],
+                   "msg": _not_xenbook(p["xenbook"], f"could not be run ({e.strerror})")}
+        else:
+            try:
+                report = json.loads(out) if out.strip() else None
+            except ValueError:
+                report = None
+            res = result(report, rc, err, module.check_mode, module._diff)
     finally:
         os.unlink(path)
     if res["failed"]:
