@@ -127,3 +127,11 @@ def test_sample_refuses_a_directory_that_is_not_a_sample(tmp_path):
     proc = xenbook("plan", "--target", f"sample:{d}")
     assert proc.returncode == 1 and "not a sample host" in proc.stderr
     assert os.listdir(d) == ["precious.txt"]
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "-1"])
+def test_wait_is_a_finite_number_of_seconds(sample, wait):
+    for command in (("apply", "--target", f"sample:{sample}", "--yes"), ("restore", "--target", f"sample:{sample}",
+                                                                        "--run", "20261207T154100Z-1a2b3c")):
+        proc = xenbook(*command, f"--wait={wait}")
+        assert proc.returncode == 2 and "--wait" in proc.stderr, proc.stderr

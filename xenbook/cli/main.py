@@ -18,6 +18,7 @@ from rich.markup import escape
 from xenbook import __version__
 from xenbook.cli import doctor, restore_command, workspace, workspace_commands
 from xenbook.cli.confirm import asks, confirm
+from xenbook.cli.options import WAIT
 from xenbook.cli.run import run_notebooks
 from xenbook.connectors.targets import open_host
 from xenbook.core.masks import MASK, secret_name
@@ -162,8 +163,6 @@ def _plan_or_apply(dry_run: bool, as_json: bool, report_file: str | None, wait: 
         sys.exit(EXIT_CHANGES)
 
 
-WAIT = click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
-                    help="wait up to SECONDS for another run's lock on the target (default: fail at once)")
 YES = click.option("--yes", "-y", is_flag=True,
                    help="apply without asking (at a terminal an apply shows the plan and asks first; without a "
                         "terminal it never asks)")

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from xenbook.cli.options import WAIT
 from xenbook.connectors.targets import open_host
 from xenbook.engine.restore import restore_steps
 from xenbook.engine.runner import Runner
@@ -27,8 +28,7 @@ EXIT_FAILED = 1
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--sudo", is_flag=True, default=None, help="run commands through sudo -n (local and ssh targets)")
 @click.option("--ssh-config", type=click.Path(dir_okay=False), help="ssh_config file for ssh targets")
-@click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
-              help="wait up to SECONDS for another run's lock on the target (default: fail at once)")
+@WAIT
 def restore(target, run, do_apply, as_json, sudo, ssh_config, wait):
     """Put back every file RUN replaced from its backups, and remove the files it created while they still hold
     what it wrote, each checked against the ledger (a dry run unless --apply)."""
