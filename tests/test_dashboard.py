@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from tests.test_notebooks import run_notebook
+from tests.xen_dom0 import xen_dom0
 from xenbook.connectors.fake import FakeHost
 from xenbook.core.commands import Command, Result
 from xenbook.engine.params import RunbookParams, build
@@ -23,8 +24,7 @@ from xenbook.sections.manage.report import dashboard_charts
 from xenbook.sections.manage.steps import DASHBOARD_DIR, manage_steps
 from xenbook.ui import notebook
 from xenbook.ui.dashboard_view import DashboardView
-from xenbook_sample import SampleHost, init_sample
-from xenbook_sample.boot import reboot
+from xenbook_sample import SampleHost
 
 N = 2000
 GUESTS = {"web": ("pvh", 1024), "db": ("pvh", 2048), "build": ("pv", 512)}
@@ -172,10 +172,7 @@ def test_without_json_the_table_comes_from_xl_list():
 @pytest.fixture(scope="module")
 def dom0_template(tmp_path_factory):
     """A sample host through install, boot and dom0, rebooted into Xen, running web, db and build."""
-    host = init_sample(str(tmp_path_factory.mktemp("dom0") / "h"))
-    report = run_sections(host, RunbookParams(target=host.target), ["install", "boot", "dom0"], dry_run=False)
-    assert not report.failed, report.summary()
-    assert reboot(host)["xen"]
+    host = xen_dom0(str(tmp_path_factory.mktemp("dom0") / "h"))
     for name, (kind, memory) in GUESTS.items():
         for path in (f"/var/lib/xen/boot/{name}/vmlinuz-linux", f"/var/lib/xen/images/{name}.img"):
             host.makedirs(os.path.dirname(path))

@@ -12,6 +12,7 @@ import pytest
 
 from tests.doctor import breaks
 from tests.test_cli import tree_hashes
+from tests.xen_dom0 import xen_dom0
 from xenbook.cli.doctor import examine
 from xenbook.engine.params import RunbookParams, build
 from xenbook.engine.registry import run_sections
@@ -28,11 +29,7 @@ def doctor(*args):
 
 @pytest.fixture(scope="module")
 def dom0_template(tmp_path_factory):
-    host = init_sample(str(tmp_path_factory.mktemp("doctor") / "h"))
-    report = run_sections(host, RunbookParams(target=host.target), ["install", "boot", "dom0"], dry_run=False)
-    assert not report.failed, report.summary()
-    assert reboot(host)["xen"]
-    return host.root
+    return xen_dom0(str(tmp_path_factory.mktemp("doctor") / "h")).root
 
 
 @pytest.fixture
