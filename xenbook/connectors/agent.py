@@ -112,18 +112,22 @@ class Agent:
             body = self.proc.stdout.read(size)
             if len(body) == size:
                 return body
+        raise self._ended()
+
+    def _ended(self) -> TargetError:
+        """The session is over (or given up): its process reaped, ssh's last words in the message."""
         self._stop()
         self._drainer.join(5)
-        raise TargetError(f"the connection to {self.target} ended in the middle of a request (exit "
-                          f"{self.proc.returncode}): {self.stderr().strip()[-500:] or 'no message'}",
-                          "check the network and that sshd runs there, then plan again")
+        return TargetError(f"the connection to {self.target} ended in the middle of a request (exit "
+                           f"{self.proc.returncode}): {self.stderr().strip()[-500:] or 'no message'}",
+                           "check the network and that sshd runs there, then plan again")
 
     def exchange(self, header: dict, data: bytes = b"",
                  on_line: Callable[[str], None] | None = None) -> tuple[dict, bytes]:
         raw = json.dumps(header).encode()
         with self._lock:
             if self.proc.poll() is not None:
-                self._frame()  # raises: the agent is gone
+                raise self._ended()
             self.exchanges += 1
             try:
                 self.proc.stdin.write(struct.pack(">I", len(raw)) + raw + struct.pack(">I", len(data)) + data)
@@ -145,6 +149,12 @@ class Agent:
                                           f"{_patience(header):g} s: the session was ended",
                                           "check the host (a hung disk or network filesystem, a stopped "
                                           "process), then run again") from None
+                    raise
+                except BaseException:
+                    # interrupted before the reply ended (Ctrl-C, a failing on_line): what is left of it in the
+                    # pipe would be read as the next request's reply, so the session ends here
+                    self.proc.kill()
+                    self._stop()
                     raise
 
     def _reply(self) -> dict:

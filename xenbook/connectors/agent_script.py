@@ -8,9 +8,9 @@ is two frames, a JSON header and a data frame (file contents, a command's stdin 
 that are not UTF-8 (file names, arguments) cross as surrogate escapes, which JSON carries as \\udcXX.
 
 Requests: {"op": "read"|"stat"|"list", "path": P}; {"op": "run", "argv": [...], "timeout": S|null, "stream": B}
-with stdin in the data frame ({"stdin": false}: none); {"op": "batch", "ops": [request, ...]}. Replies: for a
-file, {"missing": true}, {"error": TEXT, "kind": "not_regular"|"denied"}, or the answer ({"size": N} with the bytes
-in the data frame; {"stat": [KIND, MODE, UID, GID, SIZE]}; {"names": [...]}); for a command, any number of
+with stdin in the data frame when "stdin" is true (else /dev/null); {"op": "batch", "ops": [request, ...]}; and
+the writes below. Replies: for a file, {"missing": true}, {"error": TEXT, "kind": "not_regular"|"denied"}, or
+the answer ({"size": N} with the bytes in the data frame; {"stat": [KIND, MODE, UID, GID, SIZE]}; {"names": [...]}); for a command, any number of
 {"line": TEXT} headers while it runs (when streamed), then {"rc": N, "err": TEXT} with stdout as data; for a batch,
 {"results": [reply, ...]} with the replies' data frames joined in the data frame, each reply's "size" its share.
 """
@@ -96,7 +96,7 @@ def do_list(path):
 def do_run(request, data, send):
     """Run argv without a shell; stdout lines go out as they come when streamed; 124 at the timeout."""
     argv = [_fs(a) for a in request["argv"]]
-    feed = request.get("stdin", True)
+    feed = request.get("stdin", False)
     timeout = request.get("timeout")
     if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < 1e9):
         return {"rc": 2, "err": "xenbook-agent: a timeout must be a number of seconds above 0: " + repr(timeout)}, b""

@@ -31,6 +31,7 @@ _KIND = ('if [ -d "$1" ]; then k="a directory"; elif [ -p "$1" ]; then k="a FIFO
          'echo "$1 is $k where a regular file should be; xenbook neither reads nor replaces it: remove it or '
          'move it away (and put the real file back), then plan again" >&2; exit 46')
 _NOT_REGULAR = 46
+_REGULAR_ONLY = 'if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '  # a FIFO there would be waited on
 _READ = f'if [ -f "$1" ]; then exec cat -- "$1"; fi; if [ -e "$1" ]; then {_KIND}; fi; {_ABSENT}'
 _STAT = f'if [ -e "$1" ]; then exec stat -L -c "%f %u %g %s" -- "$1"; fi; {_ABSENT}'
 _LIST = 'if [ -d "$1" ]; then exec find -H "$1" -mindepth 1 -maxdepth 1 -printf "%f\\0"; fi; exit 44'
@@ -50,7 +51,7 @@ _PREPARE = ('p=$(readlink -f -- "$1"; echo x); p=${p%x}; p=${p%?}; d=${p%/*}; d=
             'sync -- "$t"; trap - EXIT; printf "%s\\0%s" "$t" "$p"')
 _REPLACE = 'mv -f -T -- "$1" "$2" || exit; d=${2%/*}; sync -- "${d:-/}" 2>/dev/null; exit 0'
 # A backup is durable before the ledger names it: sync(1) fsyncs the copy and every folder above it (coreutils 8.24+).
-_COPY = ('if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '
+_COPY = (_REGULAR_ONLY +
          'd=${2%/*}; mkdir -p -- "${d:-/}" && cp -p -- "$1" "$2" || exit; '
          'set -- "$2"; while [ -n "$d" ]; do set -- "$@" "$d"; d=${d%/*}; done; exec sync -- "$@" /')
 _HAVE = 'command -v -- "$1"'
@@ -64,9 +65,9 @@ _CHECK = ('p=$1; shift; d=${p%/*}; d=${d:-/}; rm -f -- "${d%/}/.xenbook-check-"?
           '"$@"; r=$?; rm -f -- "$t"; trap - EXIT; exit $r')
 # The ledger's appends and the lock's exclusive create (noclobber: O_EXCL for a new file); exit 45: it exists.
 # Neither waits on a FIFO (or writes a device) where the file should be: such a path is refused with _KIND's words.
-_APPEND = ('if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '
+_APPEND = (_REGULAR_ONLY +
            '[ -e "$1" ] || n=1; umask 077; cat >> "$1" || exit; [ -z "$n" ] || chmod -- "$2" "$1"; sync -- "$1"')
-_CREATE = ('if [ -e "$1" ] && [ ! -f "$1" ]; then ' + _KIND + '; fi; '
+_CREATE = (_REGULAR_ONLY +
            'set -C; if ! (cat > "$1") 2>/dev/null; then [ -f "$1" ] && exit 45; echo "cannot create $1" >&2; '
            'exit 1; fi; chmod -- "$2" "$1" && sync -- "$1"')
 
@@ -88,7 +89,10 @@ class CommandFilesHost(Host):
         return self._run_bytes(("sh", "-c", script, "sh") + args, stdin)
 
     def _fail(self, what: str, path: str, raw: Raw) -> HostError:
-        """A HostError naming the operation, path, exit code and stderr tail."""
+        """A HostError naming the operation, path, exit code and stderr tail; a script's refusal of what is no regular
+        file (exit 46) in its own words."""
+        if raw[0] == _NOT_REGULAR:
+            return HostError(raw[2].strip())
         return HostError(f"{what} {path} on {self.target} failed (exit {raw[0]}){output_tail(raw[2], 5)}")
 
     def read_bytes(self, path: str) -> bytes | None:
@@ -96,8 +100,6 @@ class CommandFilesHost(Host):
         raw = self._sh(_READ, path)
         if raw[0] == _MISSING:
             return None
-        if raw[0] == _NOT_REGULAR:
-            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail("reading", path, raw)
         return raw[1]
@@ -131,8 +133,6 @@ class CommandFilesHost(Host):
                      validate: Validate | None = None) -> None:
         path = check_path(path)
         raw = self._sh(_PREPARE, path, "" if mode is None else f"{mode:04o}", stdin=data)
-        if raw[0] == _NOT_REGULAR:
-            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail("writing", path, raw)
         tmp, real = raw[1].decode(errors="surrogateescape").split("\0", 1)
@@ -169,22 +169,16 @@ class CommandFilesHost(Host):
     def copy_file(self, src: str, dst: str) -> None:
         src, dst = check_path(src), check_path(dst)
         raw = self._sh(_COPY, src, dst)
-        if raw[0] == _NOT_REGULAR:
-            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail(f"copying {src} to", dst, raw)
 
     def append(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         raw = self._sh(_APPEND, check_path(path), f"{mode:04o}", stdin=data)
-        if raw[0] == _NOT_REGULAR:
-            raise HostError(raw[2].strip())
         if raw[0] != 0:
             raise self._fail("appending to", path, raw)
 
     def create_exclusive(self, path: str, data: bytes, *, mode: int = 0o644) -> bool:
         raw = self._sh(_CREATE, check_path(path), f"{mode:04o}", stdin=data)
-        if raw[0] == _NOT_REGULAR:
-            raise HostError(raw[2].strip())
         if raw[0] not in (0, 45):
             raise self._fail("creating", path, raw)
         return raw[0] == 0

@@ -63,11 +63,10 @@ class SshHost(CommandFilesHost):
         self.target = f"ssh:{user + '@' if user else ''}{shown}{'' if self.port == 22 else f':{self.port}'}"
         self.sessions = 0  # SSH sessions opened: the agent's one, or one per command without it
         self.transport = "agent" if agent else "commands"
-        self._agent: Agent | None = None
         self._agent_tried = not agent
         self._ahead = ReadAhead(self.target)
         self._control = tempfile.mkdtemp(prefix="xenbook-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
-        self._holder: list[Agent | None] = [None]  # the finalizer's view of the agent, for it to end
+        self._holder: list[Agent | None] = [None]  # the agent, once started (the finalizer ends it)
         self._finalizer = weakref.finalize(self, _cleanup, self._control, self._ssh_argv("-O", "exit"), self._holder)
 
     def _ssh_argv(self, *extra: str) -> list[str]:
@@ -90,14 +89,13 @@ class SshHost(CommandFilesHost):
                 # fork holding its pipes): when it ends, the session ends, and a silent network ends it in a minute
                 keep = ("-o", "ControlPersist=no", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4")
                 boot = remote_command((self.python, "-I", "-S", "-c", BOOT), sudo=self.sudo)
-                self._agent = Agent(self._ssh_argv(*keep) + [boot], self.target)
-                self._holder[0] = self._agent
+                self._holder[0] = Agent(self._ssh_argv(*keep) + [boot], self.target)
             except AgentUnavailable as e:
                 if e.returncode == 255 and not self._master_alive():
                     raise self._unreachable(e.stderr) from None
                 self.transport = "commands"
                 self.transport_note = f"no agent (exit {e.returncode}){output_tail(e.stderr, 2)}"
-        return self._agent
+        return self._holder[0]
 
     def _file(self, op: str, path: str) -> tuple[dict, bytes] | None:
         """The agent's reply to a file request (read ahead when a plan asked for it already); None without agent."""
@@ -120,13 +118,12 @@ class SshHost(CommandFilesHost):
         """One request: answered from the plan's batch, which the first request of a plan sends, or on its own."""
         wanted = self._ahead.wanted()
         if wanted:
-            batch = [dict(op, stdin=False) if op["op"] == "run" else op for op in wanted]
-            reply, blob = agent.exchange({"op": "batch", "ops": batch})
+            reply, blob = agent.exchange({"op": "batch", "ops": wanted})
             self._ahead.fill(wanted, reply.get("results", []), blob)
         found = self._ahead.take(request)
         if found is not None:
             return found
-        answer = agent.exchange(dict(request, stdin=False) if request["op"] == "run" else request)
+        answer = agent.exchange(request)
         self._ahead.keep(request, answer)
         return answer
 
@@ -135,10 +132,15 @@ class SshHost(CommandFilesHost):
         agent = self.agent()
         if agent is None or on_line is not None or command.stdin is not None:
             return super().run(command, timeout=timeout, on_line=on_line)
-        reply, out = self._ask(agent, {"op": "run", "argv": list(command.argv), "timeout": timeout})
+        rc, out, err = self._ran(command.argv[0], *self._ask(agent, {"op": "run", "argv": list(command.argv),
+                                                                        "timeout": timeout}))
+        return Result(rc, out.decode(errors="replace"), err)
+
+    def _ran(self, program: str, reply: dict, out: bytes) -> Raw:
+        """A command's answer as (exit code, stdout, stderr); HostError when it is none."""
         if not isinstance(reply.get("rc"), int):
-            raise self._odd("running", command.argv[0], reply)
-        return Result(reply["rc"], out.decode(errors="replace"), str(reply.get("err", "")))
+            raise self._odd("running", program, reply)
+        return reply["rc"], out, str(reply.get("err", ""))
 
     def _odd(self, what: str, path: str, reply: dict) -> HostError:
         return HostError(f"{what} {path} on {self.target} failed: the agent answered {str(reply)[:200]}")
@@ -147,7 +149,7 @@ class SshHost(CommandFilesHost):
         """True when the reply says the path is missing; HostError for an error."""
         if "error" in reply:
             if reply.get("kind") == "not_regular":
-                raise HostError(reply["error"])
+                raise HostError(str(reply["error"]))
             raise HostError(f"{what} {path} on {self.target} failed: {reply['error']}")
         return bool(reply.get("missing"))
 
@@ -191,10 +193,7 @@ class SshHost(CommandFilesHost):
         if agent is None:
             return None
         reply, _ = agent.exchange(request, data)
-        if "error" in reply:
-            if reply.get("kind") == "not_regular":
-                raise HostError(str(reply["error"]))
-            raise HostError(f"{what} {path} on {self.target} failed: {reply['error']}")
+        self._reply(what, path, reply)
         if "ok" not in reply:
             raise self._odd(what, path, reply)
         return reply
@@ -236,12 +235,9 @@ class SshHost(CommandFilesHost):
     def _run_bytes(self, argv, stdin=None, *, timeout=None, on_line=None) -> Raw:
         agent = self.agent()
         if agent is not None:
-            reply, out = agent.exchange({"op": "run", "argv": list(argv), "timeout": timeout,
-                                         "stream": on_line is not None, "stdin": stdin is not None},
-                                        stdin or b"", on_line)
-            if not isinstance(reply.get("rc"), int):
-                raise self._odd("running", argv[0], reply)
-            return reply["rc"], out, str(reply.get("err", ""))
+            return self._ran(argv[0], *agent.exchange({"op": "run", "argv": list(argv), "timeout": timeout,
+                                                       "stream": on_line is not None, "stdin": stdin is not None},
+                                                      stdin or b"", on_line))
         self.sessions += 1
         local = self._ssh_argv() + [remote_command(argv, sudo=self.sudo)]
         try:
@@ -279,7 +275,7 @@ class SshHost(CommandFilesHost):
         stats = os.environ.get(STATS_ENV)
         if stats and self._finalizer.alive:
             line = {"target": self.target, "transport": self.transport, "sessions": self.sessions,
-                    "exchanges": self._agent.exchanges if self._agent else self.sessions,
+                    "exchanges": self._holder[0].exchanges if self._holder[0] else self.sessions,
                     "read_ahead_hits": self._ahead.hits}
             try:
                 with open(stats, "a") as f:

@@ -66,24 +66,23 @@ class Runner:
         before = dict(getattr(self.host, "answered", {}))
         try:
             self.journal.open(report)
-        except BaseException:
-            self.host.end_run()
-            raise
-        try:
-            if not self.dry_run:
-                self._remove_leftovers()
-            self._steps(steps, report)
-            if not self.dry_run and self.keep_backups is not None:
-                report.pruned = prune(self.host, self.keep_backups, self.run_id, record=self.journal.record).removed
-        except BaseException as e:
-            self.journal.close(report, e)
-            raise
+            try:
+                if not self.dry_run:
+                    self._remove_leftovers()
+                self._steps(steps, report)
+                if not self.dry_run and self.keep_backups is not None:
+                    report.pruned = prune(self.host, self.keep_backups, self.run_id,
+                                          record=self.journal.record).removed
+            except BaseException as e:
+                self.journal.close(report, e)
+                raise
+            finally:
+                after = getattr(self.host, "answered", None)
+                if after is not None:  # a simulated host counts who answered its commands: real tools or simulation
+                    report.answered = {k: v - before.get(k, 0) for k, v in after.items()}
+            self.journal.close(report)
         finally:
             self.host.end_run()
-            after = getattr(self.host, "answered", None)
-            if after is not None:  # a simulated host counts who answered its commands: real tools or the simulation
-                report.answered = {k: v - before.get(k, 0) for k, v in after.items()}
-        self.journal.close(report)
         return report
 
     def _steps(self, steps: Iterable[Step], report: Report) -> None:
